@@ -1,0 +1,36 @@
+namespace DistillGuard.Storage.Usage;
+
+/// <summary>One inference request as the gateway saw it: who, when, what was asked, what it cost.</summary>
+public sealed record UsageEvent
+{
+    /// <summary>Request id (also returned to the client as the completion id), unique per request.</summary>
+    public required string RequestId { get; init; }
+    public required DateTimeOffset Timestamp { get; init; }
+    public string? AccountId { get; init; }
+    public string? KeyId { get; init; }
+    public string? ClientAddress { get; init; }
+    public string? UserAgent { get; init; }
+    /// <summary>"chat.completions", "completions" or "models".</summary>
+    public required string Endpoint { get; init; }
+    public string? Model { get; init; }
+    public bool Stream { get; init; }
+    public double? Temperature { get; init; }
+    public double? TopP { get; init; }
+    public int? MaxTokens { get; init; }
+    public int N { get; init; } = 1;
+    public bool Logprobs { get; init; }
+    public int? TopLogprobs { get; init; }
+    public long? Seed { get; init; }
+    public int StopCount { get; init; }
+    public int PromptTokens { get; init; }
+    public int CompletionTokens { get; init; }
+    public double LatencyMs { get; init; }
+    public double? TimeToFirstTokenMs { get; init; }
+    /// <summary>HTTP status returned to the client.</summary>
+    public int Status { get; init; }
+    /// <summary>OpenAI-style error code when <see cref="Status"/> is not 2xx.</summary>
+    public string? ErrorCode { get; init; }
+    public string? FinishReason { get; init; }
+    /// <summary>The prompt text; kept only for the configured retention, then purged.</summary>
+    public string? PromptText { get; init; }
+}
