@@ -8,6 +8,9 @@ public sealed class KneserNeyModel : ILanguageModel
 {
     private readonly NgramLevel[] _levels;
     private readonly int[] _backgroundOrder;
+    private readonly double[] _backgroundCumulative;
+    private readonly float[] _sortedBackground;
+    private readonly double[] _sortedBackgroundPrefix;
 
     internal KneserNeyModel(string id, int vocabularySize, int boundaryToken, NgramLevel[] levels, float[][] discounts)
     {
@@ -26,6 +29,14 @@ public sealed class KneserNeyModel : ILanguageModel
         foreach (var p in levels[0].Probabilities)
         {
             seen += p > floor ? 1 : 0;
+        }
+
+        _backgroundCumulative = new double[vocabularySize];
+        double running = 0;
+        for (var i = 0; i < vocabularySize; i++)
+        {
+            running += levels[0].Probabilities[i];
+            _backgroundCumulative[i] = running;
         }
 
         NgramCounts = [seen, .. levels.Skip(1).Select(l => l.Count)];
@@ -60,6 +71,14 @@ public sealed class KneserNeyModel : ILanguageModel
 
             start = end;
         }
+
+        _sortedBackground = new float[vocabularySize];
+        _sortedBackgroundPrefix = new double[vocabularySize + 1];
+        for (var i = 0; i < vocabularySize; i++)
+        {
+            _sortedBackground[i] = levels[0].Probabilities[_backgroundOrder[i]];
+            _sortedBackgroundPrefix[i + 1] = _sortedBackgroundPrefix[i] + _sortedBackground[i];
+        }
     }
 
     /// <inheritdoc />
@@ -87,6 +106,15 @@ public sealed class KneserNeyModel : ILanguageModel
 
     /// <summary>Token ids by descending <see cref="Background"/> probability, ties by id.</summary>
     internal ReadOnlySpan<int> BackgroundOrder => _backgroundOrder;
+
+    /// <summary>Running sums of <see cref="Background"/> by token id, for drawing from it by binary search.</summary>
+    internal ReadOnlySpan<double> BackgroundCumulative => _backgroundCumulative;
+
+    /// <summary><see cref="Background"/> in <see cref="BackgroundOrder"/> (descending).</summary>
+    internal ReadOnlySpan<float> SortedBackground => _sortedBackground;
+
+    /// <summary>Prefix sums of <see cref="SortedBackground"/> (length V + 1).</summary>
+    internal ReadOnlySpan<double> SortedBackgroundPrefix => _sortedBackgroundPrefix;
 
     /// <inheritdoc />
     public void GetLogProbabilities(ReadOnlySpan<int> context, Span<float> logProbabilities)

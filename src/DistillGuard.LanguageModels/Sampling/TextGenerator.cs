@@ -1,0 +1,283 @@
+using System.Buffers;
+using System.Numerics.Tensors;
+using DistillGuard.LanguageModels.Tokenization;
+
+namespace DistillGuard.LanguageModels.Sampling;
+
+/// <summary>Samples text from a language model: temperature, top-p, the logits hook, stop sequences and log-probabilities.</summary>
+/// <remarks>
+/// Thread-safe: each call to <see cref="Generate"/> owns its buffers (rented once per generation, not per token).
+/// Order per token: model log-probabilities → temperature → top-p nucleus → <see cref="ILogitsProcessor"/> on the
+/// survivors → draw. A seeded generation draws from <see cref="Xoshiro256StarStar"/>, one number per sampled token.
+/// </remarks>
+public sealed class TextGenerator
+{
+    private readonly ILanguageModel _model;
+    private readonly TextTokenizer _tokenizer;
+    private readonly int[] _allIds;
+
+    /// <summary>Creates a generator over a model and the tokenizer of its vocabulary.</summary>
+    public TextGenerator(ILanguageModel model, TextTokenizer tokenizer)
+    {
+        _model = model;
+        _tokenizer = tokenizer;
+        if (model.VocabularySize > tokenizer.VocabularySize)
+        {
+            throw new ArgumentException("The model scores more tokens than the tokenizer knows.", nameof(model));
+        }
+
+        _allIds = new int[model.VocabularySize];
+        for (var i = 0; i < _allIds.Length; i++)
+        {
+            _allIds[i] = i;
+        }
+    }
+
+    /// <summary>Token that ends a generation when sampled (and starts the model's context).</summary>
+    public int EndOfTextToken { get; init; } = TextTokenizer.EndOfText;
+
+    /// <summary>Generates one choice, step by step; the last step carries the finish reason.</summary>
+    /// <exception cref="ArgumentException">The request is invalid (checked before the first step).</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled; checked before every token.</exception>
+    public IEnumerable<GenerationStep> Generate(GenerationRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        request.Validate();
+        return Run(request, cancellationToken);
+    }
+
+    private IEnumerable<GenerationStep> Run(GenerationRequest request, CancellationToken cancellationToken)
+    {
+        var vocabulary = _model.VocabularySize;
+        var greedy = request.Temperature == 0;
+        var inverseTemperature = greedy ? 1.0 : 1.0 / request.Temperature;
+        var truncate = request.TopP < 1;
+        var processor = request.LogitsProcessor;
+        var topK = request.Logprobs ? request.TopLogprobs : 0;
+        var random = new Xoshiro256StarStar(request.Seed ?? Random.Shared.NextInt64());
+        var stops = request.Stop;
+        var decoder = _tokenizer.CreateIncrementalDecoder();
+
+        // The sequence buffer holds the boundary, the prompt and the generated tokens, so the model context and the
+        // processor's "previous tokens" are both slices of it.
+        var sequence = ArrayPool<int>.Shared.Rent(1 + request.PromptTokens.Count + request.MaxTokens);
+        var enumeratedIds = ArrayPool<int>.Shared.Rent(vocabulary);
+        var enumeratedProbabilities = ArrayPool<float>.Shared.Rent(vocabulary);
+        var weights = ArrayPool<float>.Shared.Rent(vocabulary);
+        var text = ArrayPool<char>.Shared.Rent(256);
+        var ranking = new CandidateRanking(_model);
+        try
+        {
+            sequence[0] = EndOfTextToken;
+            var length = 1;
+            foreach (var token in request.PromptTokens)
+            {
+                if ((uint)token >= (uint)vocabulary)
+                {
+                    throw new ArgumentException($"Prompt token {token} is outside the vocabulary.", nameof(request));
+                }
+
+                sequence[length++] = token;
+            }
+
+            var textLength = 0;
+            var emitted = 0;
+            for (var generated = 0; generated < request.MaxTokens; generated++)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                var contextStart = Math.Max(0, length - (_model.Order - 1));
+                ranking.Prepare(sequence.AsSpan(contextStart, length - contextStart));
+                var enumerated = 0;
+                var context = new LogitsContext(sequence.AsSpan(1, length - 1), generated, greedy);
+                int chosen;
+                if (greedy && processor is null)
+                {
+                    ranking.TryNext(out chosen, out var p);
+                    enumeratedIds[0] = chosen;
+                    enumeratedProbabilities[0] = p;
+                    enumerated = 1;
+                }
+                else if (truncate)
+                {
+                    enumerated = ranking.SelectNucleus(request.TopP, inverseTemperature, enumeratedIds, enumeratedProbabilities, weights, out var mass);
+                    chosen = processor is null
+                        ? enumeratedIds[CandidateRanking.Scan(weights.AsSpan(0, enumerated), random.NextDouble() * mass)]
+                        : ProcessAndDraw(processor, context, enumeratedIds.AsSpan(0, enumerated), enumeratedProbabilities.AsSpan(0, enumerated), weights.AsSpan(0, enumerated), inverseTemperature, greedy, ref random);
+                }
+                else if (processor is null && inverseTemperature == 1)
+                {
+                    chosen = ranking.Draw(random.NextDouble());
+                }
+                else
+                {
+                    var all = weights.AsSpan(0, vocabulary);
+                    ranking.WriteProbabilities(all);
+                    chosen = ProcessAndDraw(processor, context, _allIds, all, all, inverseTemperature, greedy, ref random);
+                }
+
+                var logProbability = MathF.Log(ranking.Probability(chosen));
+                IReadOnlyList<TokenLogProbability> alternatives = [];
+                if (topK > 0)
+                {
+                    // The nucleus is unordered, so the alternatives come from the ordered walk (cheap for 20).
+                    var ordered = greedy && processor is null ? 1 : 0;
+                    var top = new TokenLogProbability[topK];
+                    if (ordered == 1)
+                    {
+                        top[0] = new TokenLogProbability(enumeratedIds[0], _tokenizer.GetTokenText(enumeratedIds[0]), MathF.Log(enumeratedProbabilities[0]));
+                    }
+
+                    while (ordered < topK && ranking.TryNext(out var id, out var p))
+                    {
+                        top[ordered++] = new TokenLogProbability(id, _tokenizer.GetTokenText(id), MathF.Log(p));
+                    }
+
+                    alternatives = ordered == topK ? top : top[..ordered];
+                }
+
+                if (chosen == EndOfTextToken)
+                {
+                    // The end-of-text token is not part of the completion: flush and finish.
+                    textLength = AppendFlush(decoder, ref text, textLength);
+                    yield return new GenerationStep(new string(text, emitted, textLength - emitted), [], FinishReasons.Stop);
+                    yield break;
+                }
+
+                sequence[length++] = chosen;
+                var bytes = _tokenizer.GetTokenBytes(chosen);
+                EnsureCapacity(ref text, textLength + bytes.Length + 4);
+                textLength += decoder.Append(chosen, text.AsSpan(textLength));
+                var last = generated + 1 == request.MaxTokens;
+                if (last)
+                {
+                    textLength = AppendFlush(decoder, ref text, textLength);
+                }
+
+                var tokens = new[] { new GeneratedToken(chosen, _tokenizer.GetTokenText(chosen), bytes, logProbability, alternatives) };
+                var stopAt = FindStop(text.AsSpan(0, textLength), emitted, stops);
+                if (stopAt >= 0)
+                {
+                    yield return new GenerationStep(new string(text, emitted, stopAt - emitted), tokens, FinishReasons.Stop);
+                    yield break;
+                }
+
+                var safeEnd = last ? textLength : textLength - HeldBack(text.AsSpan(emitted, textLength - emitted), stops);
+                var delta = safeEnd > emitted ? new string(text, emitted, safeEnd - emitted) : string.Empty;
+                emitted = Math.Max(emitted, safeEnd);
+                yield return new GenerationStep(delta, tokens, last ? FinishReasons.Length : null);
+            }
+        }
+        finally
+        {
+            ranking.Dispose();
+            ArrayPool<int>.Shared.Return(sequence);
+            ArrayPool<int>.Shared.Return(enumeratedIds);
+            ArrayPool<float>.Shared.Return(enumeratedProbabilities);
+            ArrayPool<float>.Shared.Return(weights);
+            ArrayPool<char>.Shared.Return(text);
+        }
+    }
+
+    /// <summary>Turns probabilities into tempered logits, lets the processor adjust them, then takes the argmax or draws.</summary>
+    private static int ProcessAndDraw(ILogitsProcessor? processor, in LogitsContext context, ReadOnlySpan<int> ids, ReadOnlySpan<float> probabilities, Span<float> logits, double inverseTemperature, bool greedy, ref Xoshiro256StarStar random)
+    {
+        TensorPrimitives.Log(probabilities, logits);
+        if (inverseTemperature != 1)
+        {
+            TensorPrimitives.Multiply(logits, (float)inverseTemperature, logits);
+        }
+
+        processor?.Process(context, ids, logits);
+        if (greedy)
+        {
+            // Ties go to the more probable token before processing, then to the lower id.
+            var best = 0;
+            for (var i = 1; i < logits.Length; i++)
+            {
+                if (logits[i] > logits[best] || (logits[i] == logits[best]
+                    && (probabilities[i] > probabilities[best] || (probabilities[i] == probabilities[best] && ids[i] < ids[best]))))
+                {
+                    best = i;
+                }
+            }
+
+            return ids[best];
+        }
+
+        var max = TensorPrimitives.Max(logits);
+        TensorPrimitives.Subtract(logits, max, logits);
+        TensorPrimitives.Exp(logits, logits);
+        double total = 0;
+        foreach (var w in logits)
+        {
+            total += w;
+        }
+
+        return ids[CandidateRanking.Scan(logits, random.NextDouble() * total)];
+    }
+
+    /// <summary>Earliest start of a stop sequence at or after <paramref name="from"/>, or -1.</summary>
+    /// <remarks>Text before <paramref name="from"/> was emitted only after no stop could start there, so searching from it suffices.</remarks>
+    private static int FindStop(ReadOnlySpan<char> text, int from, IReadOnlyList<string> stops)
+    {
+        var best = -1;
+        for (var s = 0; s < stops.Count; s++)
+        {
+            var at = text[from..].IndexOf(stops[s], StringComparison.Ordinal);
+            if (at >= 0 && (best < 0 || from + at < best))
+            {
+                best = from + at;
+            }
+        }
+
+        return best;
+    }
+
+    /// <summary>Length of the longest suffix of <paramref name="pending"/> that could still grow into a stop sequence.</summary>
+    private static int HeldBack(ReadOnlySpan<char> pending, IReadOnlyList<string> stops)
+    {
+        var hold = 0;
+        for (var s = 0; s < stops.Count; s++)
+        {
+            var stop = stops[s].AsSpan();
+            for (var n = Math.Min(stop.Length - 1, pending.Length); n > hold; n--)
+            {
+                if (pending.EndsWith(stop[..n], StringComparison.Ordinal))
+                {
+                    hold = n;
+                    break;
+                }
+            }
+        }
+
+        // Never split a surrogate pair between two deltas.
+        var end = pending.Length - hold;
+        if (end > 0 && char.IsHighSurrogate(pending[end - 1]))
+        {
+            hold++;
+        }
+
+        return hold;
+    }
+
+    private static int AppendFlush(IncrementalDecoder decoder, ref char[] text, int textLength)
+    {
+        var rest = decoder.Flush();
+        EnsureCapacity(ref text, textLength + rest.Length);
+        rest.CopyTo(text.AsSpan(textLength));
+        return textLength + rest.Length;
+    }
+
+    private static void EnsureCapacity(ref char[] buffer, int needed)
+    {
+        if (buffer.Length >= needed)
+        {
+            return;
+        }
+
+        var larger = ArrayPool<char>.Shared.Rent(Math.Max(needed, buffer.Length * 2));
+        buffer.AsSpan().CopyTo(larger);
+        ArrayPool<char>.Shared.Return(buffer);
+        buffer = larger;
+    }
+}
