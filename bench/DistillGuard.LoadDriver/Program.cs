@@ -1,0 +1,248 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using DistillGuard.Gateway.Hosting;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+// Gateway overhead, measured as a ratio in one run: the same open-loop load sent to a fake upstream
+// directly and through the gateway (auth, validation, forwarding, usage log into SQLite), interleaved in rounds.
+var rate = IntArg("--rate", 1000);
+var seconds = IntArg("--seconds", 10);
+var rounds = IntArg("--rounds", 3);
+var streamSamples = IntArg("--stream-samples", 300);
+
+var upstream = await FakeUpstream.StartAsync();
+var data = Path.Combine(Path.GetTempPath(), "dg-load-" + Guid.NewGuid().ToString("N"));
+var options = new GatewayOptions
+{
+    Port = 0,
+    DataDirectory = data,
+    AdminToken = "load-driver-admin-token-0123456789",
+    BuiltInModel = { Enabled = false },
+    Upstreams = { new UpstreamOptions { Name = "fake", BaseUrl = upstream.BaseUrl + "v1", Models = ["bench-model"] } },
+};
+await using var gateway = GatewayApp.Create(options, new GatewayAppSettings { ConfigureLogging = l => l.SetMinimumLevel(LogLevel.Warning).AddSimpleConsole() });
+await gateway.StartAsync();
+
+using var admin = new HttpClient { BaseAddress = gateway.BaseAddress };
+admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", options.AdminToken);
+var created = await admin.PostAsJsonAsync("admin/v1/accounts", new { id = "load-driver" });
+created.EnsureSuccessStatusCode();
+var apiKey = JsonDocument.Parse(await created.Content.ReadAsStringAsync()).RootElement.GetProperty("apiKey").GetString()!;
+
+using var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 512, PooledConnectionLifetime = TimeSpan.FromMinutes(10) });
+client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", apiKey);
+var body = Encoding.UTF8.GetBytes("""{"model":"bench-model","messages":[{"role":"user","content":"Summarise the history of the county in two sentences."}],"max_tokens":64}""");
+var streamBody = Encoding.UTF8.GetBytes("""{"model":"bench-model","messages":[{"role":"user","content":"Summarise the history of the county in two sentences."}],"max_tokens":64,"stream":true}""");
+var direct = new Uri(upstream.BaseUrl, "v1/chat/completions");
+var viaGateway = new Uri(gateway.BaseAddress, "v1/chat/completions");
+
+Console.Error.WriteLine($"warm-up, then {rounds} rounds of {seconds} s at {rate} req/s per target");
+await RunOpenLoopAsync(client, direct, body, rate, 2);
+await RunOpenLoopAsync(client, viaGateway, body, rate, 2);
+
+var directLatencies = new List<double>();
+var gatewayLatencies = new List<double>();
+var errors = 0L;
+for (var round = 0; round < rounds; round++)
+{
+    var d = await RunOpenLoopAsync(client, direct, body, rate, seconds);
+    var g = await RunOpenLoopAsync(client, viaGateway, body, rate, seconds);
+    directLatencies.AddRange(d.Latencies);
+    gatewayLatencies.AddRange(g.Latencies);
+    errors += d.Errors + g.Errors;
+    Console.Error.WriteLine($"round {round + 1}: direct p50 {Percentile(d.Latencies, 50):F3} ms, gateway p50 {Percentile(g.Latencies, 50):F3} ms");
+}
+
+var directTtft = new List<double>();
+var gatewayTtft = new List<double>();
+for (var i = 0; i < streamSamples; i++)
+{
+    directTtft.Add(await FirstChunkAsync(client, direct, streamBody));
+    gatewayTtft.Add(await FirstChunkAsync(client, viaGateway, streamBody));
+}
+
+await Task.Delay(500);
+var written = gateway.UsageLog.Written;
+var dropped = gateway.UsageLog.Dropped;
+
+var report = new StringBuilder();
+report.AppendLine(CultureInfo.InvariantCulture, $"| measure | direct (ms) | via gateway (ms) | added (ms) | ratio |");
+report.AppendLine("|---|---|---|---|---|");
+foreach (var p in new[] { 50, 90, 99 })
+{
+    var a = Percentile(directLatencies, p);
+    var b = Percentile(gatewayLatencies, p);
+    report.AppendLine(CultureInfo.InvariantCulture, $"| non-streaming latency p{p} at {rate} req/s | {a:F3} | {b:F3} | {b - a:F3} | {b / a:F2} |");
+}
+
+foreach (var p in new[] { 50, 99 })
+{
+    var a = Percentile(directTtft, p);
+    var b = Percentile(gatewayTtft, p);
+    report.AppendLine(CultureInfo.InvariantCulture, $"| streaming time to first chunk p{p} | {a:F3} | {b:F3} | {b - a:F3} | {b / a:F2} |");
+}
+
+report.AppendLine();
+report.AppendLine(CultureInfo.InvariantCulture, $"Requests per target: {directLatencies.Count:N0} non-streaming, {streamSamples} streaming; failed requests: {errors}; usage events written: {written:N0}, dropped: {dropped}.");
+Console.WriteLine(report.ToString());
+
+await gateway.StopAsync();
+await upstream.DisposeAsync();
+try
+{
+    Directory.Delete(data, recursive: true);
+}
+catch (IOException)
+{
+}
+
+return errors == 0 ? 0 : 1;
+
+static async Task<(List<double> Latencies, long Errors)> RunOpenLoopAsync(HttpClient client, Uri target, byte[] body, int rate, int seconds)
+{
+    var total = rate * seconds;
+    var latencies = new double[total];
+    var errors = 0L;
+    var tasks = new Task[total];
+    var clock = Stopwatch.StartNew();
+    for (var i = 0; i < total; i++)
+    {
+        // Open loop: each request leaves at its scheduled time, whether or not earlier ones have finished.
+        var due = TimeSpan.FromSeconds((double)i / rate);
+        var wait = due - clock.Elapsed;
+        if (wait > TimeSpan.FromMilliseconds(1))
+        {
+            await Task.Delay(wait);
+        }
+
+        var index = i;
+        tasks[i] = Task.Run(async () =>
+        {
+            var start = Stopwatch.GetTimestamp();
+            try
+            {
+                using var content = new ByteArrayContent(body);
+                content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+                using var response = await client.PostAsync(target, content);
+                await response.Content.ReadAsByteArrayAsync();
+                if (response.StatusCode != HttpStatusCode.OK)
+                {
+                    Interlocked.Increment(ref errors);
+                }
+            }
+            catch (HttpRequestException)
+            {
+                Interlocked.Increment(ref errors);
+            }
+
+            latencies[index] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+        });
+    }
+
+    await Task.WhenAll(tasks);
+    return ([.. latencies], errors);
+}
+
+static async Task<double> FirstChunkAsync(HttpClient client, Uri target, byte[] body)
+{
+    var start = Stopwatch.GetTimestamp();
+    using var content = new ByteArrayContent(body);
+    content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+    using var request = new HttpRequestMessage(HttpMethod.Post, target) { Content = content };
+    using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+    await using var stream = await response.Content.ReadAsStreamAsync();
+    var buffer = new byte[4096];
+    var text = new StringBuilder();
+
+    // The first chunk with content: the second data event (the first carries the role only).
+    while (true)
+    {
+        var read = await stream.ReadAsync(buffer);
+        if (read == 0)
+        {
+            break;
+        }
+
+        text.Append(Encoding.UTF8.GetString(buffer, 0, read));
+        if (text.ToString().Contains("\"content\":\"Hello", StringComparison.Ordinal))
+        {
+            break;
+        }
+    }
+
+    var elapsed = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
+    await stream.CopyToAsync(Stream.Null);
+    return elapsed;
+}
+
+static double Percentile(List<double> values, double p)
+{
+    var sorted = values.Order().ToArray();
+    var rank = (int)Math.Ceiling(p / 100 * sorted.Length) - 1;
+    return sorted[Math.Clamp(rank, 0, sorted.Length - 1)];
+}
+
+int IntArg(string name, int fallback)
+{
+    var at = Array.IndexOf(args, name);
+    return at >= 0 && at + 1 < args.Length ? int.Parse(args[at + 1], CultureInfo.InvariantCulture) : fallback;
+}
+
+/// <summary>A minimal OpenAI-compatible upstream with a fixed answer; streams with a small pause between chunks.</summary>
+internal sealed class FakeUpstream : IAsyncDisposable
+{
+    private static readonly byte[] s_completion = Encoding.UTF8.GetBytes("""{"id":"chatcmpl-bench","object":"chat.completion","created":1,"model":"bench-model","choices":[{"index":0,"message":{"role":"assistant","content":"The county was settled in the eighteenth century and grew with the railway."},"finish_reason":"stop"}],"usage":{"prompt_tokens":14,"completion_tokens":16,"total_tokens":30}}""");
+
+    private readonly WebApplication _app;
+
+    private FakeUpstream(WebApplication app) => _app = app;
+
+    public Uri BaseUrl => new(_app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First() + "/");
+
+    public static async Task<FakeUpstream> StartAsync()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0));
+        var app = builder.Build();
+        app.MapPost("/v1/chat/completions", async context =>
+        {
+            using var document = await JsonDocument.ParseAsync(context.Request.Body);
+            if (document.RootElement.TryGetProperty("stream", out var s) && s.GetBoolean())
+            {
+                context.Response.ContentType = "text/event-stream";
+                await context.Response.WriteAsync("data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"bench-model\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"content\":\"\"},\"finish_reason\":null}]}\n\n");
+                await context.Response.Body.FlushAsync();
+                await context.Response.WriteAsync("data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"bench-model\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hello\"},\"finish_reason\":null}]}\n\n");
+                await context.Response.Body.FlushAsync();
+                await Task.Delay(5);
+                await context.Response.WriteAsync("data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"bench-model\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}],\"usage\":null}\n\n");
+                await context.Response.WriteAsync("data: {\"id\":\"c\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"bench-model\",\"choices\":[],\"usage\":{\"prompt_tokens\":14,\"completion_tokens\":1,\"total_tokens\":15}}\n\n");
+                await context.Response.WriteAsync("data: [DONE]\n\n");
+                return;
+            }
+
+            context.Response.ContentType = "application/json";
+            await context.Response.Body.WriteAsync(s_completion);
+        });
+        await app.StartAsync();
+        return new FakeUpstream(app);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}

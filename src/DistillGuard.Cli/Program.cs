@@ -1,0 +1,9 @@
+using System.CommandLine;
+using DistillGuard.Cli.Commands;
+
+var root = new RootCommand("DistillGuard: an OpenAI-compatible gateway that detects and resists distillation attacks.")
+{
+    ServeCommand.Create(),
+};
+
+return await root.Parse(args).InvokeAsync();

@@ -1,0 +1,110 @@
+using System.Text.Json.Serialization;
+
+namespace DistillGuard.Gateway.Hosting;
+
+/// <summary>Everything <c>distillguard serve</c> can be told, from the config file and the command line.</summary>
+/// <remarks>Defaults make an embedded single-process gateway: built-in model, SQLite under <c>./data</c>.</remarks>
+public sealed class GatewayOptions
+{
+    /// <summary>TCP port to listen on (0 picks a free port).</summary>
+    public int Port { get; set; } = 8080;
+
+    /// <summary>Interface to bind: <c>localhost</c>, an IP address, or <c>*</c> for all interfaces.</summary>
+    public string Host { get; set; } = "localhost";
+
+    /// <summary>Where the usage log, accounts, secrets and built model files live.</summary>
+    public string DataDirectory { get; set; } = "./data";
+
+    public LimitOptions Limits { get; set; } = new();
+
+    public AccountOptions Accounts { get; set; } = new();
+
+    public UsageLogSettings UsageLog { get; set; } = new();
+
+    public BuiltInModelOptions BuiltInModel { get; set; } = new();
+
+    /// <summary>OpenAI-compatible servers the gateway forwards to, by model name.</summary>
+    public List<UpstreamOptions> Upstreams { get; set; } = [];
+
+    /// <summary>Peers whose <c>X-Forwarded-For</c> is honoured: IP addresses or CIDR networks. Loopback when empty.</summary>
+    public List<string> TrustedProxies { get; set; } = [];
+
+    /// <summary>Admin token; normally left out of the file (environment or data directory).</summary>
+    [JsonIgnore]
+    public string? AdminToken { get; set; }
+}
+
+/// <summary>Bounds on what one request may ask for.</summary>
+public sealed class LimitOptions
+{
+    /// <summary>Largest accepted request body; larger bodies get 413.</summary>
+    public long MaxRequestBodyBytes { get; set; } = 1 << 20;
+
+    /// <summary>Largest <c>max_tokens</c> a request may ask for.</summary>
+    public int MaxCompletionTokens { get; set; } = 4096;
+
+    /// <summary>Largest <c>n</c> (choices per request).</summary>
+    public int MaxChoices { get; set; } = 8;
+
+    /// <summary>Completion length when the request names none.</summary>
+    public int DefaultMaxTokens { get; set; } = 256;
+}
+
+/// <summary>How API keys map to accounts.</summary>
+public sealed class AccountOptions
+{
+    /// <summary>Lets an unknown API key register itself as a new account (demos and simulation only).</summary>
+    public bool SelfRegister { get; set; }
+}
+
+/// <summary>The usage-event pipeline.</summary>
+public sealed class UsageLogSettings
+{
+    public int ChannelCapacity { get; set; } = 65_536;
+
+    public int BatchSize { get; set; } = 512;
+
+    /// <summary>Days prompt text is kept in the usage log; 0 keeps none, null keeps it forever.</summary>
+    public double? PromptRetentionDays { get; set; } = 30;
+}
+
+/// <summary>The built-in n-gram model.</summary>
+public sealed class BuiltInModelOptions
+{
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>Model id clients ask for.</summary>
+    public string Id { get; set; } = "dg-teacher";
+
+    /// <summary>A saved model file to serve instead of the teacher built from the shipped corpus.</summary>
+    public string? Path { get; set; }
+}
+
+/// <summary>One OpenAI-compatible upstream server.</summary>
+public sealed class UpstreamOptions
+{
+    public string Name { get; set; } = "";
+
+    /// <summary>Base URL including the version segment, e.g. <c>http://127.0.0.1:8000/v1</c>.</summary>
+    public string BaseUrl { get; set; } = "";
+
+    /// <summary>Bearer key sent upstream; prefer <see cref="ApiKeyEnvironmentVariable"/> to keep it out of files.</summary>
+    public string? ApiKey { get; set; }
+
+    public string? ApiKeyEnvironmentVariable { get; set; }
+
+    /// <summary>Model ids served by this upstream, as clients name them.</summary>
+    public List<string> Models { get; set; } = [];
+
+    /// <summary>Longest wait for the response headers (and for a non-streamed body).</summary>
+    public double TimeoutSeconds { get; set; } = 120;
+
+    /// <summary>Longest wait for a TCP connection.</summary>
+    public double ConnectTimeoutSeconds { get; set; } = 10;
+
+    /// <summary>Longest silence between two streamed chunks before the stream is cut with an error.</summary>
+    public double StreamIdleTimeoutSeconds { get; set; } = 60;
+
+    internal string? ResolveApiKey() =>
+        ApiKeyEnvironmentVariable is { Length: > 0 } name ? Environment.GetEnvironmentVariable(name) : ApiKey;
+}

@@ -1,0 +1,194 @@
+using System.Text.Json;
+using System.Text.Unicode;
+using System.Text.Json.Nodes;
+using DistillGuard.Gateway.Hosting;
+using DistillGuard.Gateway.OpenAI;
+using DistillGuard.Gateway.Usage;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.AspNetCore.Routing;
+
+namespace DistillGuard.Gateway.Inference;
+
+/// <summary>The OpenAI-compatible inference API under <c>/v1</c>.</summary>
+internal static class InferenceEndpoints
+{
+    private static readonly JsonDocumentOptions s_documentOptions = new() { MaxDepth = 64 };
+
+    public static void MapInferenceApi(this IEndpointRouteBuilder app)
+    {
+        app.MapPost("/v1/chat/completions", (HttpContext context, InferenceHandler handler) => handler.HandleAsync(context, InferenceKind.Chat));
+        app.MapPost("/v1/completions", (HttpContext context, InferenceHandler handler) => handler.HandleAsync(context, InferenceKind.Completion));
+        app.MapGet("/v1/models", (HttpContext context, InferenceHandler handler) => handler.ListModelsAsync(context, null));
+        app.MapGet("/v1/models/{id}", (HttpContext context, string id, InferenceHandler handler) => handler.ListModelsAsync(context, id));
+    }
+
+    /// <summary>Reads the request body as JSON, mapping every way it can be bad to a precise 400 or 413.</summary>
+    public static async Task<JsonNode?> ReadJsonAsync(HttpContext context)
+    {
+        var body = await ReadBodyAsync(context);
+        try
+        {
+            return JsonNode.Parse(body, documentOptions: s_documentOptions);
+        }
+        catch (JsonException e)
+        {
+            throw OpenAIErrorException.InvalidRequest("We could not parse the JSON body of your request: " + Reason(e), code: "invalid_json");
+        }
+    }
+
+    /// <summary>Reads the whole (size-limited) body and checks that it is UTF-8.</summary>
+    public static async Task<byte[]> ReadBodyAsync(HttpContext context)
+    {
+        // The body is bounded by the configured limit, so reading it whole is safe; it lets us check the
+        // UTF-8 up front (the JSON reader only notices bad UTF-8 inside strings when they are read later).
+        byte[] body;
+        try
+        {
+            using var buffer = new MemoryStream(context.Request.ContentLength is > 0 and < int.MaxValue ? (int)context.Request.ContentLength.Value : 4096);
+            await context.Request.Body.CopyToAsync(buffer, context.RequestAborted);
+            body = buffer.ToArray();
+        }
+        catch (BadHttpRequestException e)
+        {
+            throw BodyError(e);
+        }
+
+        if (!Utf8.IsValid(body))
+        {
+            throw OpenAIErrorException.InvalidRequest("The request body is not valid UTF-8.", code: "invalid_json");
+        }
+
+        return body;
+    }
+
+    internal static OpenAIErrorException BodyError(BadHttpRequestException e) => e.StatusCode == StatusCodes.Status413PayloadTooLarge
+        ? new OpenAIErrorException(StatusCodes.Status413PayloadTooLarge, "The request body is larger than this gateway accepts.", "invalid_request_error", "request_too_large")
+        : OpenAIErrorException.InvalidRequest("The request body could not be read: " + e.Message, code: "invalid_body");
+
+    internal static string Reason(JsonException e)
+    {
+        var message = e.Message;
+        var cut = message.IndexOf(" Path:", StringComparison.Ordinal);
+        var reason = cut > 0 ? message[..cut] : message;
+        return e.LineNumber is { } line ? $"{reason} (line {line + 1}, byte {e.BytePositionInLine})" : reason;
+    }
+}
+
+/// <summary>Authenticates, validates and routes one inference request.</summary>
+internal sealed class InferenceHandler(ApiKeyAuthentication authentication, ModelCatalog catalog, GatewayOptions options)
+{
+    public async Task HandleAsync(HttpContext context, InferenceKind kind)
+    {
+        var usage = context.Features.GetRequiredFeature<RequestUsage>();
+        try
+        {
+            if (!await AuthenticateAsync(context, usage))
+            {
+                return;
+            }
+
+            var request = InferenceRequest.Parse(kind, await InferenceEndpoints.ReadJsonAsync(context), options.Limits);
+            usage.Model = request.Model;
+            usage.Stream = request.Stream;
+            usage.N = request.N;
+            usage.MaxTokens = request.MaxTokens;
+            usage.Temperature = request.Temperature;
+            usage.TopP = request.TopP;
+            usage.Seed = request.Seed;
+            usage.StopCount = request.Stop.Count;
+            usage.Logprobs = request.Logprobs;
+            usage.TopLogprobs = request.TopLogprobs;
+            usage.PromptText = request.PromptText;
+
+            var backend = catalog.Find(request.Model);
+            if (backend is null)
+            {
+                await OpenAIError.NotFound(context, $"The model '{request.Model}' does not exist or you do not have access to it.", "model_not_found");
+                return;
+            }
+
+            await backend.HandleAsync(context, request, usage);
+        }
+        catch (OpenAIErrorException e)
+        {
+            await OpenAIError.WriteAsync(context, e);
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            // The client went away; the usage event records status 499.
+        }
+    }
+
+    public async Task ListModelsAsync(HttpContext context, string? id)
+    {
+        var usage = context.Features.GetRequiredFeature<RequestUsage>();
+        if (!await AuthenticateAsync(context, usage))
+        {
+            return;
+        }
+
+        if (id is not null)
+        {
+            if (catalog.Find(id) is not { } backend)
+            {
+                await OpenAIError.NotFound(context, $"The model '{id}' does not exist.", "model_not_found");
+                return;
+            }
+
+            await WriteJsonAsync(context, w => WriteModel(w, id, backend.Name));
+            return;
+        }
+
+        await WriteJsonAsync(context, w =>
+        {
+            w.WriteStartObject();
+            w.WriteString("object", "list");
+            w.WriteStartArray("data");
+            foreach (var (model, backend) in catalog.Entries.OrderBy(e => e.Model, StringComparer.Ordinal))
+            {
+                WriteModel(w, model, backend.Name);
+            }
+
+            w.WriteEndArray();
+            w.WriteEndObject();
+        });
+    }
+
+    private void WriteModel(Utf8JsonWriter w, string id, string backend)
+    {
+        w.WriteStartObject();
+        w.WriteString("id", id);
+        w.WriteString("object", "model");
+        w.WriteNumber("created", catalog.Created);
+        w.WriteString("owned_by", backend == "built-in" ? "distillguard" : backend);
+        w.WriteEndObject();
+    }
+
+    private static async Task WriteJsonAsync(HttpContext context, Action<Utf8JsonWriter> write)
+    {
+        context.Response.ContentType = "application/json";
+        await using var writer = new Utf8JsonWriter(context.Response.BodyWriter);
+        write(writer);
+        await writer.FlushAsync(context.RequestAborted);
+    }
+
+    private async Task<bool> AuthenticateAsync(HttpContext context, RequestUsage usage)
+    {
+        if (ApiKeyAuthentication.BearerToken(context.Request) is null)
+        {
+            await OpenAIError.Unauthorized(context, "You didn't provide an API key. Send it in an Authorization header: 'Authorization: Bearer YOUR_KEY'.");
+            return false;
+        }
+
+        usage.Caller = await authentication.AuthenticateAsync(context);
+        if (usage.Caller is null)
+        {
+            await OpenAIError.Unauthorized(context, "Incorrect API key provided.");
+            return false;
+        }
+
+        return true;
+    }
+}

@@ -1,0 +1,356 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.ServerSentEvents;
+using System.Net.Sockets;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using DistillGuard.Gateway.Hosting;
+using DistillGuard.Gateway.Observability;
+using DistillGuard.Gateway.OpenAI;
+using DistillGuard.Gateway.Usage;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Logging;
+
+namespace DistillGuard.Gateway.Inference;
+
+/// <summary>Forwards inference requests to an OpenAI-compatible server, relaying streams event by event.</summary>
+/// <remarks>
+/// A stream is never buffered: each upstream SSE event is written and flushed before the next is read. The
+/// client's disconnect cancels the upstream call. Upstream faults become OpenAI-style 502/504 errors, or an
+/// error event when the stream had already begun.
+/// </remarks>
+internal sealed partial class UpstreamBackend : IModelBackend, IDisposable
+{
+    private readonly UpstreamOptions _options;
+    private readonly HttpClient _client;
+    private readonly GatewayMetrics _metrics;
+    private readonly TimeProvider _time;
+    private readonly ILogger _logger;
+    private readonly string? _apiKey;
+
+    public UpstreamBackend(UpstreamOptions options, GatewayMetrics metrics, TimeProvider time, ILogger<UpstreamBackend> logger, HttpMessageHandler? handler = null)
+    {
+        _options = options;
+        _metrics = metrics;
+        _time = time;
+        _logger = logger;
+        _apiKey = options.ResolveApiKey();
+        handler ??= new SocketsHttpHandler
+        {
+            ConnectTimeout = TimeSpan.FromSeconds(options.ConnectTimeoutSeconds),
+            PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+            AutomaticDecompression = DecompressionMethods.None,
+            EnableMultipleHttp2Connections = true,
+        };
+        _client = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
+        Models = options.Models;
+        var baseUrl = options.BaseUrl.TrimEnd('/');
+        ChatUri = new Uri(baseUrl + "/chat/completions");
+        CompletionsUri = new Uri(baseUrl + "/completions");
+    }
+
+    public string Name => _options.Name;
+
+    public IReadOnlyList<string> Models { get; }
+
+    private Uri ChatUri { get; }
+
+    private Uri CompletionsUri { get; }
+
+    public async Task HandleAsync(HttpContext context, InferenceRequest request, RequestUsage usage)
+    {
+        var clientAborted = context.RequestAborted;
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(_options.TimeoutSeconds), _time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(clientAborted, timeout.Token);
+
+        using var message = new HttpRequestMessage(HttpMethod.Post, request.Kind == InferenceKind.Chat ? ChatUri : CompletionsUri)
+        {
+            Content = new ByteArrayContent(UpstreamBody(request)),
+        };
+        message.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+        if (_apiKey is { Length: > 0 })
+        {
+            message.Headers.Authorization = new AuthenticationHeaderValue("Bearer", _apiKey);
+        }
+
+        message.Headers.TryAddWithoutValidation("X-Request-Id", usage.RequestId);
+
+        HttpResponseMessage response;
+        try
+        {
+            response = await _client.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, linked.Token);
+        }
+        catch (OperationCanceledException) when (clientAborted.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (OperationCanceledException)
+        {
+            throw Fault("timeout", StatusCodes.Status504GatewayTimeout, $"The upstream '{Name}' did not answer within {_options.TimeoutSeconds} s.", "upstream_timeout");
+        }
+        catch (HttpRequestException e)
+        {
+            LogUpstreamUnreachable(_logger, Name, e.HttpRequestError, e.Message);
+            throw Fault("unreachable", StatusCodes.Status502BadGateway, $"The upstream '{Name}' could not be reached.", "upstream_unavailable");
+        }
+
+        using (response)
+        {
+            if (!response.IsSuccessStatusCode)
+            {
+                await RelayErrorAsync(context, response, linked.Token);
+                return;
+            }
+
+            if (request.Stream)
+            {
+                await RelayStreamAsync(context, request, usage, response, clientAborted);
+            }
+            else
+            {
+                await RelayJsonAsync(context, usage, response, linked.Token, clientAborted);
+            }
+        }
+    }
+
+    private byte[] UpstreamBody(InferenceRequest request)
+    {
+        // Ask for usage on streams even when the client did not, so the usage log counts the tokens;
+        // the usage-only chunk is then removed before the client sees it.
+        var body = request.Body.DeepClone().AsObject();
+        if (request.Stream)
+        {
+            var streamOptions = body["stream_options"] as JsonObject ?? new JsonObject();
+            streamOptions["include_usage"] = true;
+            body["stream_options"] = streamOptions;
+        }
+
+        return JsonSerializer.SerializeToUtf8Bytes(body, GatewayJsonContext.Default.JsonObject);
+    }
+
+    private async Task RelayJsonAsync(HttpContext context, RequestUsage usage, HttpResponseMessage response, CancellationToken token, CancellationToken clientAborted)
+    {
+        byte[] payload;
+        try
+        {
+            payload = await response.Content.ReadAsByteArrayAsync(token);
+        }
+        catch (OperationCanceledException) when (clientAborted.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (OperationCanceledException)
+        {
+            throw Fault("timeout", StatusCodes.Status504GatewayTimeout, $"The upstream '{Name}' did not finish its answer within {_options.TimeoutSeconds} s.", "upstream_timeout");
+        }
+        catch (HttpRequestException)
+        {
+            throw Fault("broken_response", StatusCodes.Status502BadGateway, $"The upstream '{Name}' broke off its answer.", "upstream_error");
+        }
+
+        try
+        {
+            using var document = JsonDocument.Parse(payload);
+            ReadUsage(document.RootElement, usage);
+            if (document.RootElement.TryGetProperty("choices", out var choices) && choices.ValueKind == JsonValueKind.Array && choices.GetArrayLength() > 0
+                && choices[0].TryGetProperty("finish_reason", out var finish) && finish.ValueKind == JsonValueKind.String)
+            {
+                usage.FinishReason = finish.GetString();
+            }
+        }
+        catch (JsonException)
+        {
+            throw Fault("invalid_response", StatusCodes.Status502BadGateway, $"The upstream '{Name}' returned a body that is not JSON.", "upstream_error");
+        }
+
+        context.Response.StatusCode = StatusCodes.Status200OK;
+        context.Response.ContentType = "application/json";
+        await context.Response.Body.WriteAsync(payload, clientAborted);
+    }
+
+    private async Task RelayStreamAsync(HttpContext context, InferenceRequest request, RequestUsage usage, HttpResponseMessage response, CancellationToken clientAborted)
+    {
+        using var idle = CancellationTokenSource.CreateLinkedTokenSource(clientAborted);
+        var idleTimeout = TimeSpan.FromSeconds(_options.StreamIdleTimeoutSeconds);
+        idle.CancelAfter(idleTimeout);
+
+        await using var upstream = await response.Content.ReadAsStreamAsync(idle.Token);
+        using var sse = new ServerSentEventWriter(context.Response);
+        await sse.StartAsync(clientAborted);
+        var sawDone = false;
+        try
+        {
+            await foreach (var item in SseParser.Create(upstream, static (_, data) => Encoding.UTF8.GetString(data)).EnumerateAsync(idle.Token))
+            {
+                idle.CancelAfter(idleTimeout);
+                if (item.Data == "[DONE]")
+                {
+                    sawDone = true;
+                    break;
+                }
+
+                if (!ShouldRelay(item.Data, request, usage))
+                {
+                    continue;
+                }
+
+                if (usage.TimeToFirstTokenMs is null)
+                {
+                    var elapsed = _time.GetElapsedTime(usage.StartTimestamp);
+                    usage.TimeToFirstTokenMs = elapsed.TotalMilliseconds;
+                    _metrics.RecordFirstToken(request.Model, elapsed);
+                }
+
+                await sse.WriteDataAsync(Encoding.UTF8.GetBytes(item.Data), clientAborted);
+            }
+        }
+        catch (OperationCanceledException) when (clientAborted.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (OperationCanceledException)
+        {
+            _metrics.RecordUpstreamFailure(Name, "stream_idle");
+            usage.StatusOverride = StatusCodes.Status504GatewayTimeout;
+            usage.ErrorCode = "upstream_timeout";
+            await sse.WriteErrorAsync($"The upstream '{Name}' went silent for {_options.StreamIdleTimeoutSeconds} s mid-stream.", "upstream_error", "upstream_timeout", clientAborted);
+            return;
+        }
+        catch (Exception e) when (e is HttpRequestException or IOException)
+        {
+            _metrics.RecordUpstreamFailure(Name, "stream_broken");
+            usage.StatusOverride = StatusCodes.Status502BadGateway;
+            usage.ErrorCode = "upstream_error";
+            await sse.WriteErrorAsync($"The upstream '{Name}' broke off the stream.", "upstream_error", "upstream_error", clientAborted);
+            return;
+        }
+
+        if (!sawDone)
+        {
+            _metrics.RecordUpstreamFailure(Name, "stream_truncated");
+            usage.StatusOverride = StatusCodes.Status502BadGateway;
+            usage.ErrorCode = "upstream_error";
+            await sse.WriteErrorAsync($"The upstream '{Name}' ended the stream without [DONE].", "upstream_error", "upstream_error", clientAborted);
+            return;
+        }
+
+        await sse.WriteDoneAsync(clientAborted);
+    }
+
+    /// <summary>Reads usage and finish reasons out of a chunk; false for the usage-only chunk the client did not ask for.</summary>
+    private static bool ShouldRelay(string data, InferenceRequest request, RequestUsage usage)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(data);
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+            {
+                return true;
+            }
+
+            var hasUsage = ReadUsage(root, usage);
+            var choiceCount = 0;
+            if (root.TryGetProperty("choices", out var choices) && choices.ValueKind == JsonValueKind.Array)
+            {
+                foreach (var choice in choices.EnumerateArray())
+                {
+                    choiceCount++;
+                    if (choice.TryGetProperty("finish_reason", out var finish) && finish.ValueKind == JsonValueKind.String)
+                    {
+                        usage.FinishReason ??= finish.GetString();
+                    }
+                }
+            }
+
+            return !(hasUsage && choiceCount == 0 && !request.IncludeUsage);
+        }
+        catch (JsonException)
+        {
+            // Not ours to judge: relay what the upstream said.
+            return true;
+        }
+    }
+
+    private static bool ReadUsage(JsonElement root, RequestUsage usage)
+    {
+        if (!root.TryGetProperty("usage", out var u) || u.ValueKind != JsonValueKind.Object)
+        {
+            return false;
+        }
+
+        if (u.TryGetProperty("prompt_tokens", out var p) && p.TryGetInt32(out var prompt))
+        {
+            usage.PromptTokens = prompt;
+        }
+
+        if (u.TryGetProperty("completion_tokens", out var c) && c.TryGetInt32(out var completion))
+        {
+            usage.CompletionTokens = completion;
+        }
+
+        return true;
+    }
+
+    private async Task RelayErrorAsync(HttpContext context, HttpResponseMessage response, CancellationToken token)
+    {
+        var status = (int)response.StatusCode;
+        string body;
+        try
+        {
+            body = await response.Content.ReadAsStringAsync(token);
+        }
+        catch (Exception e) when (e is HttpRequestException or OperationCanceledException or IOException)
+        {
+            body = "";
+        }
+
+        // A client error from the upstream (bad parameter, its own rate limit) is the client's to see; a server
+        // error is ours to report as a bad gateway without leaking the upstream's internals.
+        if (status is >= 400 and < 500 && LooksLikeOpenAIError(body))
+        {
+            context.Response.StatusCode = status;
+            context.Response.ContentType = "application/json";
+            if (response.Headers.RetryAfter is { } retryAfter)
+            {
+                context.Response.Headers.RetryAfter = retryAfter.ToString();
+            }
+
+            context.Items[OpenAIError.ErrorCodeItem] = "upstream_" + status.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            await context.Response.WriteAsync(body, token);
+            return;
+        }
+
+        _metrics.RecordUpstreamFailure(Name, "status_" + status.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        LogUpstreamStatus(_logger, Name, status);
+        throw new OpenAIErrorException(StatusCodes.Status502BadGateway, $"The upstream '{Name}' failed with status {status}.", "upstream_error", "upstream_error");
+    }
+
+    private static bool LooksLikeOpenAIError(string body)
+    {
+        try
+        {
+            using var document = JsonDocument.Parse(body);
+            return document.RootElement.ValueKind == JsonValueKind.Object && document.RootElement.TryGetProperty("error", out _);
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+
+    private OpenAIErrorException Fault(string kind, int status, string message, string code)
+    {
+        _metrics.RecordUpstreamFailure(Name, kind);
+        return new OpenAIErrorException(status, message, "upstream_error", code);
+    }
+
+    public void Dispose() => _client.Dispose();
+
+    [LoggerMessage(EventId = 1201, Level = LogLevel.Warning, Message = "Upstream {Upstream} unreachable ({Error}): {Reason}")]
+    private static partial void LogUpstreamUnreachable(ILogger logger, string upstream, HttpRequestError error, string reason);
+
+    [LoggerMessage(EventId = 1202, Level = LogLevel.Warning, Message = "Upstream {Upstream} answered with status {Status}")]
+    private static partial void LogUpstreamStatus(ILogger logger, string upstream, int status);
+}

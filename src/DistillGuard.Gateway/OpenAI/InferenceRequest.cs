@@ -1,0 +1,349 @@
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using DistillGuard.Gateway.Hosting;
+
+namespace DistillGuard.Gateway.OpenAI;
+
+/// <summary>Which OpenAI endpoint a request came through.</summary>
+public enum InferenceKind
+{
+    Chat,
+    Completion,
+}
+
+/// <summary>One chat message, reduced to what a text model reads.</summary>
+public sealed record ChatMessage(string Role, string Content);
+
+/// <summary>A validated OpenAI inference request: the fields the gateway acts on, plus the body to forward.</summary>
+public sealed class InferenceRequest
+{
+    private static readonly HashSet<string> s_roles = new(StringComparer.Ordinal) { "system", "developer", "user", "assistant", "tool", "function" };
+
+    private InferenceRequest(InferenceKind kind, JsonObject body, string model)
+    {
+        Kind = kind;
+        Body = body;
+        Model = model;
+    }
+
+    public InferenceKind Kind { get; }
+
+    /// <summary>The request body as the client sent it (forwarded upstream after shaping).</summary>
+    public JsonObject Body { get; }
+
+    public string Model { get; }
+
+    /// <summary>Chat messages (chat endpoint only).</summary>
+    public IReadOnlyList<ChatMessage> Messages { get; private init; } = [];
+
+    /// <summary>The prompt (completions endpoint only).</summary>
+    public string Prompt { get; private init; } = "";
+
+    public bool Stream { get; private init; }
+    public bool IncludeUsage { get; private init; }
+    public int N { get; private init; } = 1;
+
+    /// <summary>The completion length the client asked for, if any.</summary>
+    public int? MaxTokens { get; private init; }
+
+    public double? Temperature { get; private init; }
+    public double? TopP { get; private init; }
+    public long? Seed { get; private init; }
+    public IReadOnlyList<string> Stop { get; private init; } = [];
+
+    /// <summary>True when per-token log-probabilities were asked for.</summary>
+    public bool Logprobs { get; private init; }
+
+    /// <summary>How many alternatives per token (0 when only the chosen token's log-probability is wanted).</summary>
+    public int TopLogprobs { get; private init; }
+
+    /// <summary>Echo the prompt before the completion (completions endpoint).</summary>
+    public bool Echo { get; private init; }
+
+    /// <summary>All the prompt text in one string, as logged (for the usage log only; never logged above Trace).</summary>
+    public string PromptText => Kind == InferenceKind.Completion
+        ? Prompt
+        : string.Join('\n', Messages.Select(m => m.Content));
+
+    /// <summary>Parses and validates a body already read as JSON; throws <see cref="OpenAIErrorException"/> (400) on any violation.</summary>
+    public static InferenceRequest Parse(InferenceKind kind, JsonNode? node, LimitOptions limits)
+    {
+        if (node is not JsonObject body)
+        {
+            throw OpenAIErrorException.InvalidRequest("The request body must be a JSON object.");
+        }
+
+        var model = RequiredString(body, "model");
+        var stream = OptionalBool(body, "stream") ?? false;
+        var includeUsage = false;
+        if (body["stream_options"] is { } streamOptions)
+        {
+            if (streamOptions is not JsonObject so)
+            {
+                throw OpenAIErrorException.InvalidRequest("'stream_options' must be an object.", "stream_options");
+            }
+
+            if (!stream)
+            {
+                throw OpenAIErrorException.InvalidRequest("'stream_options' is only allowed when 'stream' is true.", "stream_options");
+            }
+
+            includeUsage = OptionalBool(so, "include_usage", "stream_options.include_usage") ?? false;
+        }
+
+        var n = OptionalInt(body, "n") ?? 1;
+        if (n < 1 || n > limits.MaxChoices)
+        {
+            throw OpenAIErrorException.InvalidRequest($"'n' must be between 1 and {limits.MaxChoices}, got {n}.", "n");
+        }
+
+        var maxTokens = OptionalInt(body, "max_completion_tokens") ?? OptionalInt(body, "max_tokens");
+        if (maxTokens is { } mt && (mt < 1 || mt > limits.MaxCompletionTokens))
+        {
+            var name = body.ContainsKey("max_completion_tokens") ? "max_completion_tokens" : "max_tokens";
+            throw OpenAIErrorException.InvalidRequest($"'{name}' must be between 1 and {limits.MaxCompletionTokens}, got {mt}.", name);
+        }
+
+        var temperature = OptionalDouble(body, "temperature");
+        if (temperature is < 0 or > 2)
+        {
+            throw OpenAIErrorException.InvalidRequest($"'temperature' must be between 0 and 2, got {temperature}.", "temperature");
+        }
+
+        var topP = OptionalDouble(body, "top_p");
+        if (topP is < 0 or > 1)
+        {
+            throw OpenAIErrorException.InvalidRequest($"'top_p' must be between 0 and 1, got {topP}.", "top_p");
+        }
+
+        var seed = OptionalLong(body, "seed");
+        var stop = ParseStop(body);
+
+        bool logprobs;
+        int topLogprobs;
+        if (kind == InferenceKind.Chat)
+        {
+            logprobs = OptionalBool(body, "logprobs") ?? false;
+            topLogprobs = OptionalInt(body, "top_logprobs") ?? 0;
+            if (topLogprobs is < 0 or > 20)
+            {
+                throw OpenAIErrorException.InvalidRequest($"'top_logprobs' must be between 0 and 20, got {topLogprobs}.", "top_logprobs");
+            }
+
+            if (topLogprobs > 0 && !logprobs)
+            {
+                throw OpenAIErrorException.InvalidRequest("'top_logprobs' requires 'logprobs' to be true.", "top_logprobs");
+            }
+        }
+        else
+        {
+            // The legacy completions endpoint takes an integer: how many alternatives per token (0..5).
+            var legacyLogprobs = OptionalInt(body, "logprobs");
+            if (legacyLogprobs is < 0 or > 5)
+            {
+                throw OpenAIErrorException.InvalidRequest($"'logprobs' must be between 0 and 5, got {legacyLogprobs}.", "logprobs");
+            }
+
+            logprobs = legacyLogprobs is not null;
+            topLogprobs = legacyLogprobs ?? 0;
+        }
+
+        var chat = kind == InferenceKind.Chat;
+        return new InferenceRequest(kind, body, model)
+        {
+            Messages = chat ? ParseMessages(body) : [],
+            Prompt = chat ? "" : ParsePrompt(body),
+            Echo = !chat && (OptionalBool(body, "echo") ?? false),
+            Stream = stream,
+            IncludeUsage = includeUsage,
+            N = n,
+            MaxTokens = maxTokens,
+            Temperature = temperature,
+            TopP = topP,
+            Seed = seed,
+            Stop = stop,
+            Logprobs = logprobs,
+            TopLogprobs = topLogprobs,
+        };
+    }
+
+    private static IReadOnlyList<ChatMessage> ParseMessages(JsonObject body)
+    {
+        if (body["messages"] is not JsonArray array)
+        {
+            throw OpenAIErrorException.InvalidRequest(body.ContainsKey("messages") ? "'messages' must be an array." : "'messages' is required.", "messages");
+        }
+
+        if (array.Count == 0)
+        {
+            throw OpenAIErrorException.InvalidRequest("'messages' must contain at least one message.", "messages");
+        }
+
+        var messages = new List<ChatMessage>(array.Count);
+        for (var i = 0; i < array.Count; i++)
+        {
+            var param = $"messages[{i}]";
+            if (array[i] is not JsonObject message)
+            {
+                throw OpenAIErrorException.InvalidRequest($"'{param}' must be an object.", param);
+            }
+
+            var role = message["role"] is JsonValue r && r.TryGetValue<string>(out var roleText) ? roleText : null;
+            if (role is null || !s_roles.Contains(role))
+            {
+                throw OpenAIErrorException.InvalidRequest($"'{param}.role' must be one of system, developer, user, assistant, tool.", $"{param}.role");
+            }
+
+            messages.Add(new ChatMessage(role, ContentText(message["content"], $"{param}.content")));
+        }
+
+        return messages;
+    }
+
+    private static string ContentText(JsonNode? content, string param)
+    {
+        switch (content)
+        {
+            case null:
+                return "";
+            case JsonValue value when value.TryGetValue<string>(out var text):
+                return text;
+            case JsonArray parts:
+                var builder = new StringBuilder();
+                for (var i = 0; i < parts.Count; i++)
+                {
+                    if (parts[i] is not JsonObject part || part["type"]?.GetValueKind() != JsonValueKind.String)
+                    {
+                        throw OpenAIErrorException.InvalidRequest($"'{param}[{i}]' must be a content part object with a 'type'.", $"{param}[{i}]");
+                    }
+
+                    if ((string?)part["type"] == "text")
+                    {
+                        if (part["text"] is not JsonValue t || !t.TryGetValue<string>(out var partText))
+                        {
+                            throw OpenAIErrorException.InvalidRequest($"'{param}[{i}].text' must be a string.", $"{param}[{i}].text");
+                        }
+
+                        if (builder.Length > 0)
+                        {
+                            builder.Append('\n');
+                        }
+
+                        builder.Append(partText);
+                    }
+                }
+
+                return builder.ToString();
+            default:
+                throw OpenAIErrorException.InvalidRequest($"'{param}' must be a string or an array of content parts.", param);
+        }
+    }
+
+    private static string ParsePrompt(JsonObject body)
+    {
+        switch (body["prompt"])
+        {
+            case null:
+                throw OpenAIErrorException.InvalidRequest("'prompt' is required.", "prompt");
+            case JsonValue value when value.TryGetValue<string>(out var text):
+                return text;
+            case JsonArray { Count: 1 } array when array[0] is JsonValue single && single.TryGetValue<string>(out var text):
+                return text;
+            case JsonArray { Count: > 1 }:
+                throw OpenAIErrorException.InvalidRequest("Only one prompt per request is supported; send the prompts as separate requests.", "prompt");
+            default:
+                throw OpenAIErrorException.InvalidRequest("'prompt' must be a string.", "prompt");
+        }
+    }
+
+    private static List<string> ParseStop(JsonObject body)
+    {
+        switch (body["stop"])
+        {
+            case null:
+                return [];
+            case JsonValue value when value.TryGetValue<string>(out var single):
+                return single.Length == 0 ? [] : [single];
+            case JsonArray array:
+                if (array.Count > 4)
+                {
+                    throw OpenAIErrorException.InvalidRequest($"'stop' may hold at most 4 sequences, got {array.Count}.", "stop");
+                }
+
+                var stops = new List<string>(array.Count);
+                foreach (var item in array)
+                {
+                    if (item is not JsonValue v || !v.TryGetValue<string>(out var s) || s.Length == 0)
+                    {
+                        throw OpenAIErrorException.InvalidRequest("'stop' must be a string or an array of non-empty strings.", "stop");
+                    }
+
+                    stops.Add(s);
+                }
+
+                return stops;
+            default:
+                throw OpenAIErrorException.InvalidRequest("'stop' must be a string or an array of non-empty strings.", "stop");
+        }
+    }
+
+    private static string RequiredString(JsonObject body, string name)
+    {
+        if (body[name] is JsonValue value && value.TryGetValue<string>(out var text) && text.Length > 0)
+        {
+            return text;
+        }
+
+        throw OpenAIErrorException.InvalidRequest(body.ContainsKey(name) ? $"'{name}' must be a non-empty string." : $"'{name}' is required.", name);
+    }
+
+    private static bool? OptionalBool(JsonObject body, string name, string? param = null) => body[name] switch
+    {
+        null => null,
+        JsonValue v when v.GetValueKind() is JsonValueKind.True or JsonValueKind.False => v.GetValue<bool>(),
+        _ => throw OpenAIErrorException.InvalidRequest($"'{param ?? name}' must be a boolean.", param ?? name),
+    };
+
+    private static int? OptionalInt(JsonObject body, string name)
+    {
+        var value = OptionalLong(body, name);
+        if (value is > int.MaxValue or < int.MinValue)
+        {
+            throw OpenAIErrorException.InvalidRequest($"'{name}' is out of range.", name);
+        }
+
+        return (int?)value;
+    }
+
+    private static long? OptionalLong(JsonObject body, string name)
+    {
+        switch (body[name])
+        {
+            case null:
+                return null;
+            case JsonValue v when v.GetValueKind() == JsonValueKind.Number:
+                if (v.TryGetValue<long>(out var l))
+                {
+                    return l;
+                }
+
+                var d = v.GetValue<double>();
+                if (Math.Floor(d) == d && d is >= long.MinValue and <= long.MaxValue)
+                {
+                    return (long)d;
+                }
+
+                throw OpenAIErrorException.InvalidRequest($"'{name}' must be an integer.", name);
+            default:
+                throw OpenAIErrorException.InvalidRequest($"'{name}' must be an integer.", name);
+        }
+    }
+
+    private static double? OptionalDouble(JsonObject body, string name) => body[name] switch
+    {
+        null => null,
+        JsonValue v when v.GetValueKind() == JsonValueKind.Number => v.GetValue<double>(),
+        _ => throw OpenAIErrorException.InvalidRequest($"'{name}' must be a number.", name),
+    };
+}

@@ -1,0 +1,34 @@
+using DistillGuard.Storage.Accounts;
+
+namespace DistillGuard.Gateway.Usage;
+
+/// <summary>What one inference request did, filled in as it runs and written to the usage log when it ends.</summary>
+/// <remarks>Owned by one request; not thread-safe.</remarks>
+internal sealed class RequestUsage
+{
+    public required string RequestId { get; init; }
+    public required DateTimeOffset StartedAt { get; init; }
+    public required long StartTimestamp { get; init; }
+    public required string Endpoint { get; init; }
+    public AuthenticatedAccount? Caller { get; set; }
+    public string? Model { get; set; }
+    public bool Stream { get; set; }
+    public double? Temperature { get; set; }
+    public double? TopP { get; set; }
+    public int? MaxTokens { get; set; }
+    public int N { get; set; } = 1;
+    public bool Logprobs { get; set; }
+    public int? TopLogprobs { get; set; }
+    public long? Seed { get; set; }
+    public int StopCount { get; set; }
+    public int PromptTokens { get; set; }
+    public int CompletionTokens { get; set; }
+    public double? TimeToFirstTokenMs { get; set; }
+    public string? FinishReason { get; set; }
+    public string? PromptText { get; set; }
+
+    /// <summary>Set when a stream fails after its 200 status was sent: the status the failure maps to.</summary>
+    public int? StatusOverride { get; set; }
+
+    public string? ErrorCode { get; set; }
+}

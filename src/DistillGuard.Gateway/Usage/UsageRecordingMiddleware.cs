@@ -1,0 +1,85 @@
+using System.Diagnostics;
+using DistillGuard.Gateway.Observability;
+using DistillGuard.Gateway.OpenAI;
+using DistillGuard.Storage.Usage;
+using Microsoft.AspNetCore.Http;
+
+namespace DistillGuard.Gateway.Usage;
+
+/// <summary>Turns every <c>/v1</c> request into exactly one usage event, whatever its outcome.</summary>
+internal sealed class UsageRecordingMiddleware(RequestDelegate next, UsageLog usageLog, GatewayMetrics metrics, TimeProvider time)
+{
+    public async Task InvokeAsync(HttpContext context)
+    {
+        var usage = new RequestUsage
+        {
+            RequestId = RequestIds.New(),
+            StartedAt = time.GetUtcNow(),
+            StartTimestamp = time.GetTimestamp(),
+            Endpoint = EndpointName(context.Request.Path),
+        };
+        context.Features.Set(usage);
+        context.Response.Headers["x-request-id"] = usage.RequestId;
+        try
+        {
+            await next(context);
+        }
+        finally
+        {
+            Record(context, usage);
+        }
+    }
+
+    private void Record(HttpContext context, RequestUsage usage)
+    {
+        var elapsed = time.GetElapsedTime(usage.StartTimestamp);
+        var status = usage.StatusOverride ?? (context.RequestAborted.IsCancellationRequested && !context.Response.HasStarted ? 499 : context.Response.StatusCode);
+        var errorCode = usage.ErrorCode ?? (status >= 400 ? context.Items[OpenAIError.ErrorCodeItem] as string : null);
+        var accepted = usageLog.TryWrite(new UsageEvent
+        {
+            RequestId = usage.RequestId,
+            Timestamp = usage.StartedAt,
+            AccountId = usage.Caller?.Account.Id,
+            KeyId = usage.Caller?.KeyId,
+            ClientAddress = context.Connection.RemoteIpAddress?.ToString(),
+            UserAgent = context.Request.Headers.UserAgent.ToString() is { Length: > 0 } agent ? Truncate(agent, 512) : null,
+            Endpoint = usage.Endpoint,
+            Model = usage.Model,
+            Stream = usage.Stream,
+            Temperature = usage.Temperature,
+            TopP = usage.TopP,
+            MaxTokens = usage.MaxTokens,
+            N = usage.N,
+            Logprobs = usage.Logprobs,
+            TopLogprobs = usage.TopLogprobs,
+            Seed = usage.Seed,
+            StopCount = usage.StopCount,
+            PromptTokens = usage.PromptTokens,
+            CompletionTokens = usage.CompletionTokens,
+            LatencyMs = elapsed.TotalMilliseconds,
+            TimeToFirstTokenMs = usage.TimeToFirstTokenMs,
+            Status = status,
+            ErrorCode = errorCode,
+            FinishReason = usage.FinishReason,
+            PromptText = usage.PromptText,
+        });
+        metrics.RecordRequest(usage.Endpoint, usage.Model, status, elapsed, usage.PromptTokens, usage.CompletionTokens, accepted);
+    }
+
+    private static string EndpointName(PathString path) => path.Value switch
+    {
+        "/v1/chat/completions" => "chat.completions",
+        "/v1/completions" => "completions",
+        "/v1/models" => "models",
+        var other when other is not null && other.StartsWith("/v1/models/", StringComparison.Ordinal) => "models",
+        _ => "other",
+    };
+
+    private static string Truncate(string value, int max) => value.Length <= max ? value : value[..max];
+}
+
+/// <summary>Request ids: short, unique, and safe to show to clients.</summary>
+internal static class RequestIds
+{
+    public static string New() => "req_" + Guid.CreateVersion7().ToString("N");
+}

@@ -1,0 +1,133 @@
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace DistillGuard.Gateway.Tests.Infrastructure;
+
+/// <summary>
+/// A real OpenAI-compatible HTTP server on loopback whose behaviour is chosen by the model name:
+/// <c>up-ok</c> answers, <c>up-500</c> fails, <c>up-slow</c> stalls, <c>up-hang-stream</c> stalls mid-stream,
+/// <c>up-break</c> cuts the connection mid-stream, <c>up-429</c> rate-limits.
+/// </summary>
+internal sealed class FakeUpstream : IAsyncDisposable
+{
+    public static readonly string[] Models = ["up-ok", "up-500", "up-slow", "up-hang-stream", "up-break", "up-429"];
+
+    private readonly WebApplication _app;
+
+    private FakeUpstream(WebApplication app) => _app = app;
+
+    /// <summary>Completes when a hanging stream's request was cancelled (the client of the gateway went away).</summary>
+    public TaskCompletionSource UpstreamCancelled { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+    /// <summary>The last request body the upstream received.</summary>
+    public string? LastBody { get; private set; }
+
+    public string? LastAuthorization { get; private set; }
+
+    public Uri BaseUrl => new(_app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First() + "/v1");
+
+    public static async Task<FakeUpstream> StartAsync()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.ConfigureKestrel(k => k.Listen(IPAddress.Loopback, 0));
+        var app = builder.Build();
+        var upstream = new FakeUpstream(app);
+        app.MapPost("/v1/chat/completions", upstream.ChatAsync);
+        await app.StartAsync();
+        return upstream;
+    }
+
+    private async Task ChatAsync(HttpContext context)
+    {
+        using var reader = new StreamReader(context.Request.Body);
+        LastBody = await reader.ReadToEndAsync();
+        LastAuthorization = context.Request.Headers.Authorization.ToString();
+        using var document = JsonDocument.Parse(LastBody);
+        var model = document.RootElement.GetProperty("model").GetString();
+        var stream = document.RootElement.TryGetProperty("stream", out var s) && s.GetBoolean();
+        var includeUsage = document.RootElement.TryGetProperty("stream_options", out var so) && so.TryGetProperty("include_usage", out var iu) && iu.GetBoolean();
+        var ct = context.RequestAborted;
+
+        switch (model)
+        {
+            case "up-500":
+                context.Response.StatusCode = 500;
+                await context.Response.WriteAsync("internal upstream failure with secrets in it", ct);
+                return;
+            case "up-429":
+                context.Response.StatusCode = 429;
+                context.Response.Headers.RetryAfter = "7";
+                context.Response.ContentType = "application/json";
+                await context.Response.WriteAsync("""{"error":{"message":"Rate limit reached","type":"requests","param":null,"code":"rate_limit_exceeded"}}""", ct);
+                return;
+            case "up-slow":
+                await Task.Delay(TimeSpan.FromSeconds(30), ct);
+                return;
+        }
+
+        if (!stream)
+        {
+            context.Response.ContentType = "application/json";
+            await context.Response.WriteAsync($$$"""
+                {"id":"chatcmpl-up","object":"chat.completion","created":1,"model":"{{{model}}}","choices":[{"index":0,"message":{"role":"assistant","content":"Hello from upstream."},"finish_reason":"stop"}],"usage":{"prompt_tokens":11,"completion_tokens":4,"total_tokens":15}}
+                """, ct);
+            return;
+        }
+
+        context.Response.ContentType = "text/event-stream";
+        async Task Send(string json)
+        {
+            await context.Response.WriteAsync("data: " + json + "\n\n", ct);
+            await context.Response.Body.FlushAsync(ct);
+        }
+
+        await Send($$$"""{"id":"c1","object":"chat.completion.chunk","created":1,"model":"{{{model}}}","choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}""");
+        await Send($$$"""{"id":"c1","object":"chat.completion.chunk","created":1,"model":"{{{model}}}","choices":[{"index":0,"delta":{"content":"Hello"},"finish_reason":null}]}""");
+        if (model == "up-hang-stream")
+        {
+            try
+            {
+                await Task.Delay(Timeout.Infinite, ct);
+            }
+            catch (OperationCanceledException)
+            {
+                UpstreamCancelled.TrySetResult();
+            }
+
+            return;
+        }
+
+        if (model == "up-break")
+        {
+            // Let the first chunks reach the gateway before the connection is torn down.
+            await Task.Delay(200, ct);
+            context.Abort();
+            return;
+        }
+
+        await Send($$$"""{"id":"c1","object":"chat.completion.chunk","created":1,"model":"{{{model}}}","choices":[{"index":0,"delta":{"content":" world"},"finish_reason":null}]}""");
+        await Send($$$"""{"id":"c1","object":"chat.completion.chunk","created":1,"model":"{{{model}}}","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}""");
+        if (includeUsage)
+        {
+            await Send($$$"""{"id":"c1","object":"chat.completion.chunk","created":1,"model":"{{{model}}}","choices":[],"usage":{"prompt_tokens":9,"completion_tokens":2,"total_tokens":11}}""");
+        }
+
+        await context.Response.WriteAsync("data: [DONE]\n\n", Encoding.UTF8, ct);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}

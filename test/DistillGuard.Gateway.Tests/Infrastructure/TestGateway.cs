@@ -1,0 +1,122 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+using DistillGuard.Gateway.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace DistillGuard.Gateway.Tests.Infrastructure;
+
+/// <summary>A real gateway on a loopback port with a temporary data directory, and clients for it.</summary>
+internal sealed class TestGateway : IAsyncDisposable
+{
+    public const string AdminTokenValue = "test-admin-token-0123456789abcdef";
+
+    private TestGateway(GatewayApp app, GatewayOptions options, CapturingLoggerProvider logs)
+    {
+        App = app;
+        Options = options;
+        Logs = logs;
+        Http = new HttpClient { BaseAddress = app.BaseAddress };
+        Admin = new HttpClient { BaseAddress = app.BaseAddress };
+        Admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", AdminTokenValue);
+    }
+
+    public GatewayApp App { get; }
+    public GatewayOptions Options { get; }
+    public CapturingLoggerProvider Logs { get; }
+    public HttpClient Http { get; }
+    public HttpClient Admin { get; }
+    public Uri BaseAddress => App.BaseAddress;
+    public Uri V1 => new(App.BaseAddress, "v1");
+    public string DataDirectory => Options.DataDirectory;
+
+    public static async Task<TestGateway> StartAsync(Action<GatewayOptions>? configure = null)
+    {
+        var options = new GatewayOptions
+        {
+            Port = 0,
+            Host = "localhost",
+            DataDirectory = Path.Combine(Path.GetTempPath(), "dg-gw-" + Guid.NewGuid().ToString("N")),
+            AdminToken = AdminTokenValue,
+        };
+        configure?.Invoke(options);
+        var logs = new CapturingLoggerProvider();
+        var app = GatewayApp.Create(options, new GatewayAppSettings
+        {
+            BuiltInModel = TestModel.Instance,
+            ConfigureLogging = logging =>
+            {
+                logging.SetMinimumLevel(LogLevel.Trace);
+                logging.AddProvider(logs);
+            },
+        });
+        await app.StartAsync();
+        return new TestGateway(app, options, logs);
+    }
+
+    /// <summary>Creates an account through the admin API and returns its API key.</summary>
+    public async Task<string> CreateAccountAsync(string id, string? apiKey = null)
+    {
+        using var response = await Admin.PostAsJsonAsync("admin/v1/accounts", new { id, apiKey, org = "test-org", tier = "standard" });
+        response.EnsureSuccessStatusCode();
+        using var document = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        return document.RootElement.GetProperty("apiKey").GetString()!;
+    }
+
+    public HttpRequestMessage Post(string path, string body, string? apiKey)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new StringContent(body, System.Text.Encoding.UTF8, "application/json") };
+        if (apiKey is not null)
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", apiKey);
+        }
+
+        return request;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Http.Dispose();
+        Admin.Dispose();
+        await App.DisposeAsync();
+        try
+        {
+            Directory.Delete(Options.DataDirectory, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}
+
+/// <summary>Keeps every log line, so tests can prove what never reaches a log.</summary>
+internal sealed class CapturingLoggerProvider : ILoggerProvider
+{
+    private readonly System.Collections.Concurrent.ConcurrentQueue<(LogLevel Level, string Category, string Message)> _entries = new();
+
+    public IReadOnlyCollection<(LogLevel Level, string Category, string Message)> Entries => _entries;
+
+    public ILogger CreateLogger(string categoryName) => new Logger(categoryName, _entries);
+
+    public void Dispose()
+    {
+    }
+
+    private sealed class Logger(string category, System.Collections.Concurrent.ConcurrentQueue<(LogLevel, string, string)> entries) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+        public bool IsEnabled(LogLevel logLevel) => true;
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            var message = formatter(state, exception);
+            if (state is IEnumerable<KeyValuePair<string, object?>> properties)
+            {
+                message += " | " + string.Join(", ", properties.Select(p => $"{p.Key}={p.Value}"));
+            }
+
+            entries.Enqueue((logLevel, category, message + (exception is null ? "" : " " + exception)));
+        }
+    }
+}
