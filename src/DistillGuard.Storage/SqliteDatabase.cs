@@ -69,7 +69,8 @@ internal sealed class SqliteDatabase
         connection.Open();
         using var pragma = connection.CreateCommand();
         // synchronous=NORMAL in WAL: a commit survives a process crash; only an OS crash or power loss can undo the last commits.
-        pragma.CommandText = $"PRAGMA busy_timeout={_busyTimeoutMs.ToString(CultureInfo.InvariantCulture)}; PRAGMA synchronous=NORMAL;";
+        // cache_size 32 MB (default 2 MB): the request_id index takes random inserts, and a larger cache keeps its pages hot.
+        pragma.CommandText = $"PRAGMA busy_timeout={_busyTimeoutMs.ToString(CultureInfo.InvariantCulture)}; PRAGMA synchronous=NORMAL; PRAGMA cache_size=-32768;";
         pragma.ExecuteNonQuery();
         return connection;
     }
