@@ -4,7 +4,10 @@ namespace DistillGuard.Storage.Usage;
 public interface IUsageEventStore : IAsyncDisposable
 {
     /// <summary>Appends a batch atomically: all events are stored or none (one transaction).</summary>
-    /// <remarks>Idempotent on <see cref="UsageEvent.RequestId"/>: a retried batch never duplicates an event.</remarks>
+    /// <remarks>
+    /// Idempotent on <see cref="UsageEvent.RequestId"/>: a retried batch never duplicates an event. The caller may reuse
+    /// <paramref name="events"/> once the returned task completes, so an implementation must not keep a reference to it.
+    /// </remarks>
     Task AppendAsync(IReadOnlyList<UsageEvent> events, CancellationToken cancellationToken);
 
     /// <summary>Events in time order, optionally for one account and from a point in time.</summary>

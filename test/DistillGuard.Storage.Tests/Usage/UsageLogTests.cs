@@ -200,8 +200,13 @@ public sealed class UsageLogTests : IDisposable
         await Task.Delay(50);
         Assert.Equal(0, log.PromptTextPurged);    // 29 days old: still inside the retention
 
-        time.Advance(TimeSpan.FromDays(1) + TimeSpan.FromHours(1));
-        await WaitUntil(() => log.PromptTextPurged == 100);
+        // Hour by hour, so the test never races the loop re-arming its purge timer.
+        await WaitUntil(() =>
+        {
+            time.Advance(TimeSpan.FromHours(1));
+            return log.PromptTextPurged == 100;
+        });
+        Assert.True(time.GetUtcNow() > UsageEvents.Epoch.AddDays(30));
         await log.StopAsync(default);
 
         var events = await store.ReadAsync(new UsageQuery(), default).ToListAsync();
