@@ -149,8 +149,11 @@ internal sealed class BuiltInBackend(ILanguageModel model, string modelId, TextT
     /// <summary>Completion length when the request names none (set from the gateway's limits).</summary>
     public int DefaultMaxTokens { get; init; } = 256;
 
-    /// <summary>What the n-gram model is conditioned on: the conversation's text, newest last.</summary>
-    /// <remarks>An n-gram model reads only its last few tokens, so roles carry no signal; the text does.</remarks>
+    /// <summary>What the n-gram model is conditioned on: the conversation's text, newest last, which the answer continues.</summary>
+    /// <remarks>
+    /// An n-gram model reads only its last few tokens, so roles carry no signal; the text does. Messages are
+    /// joined by spaces because the training corpus has no newline tokens (paragraphs end with the boundary token).
+    /// </remarks>
     internal static string PromptText(InferenceRequest request)
     {
         if (request.Kind == InferenceKind.Completion)
@@ -168,13 +171,12 @@ internal sealed class BuiltInBackend(ILanguageModel model, string modelId, TextT
 
             if (builder.Length > 0)
             {
-                builder.Append('\n');
+                builder.Append(' ');
             }
 
-            builder.Append(message.Content);
+            builder.Append(message.Content.Trim());
         }
 
-        builder.Append('\n');
         return builder.ToString();
     }
 

@@ -25,9 +25,14 @@ internal static class InferenceEndpoints
     }
 
     /// <summary>Reads the request body as JSON, mapping every way it can be bad to a precise 400 or 413.</summary>
-    public static async Task<JsonNode?> ReadJsonAsync(HttpContext context)
+    public static async Task<(JsonNode? Json, byte[] Body)> ReadJsonAsync(HttpContext context)
     {
         var body = await ReadBodyAsync(context);
+        return (ParseJson(body), body);
+    }
+
+    private static JsonNode? ParseJson(byte[] body)
+    {
         try
         {
             return JsonNode.Parse(body, documentOptions: s_documentOptions);
@@ -89,7 +94,9 @@ internal sealed class InferenceHandler(ApiKeyAuthentication authentication, Mode
                 return;
             }
 
-            var request = InferenceRequest.Parse(kind, await InferenceEndpoints.ReadJsonAsync(context), options.Limits);
+            var (json, body) = await InferenceEndpoints.ReadJsonAsync(context);
+            var request = InferenceRequest.Parse(kind, json, options.Limits);
+            request.RawBody = body;
             usage.Model = request.Model;
             usage.Stream = request.Stream;
             usage.N = request.N;

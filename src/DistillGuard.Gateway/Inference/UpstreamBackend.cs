@@ -66,7 +66,7 @@ internal sealed partial class UpstreamBackend : IModelBackend, IDisposable
 
         using var message = new HttpRequestMessage(HttpMethod.Post, request.Kind == InferenceKind.Chat ? ChatUri : CompletionsUri)
         {
-            Content = new ByteArrayContent(UpstreamBody(request)),
+            Content = new ReadOnlyMemoryContent(UpstreamBody(request)),
         };
         message.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
         if (_apiKey is { Length: > 0 })
@@ -114,8 +114,14 @@ internal sealed partial class UpstreamBackend : IModelBackend, IDisposable
         }
     }
 
-    private byte[] UpstreamBody(InferenceRequest request)
+    private static ReadOnlyMemory<byte> UpstreamBody(InferenceRequest request)
     {
+        if (!request.Stream && !request.RawBody.IsEmpty)
+        {
+            // Nothing to reshape: forward the client's bytes as they came.
+            return request.RawBody;
+        }
+
         // Ask for usage on streams even when the client did not, so the usage log counts the tokens;
         // the usage-only chunk is then removed before the client sees it.
         var body = request.Body.DeepClone().AsObject();

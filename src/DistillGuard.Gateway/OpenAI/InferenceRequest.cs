@@ -29,6 +29,9 @@ public sealed class InferenceRequest
 
     public InferenceKind Kind { get; }
 
+    /// <summary>The body bytes as received, forwarded unchanged when no shaping applies.</summary>
+    internal ReadOnlyMemory<byte> RawBody { get; set; }
+
     /// <summary>The request body as the client sent it (forwarded upstream after shaping).</summary>
     public JsonObject Body { get; }
 
