@@ -21,7 +21,9 @@ internal sealed class BuiltInBackend(ILanguageModel model, string modelId, TextT
 
     public async Task HandleAsync(HttpContext context, InferenceRequest request, RequestUsage usage)
     {
-        IReadOnlyList<int> promptTokens = tokenizer.Encode(PromptText(request));
+        IReadOnlyList<int> promptTokens = request.Kind == InferenceKind.Chat
+            ? [.. tokenizer.Encode(PromptText(request)), TextTokenizer.EndOfText]
+            : tokenizer.Encode(PromptText(request));
         usage.PromptTokens = promptTokens.Count;
         var created = time.GetUtcNow().ToUnixTimeSeconds();
         var id = (request.Kind == InferenceKind.Chat ? "chatcmpl-" : "cmpl-") + usage.RequestId[4..];
@@ -149,9 +151,11 @@ internal sealed class BuiltInBackend(ILanguageModel model, string modelId, TextT
     /// <summary>Completion length when the request names none (set from the gateway's limits).</summary>
     public int DefaultMaxTokens { get; init; } = 256;
 
-    /// <summary>What the n-gram model is conditioned on: the conversation's text, newest last, which the answer continues.</summary>
+    /// <summary>What the n-gram model is conditioned on: the conversation's text, newest last.</summary>
     /// <remarks>
-    /// An n-gram model reads only its last few tokens, so roles carry no signal; the text does. Messages are
+    /// A completion continues its prompt. A chat answer starts a new paragraph after the conversation (the
+    /// caller appends the boundary token), so it begins like a sentence and does not end before it starts.
+    /// Roles: an n-gram model reads only its last few tokens, so roles carry no signal; the text does. Messages are
     /// joined by spaces because the training corpus has no newline tokens (paragraphs end with the boundary token).
     /// </remarks>
     internal static string PromptText(InferenceRequest request)

@@ -36,12 +36,14 @@ internal sealed class GatewayMetrics
         var written = factory.CreateGauge("distillguard_usage_events_written", "Usage events committed to the store since start.");
         var dropped = factory.CreateGauge("distillguard_usage_events_dropped", "Usage events dropped because the log's channel was full, since start.");
         var failed = factory.CreateGauge("distillguard_usage_store_failed_attempts", "Failed attempts to write a batch to the store (retried), since start.");
+        var pending = factory.CreateGauge("distillguard_usage_events_pending", "Usage events waiting in the log's channel.");
         Registry.AddBeforeCollectCallback(() =>
         {
             enqueued.Set(usageLog.Enqueued);
             written.Set(usageLog.Written);
             dropped.Set(usageLog.Dropped);
             failed.Set(usageLog.FailedAttempts);
+            pending.Set(usageLog.Pending);
         });
     }
 
