@@ -71,7 +71,7 @@ internal static class AdminEndpoints
             throw OpenAIErrorException.InvalidRequest(e.Message, e.ParamName);
         }
 
-        var view = ToView(created.Account, null);
+        var view = ToView(created.Account, null, null);
         var result = new CreatedAccountView
         {
             Id = view.Id,
@@ -87,7 +87,7 @@ internal static class AdminEndpoints
         await context.Response.WriteAsJsonAsync(result, GatewayJsonContext.Default.CreatedAccountView, cancellationToken: context.RequestAborted);
     }
 
-    private static async Task ListAccountsAsync(HttpContext context, IAccountStore accounts, IUsageEventStore usage, bool? flagged, string? sort, int? limit)
+    private static async Task ListAccountsAsync(HttpContext context, IAccountStore accounts, IUsageEventStore usage, IAccountRiskSource risk, bool? flagged, string? sort, int? limit)
     {
         if (limit is < 1 or > 10_000)
         {
@@ -103,7 +103,7 @@ internal static class AdminEndpoints
         foreach (var account in await accounts.ListAsync(context.RequestAborted))
         {
             var totals = await usage.GetAccountUsageAsync(account.Id, context.RequestAborted);
-            var view = ToView(account, totals);
+            var view = ToView(account, totals, risk.GetRisk(account.Id));
             if (flagged is null || view.Flagged == flagged)
             {
                 views.Add(view);
@@ -120,7 +120,7 @@ internal static class AdminEndpoints
         await context.Response.WriteAsJsonAsync(page, GatewayJsonContext.Default.AccountList, cancellationToken: context.RequestAborted);
     }
 
-    private static async Task GetAccountAsync(HttpContext context, string id, IAccountStore accounts, IUsageEventStore usage)
+    private static async Task GetAccountAsync(HttpContext context, string id, IAccountStore accounts, IUsageEventStore usage, IAccountRiskSource risk)
     {
         var account = await accounts.GetAsync(id, context.RequestAborted);
         if (account is null)
@@ -130,11 +130,17 @@ internal static class AdminEndpoints
         }
 
         var totals = await usage.GetAccountUsageAsync(account.Id, context.RequestAborted);
-        await context.Response.WriteAsJsonAsync(ToView(account, totals), GatewayJsonContext.Default.AccountView, cancellationToken: context.RequestAborted);
+        await context.Response.WriteAsJsonAsync(ToView(account, totals, risk.GetRisk(account.Id)), GatewayJsonContext.Default.AccountView, cancellationToken: context.RequestAborted);
     }
 
-    private static AccountView ToView(Account account, AccountUsage? usage) => new()
+    private static AccountView ToView(Account account, AccountUsage? usage, AccountRisk? risk) => new()
     {
+        RiskScore = risk?.Score,
+        RiskLevel = risk?.Level ?? "unscored",
+        Flagged = risk?.Flagged ?? false,
+        Reasons = risk?.Reasons ?? [],
+        Action = risk?.Action ?? "none",
+        CampaignId = risk?.CampaignId,
         Id = account.Id,
         Org = account.Org,
         Tier = account.Tier,

@@ -20,6 +20,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
 using Prometheus;
 
@@ -124,6 +125,7 @@ public sealed class GatewayApp : IAsyncDisposable
         services.AddSingleton<GatewayMetrics>();
         services.AddSingleton<ApiKeyAuthentication>();
         services.AddSingleton<InferenceHandler>();
+        services.TryAddSingleton<IAccountRiskSource, UnscoredRiskSource>();
         services.AddSingleton(sp =>
         {
             var backends = new List<IModelBackend>();

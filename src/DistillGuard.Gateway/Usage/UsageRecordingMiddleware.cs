@@ -7,8 +7,10 @@ using Microsoft.AspNetCore.Http;
 namespace DistillGuard.Gateway.Usage;
 
 /// <summary>Turns every <c>/v1</c> request into exactly one usage event, whatever its outcome.</summary>
-internal sealed class UsageRecordingMiddleware(RequestDelegate next, UsageLog usageLog, GatewayMetrics metrics, TimeProvider time)
+internal sealed class UsageRecordingMiddleware(RequestDelegate next, UsageLog usageLog, GatewayMetrics metrics, TimeProvider time, IEnumerable<IUsageObserver> observers)
 {
+    private readonly IUsageObserver[] _observers = [.. observers];
+
     public async Task InvokeAsync(HttpContext context)
     {
         var usage = new RequestUsage
@@ -35,7 +37,7 @@ internal sealed class UsageRecordingMiddleware(RequestDelegate next, UsageLog us
         var elapsed = time.GetElapsedTime(usage.StartTimestamp);
         var status = usage.StatusOverride ?? (context.RequestAborted.IsCancellationRequested && !context.Response.HasStarted ? 499 : context.Response.StatusCode);
         var errorCode = usage.ErrorCode ?? (status >= 400 ? context.Items[OpenAIError.ErrorCodeItem] as string : null);
-        var accepted = usageLog.TryWrite(new UsageEvent
+        var usageEvent = new UsageEvent
         {
             RequestId = usage.RequestId,
             Timestamp = usage.StartedAt,
@@ -62,7 +64,13 @@ internal sealed class UsageRecordingMiddleware(RequestDelegate next, UsageLog us
             ErrorCode = errorCode,
             FinishReason = usage.FinishReason,
             PromptText = usage.PromptText,
-        });
+        };
+        var accepted = usageLog.TryWrite(usageEvent);
+        foreach (var observer in _observers)
+        {
+            observer.Observe(usageEvent);
+        }
+
         metrics.RecordRequest(usage.Endpoint, usage.Model, status, elapsed, usage.PromptTokens, usage.CompletionTokens, accepted);
     }
 
