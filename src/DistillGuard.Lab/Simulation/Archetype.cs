@@ -1,0 +1,54 @@
+namespace DistillGuard.Lab.Simulation;
+
+/// <summary>One kind of API user: how many accounts, what they share, and what each of them sends when.</summary>
+internal abstract class Archetype
+{
+    public abstract string Name { get; }
+    public abstract bool IsAttacker { get; }
+    public virtual bool Authorised => false;
+    /// <summary>Accounts in the default scenario at scale 1.</summary>
+    public abstract int DefaultAccounts { get; }
+    /// <summary>One line for the documentation and the CLI.</summary>
+    public abstract string Description { get; }
+
+    /// <summary>Share of requests the gateway answers 429 (rate limited): heavy, bursty users hit limits.</summary>
+    public virtual double RateLimitedShare => 0.002;
+
+    /// <summary>Share of requests rejected 400 (client bugs: bad parameters, context too long).</summary>
+    public virtual double BadRequestShare => 0.001;
+
+    /// <summary>Creates the accounts; override to share attributes (NAT, payment, campaign) between them.</summary>
+    public virtual IReadOnlyList<SimulatedAccount> CreateAccounts(AccountFactory factory, int count)
+    {
+        var accounts = new SimulatedAccount[count];
+        for (var i = 0; i < count; i++)
+        {
+            accounts[i] = factory.Independent(this, i);
+        }
+
+        return accounts;
+    }
+
+    /// <summary>The account's requests in time order.</summary>
+    public abstract IEnumerable<PlannedRequest> Plan(AccountRun run);
+}
+
+/// <summary>Everything one account's plan draws on: its attributes, its own random stream, the window and the text sources.</summary>
+internal sealed class AccountRun(SimulatedAccount account, SimulationRandom random, ScenarioOptions options, PromptCorpus corpus, int ordinal)
+{
+    public SimulatedAccount Account { get; } = account;
+    public SimulationRandom Random { get; } = random;
+    public ScenarioOptions Options { get; } = options;
+    public PromptCorpus Corpus { get; } = corpus;
+    /// <summary>The account's position within its archetype (0-based), for per-account variation.</summary>
+    public int Ordinal { get; } = ordinal;
+    public DateTimeOffset Start => Options.Start;
+    public DateTimeOffset End => Options.Start + Options.Duration;
+    /// <summary>Scenario length in days, for converting weekly to daily volumes.</summary>
+    public double Days => Options.Duration.TotalDays;
+    /// <summary>A ceiling-respecting max_tokens value.</summary>
+    public int Cap(int maxTokens) => Math.Min(maxTokens, Options.MaxTokensCeiling);
+    private int _session;
+    /// <summary>A new session id, unique within the account.</summary>
+    public string NewSession() => $"{Account.Id}-s{_session++}";
+}
