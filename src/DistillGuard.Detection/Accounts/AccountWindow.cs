@@ -1,0 +1,419 @@
+using System.IO.Hashing;
+using System.Runtime.InteropServices;
+using DistillGuard.Detection.Engine;
+using DistillGuard.Detection.Prompts;
+using DistillGuard.Detection.Scoring;
+using DistillGuard.Detection.Sketches;
+using DistillGuard.Storage.Usage;
+
+namespace DistillGuard.Detection.Accounts;
+
+/// <summary>Everything the engine remembers about one account: an hourly ring over 7 days and two half-week sketch generations.</summary>
+/// <remarks>
+/// State is fixed-size (≈ 5 KB, see <see cref="SizeBytes"/>) whatever the account's volume. Not thread-safe: the
+/// engine serialises access per account. Times come from event timestamps; events out of order are placed in their
+/// hour when it is still in the ring and otherwise only counted where they still fit.
+/// </remarks>
+internal sealed class AccountWindow
+{
+    public const int RingHours = 168;
+    public const int GenerationHours = 84;
+    private const int RecentFingerprints = 16;
+    private const int MaxContentWords = 32;
+
+    /// <summary>EWMA weight per day (NIST/SEMATECH e-Handbook §6.3.2.4 recommends 0.2–0.3).</summary>
+    private const double EwmaLambda = 0.3;
+
+    private readonly int[] _hourRequests = new int[RingHours];
+    private readonly int[] _hourTokens = new int[RingHours];
+    private readonly ulong[] _recent = new ulong[RecentFingerprints];
+    private WindowGeneration _current = new();
+    private WindowGeneration _previous = new();
+    private long _latestHour = long.MinValue;
+    private int _recentCount;
+    private long _lastTicks = long.MinValue;
+    private ulong _lastPromptHash;
+    private int _lastPromptLength;
+    private long _day = long.MinValue;
+    private int _dayCount;
+    private int _daysSeen;
+    private double _ewma;
+    private double _ewVar;
+
+    public AccountWindow(string accountId, string cohort)
+    {
+        AccountId = accountId;
+        Cohort = cohort;
+    }
+
+    public string AccountId { get; }
+
+    /// <summary>The cohort the account is compared with (see <see cref="Cohorts"/>).</summary>
+    public string Cohort { get; set; }
+
+    public DateTimeOffset FirstSeen { get; private set; } = DateTimeOffset.MaxValue;
+
+    public DateTimeOffset LastSeen { get; private set; } = DateTimeOffset.MinValue;
+
+    public long TotalRequests { get; private set; }
+
+    public long TotalCompletionTokens { get; private set; }
+
+    /// <summary>Bytes of detection state held for this account (arrays and fields, object headers excluded).</summary>
+    public int SizeBytes => (RingHours * 8) + (RecentFingerprints * 8) + _current.SizeBytes + _previous.SizeBytes + 128;
+
+    /// <summary>Folds one request into the window.</summary>
+    public void Observe(UsageEvent e, DetectionOptions options)
+    {
+        var time = e.Timestamp;
+        var hour = time.ToUnixTimeSeconds() / 3600;
+        TotalRequests++;
+        TotalCompletionTokens += Math.Max(0, e.CompletionTokens);
+        if (time < FirstSeen)
+        {
+            FirstSeen = time;
+        }
+
+        if (time > LastSeen)
+        {
+            LastSeen = time;
+        }
+
+        PlaceInRing(hour, Math.Max(0, e.CompletionTokens));
+        RollDays(hour / 24);
+        if (hour / 24 == _day)
+        {
+            _dayCount++;
+        }
+
+        var generation = GenerationFor(hour / GenerationHours);
+        if (generation is null)
+        {
+            return;
+        }
+
+        generation.Requests++;
+        if (e.Status is >= 400 and not 429)
+        {
+            generation.Errors++;
+        }
+
+        var completion = Math.Max(0, e.CompletionTokens);
+        generation.PromptTokens += Math.Max(0, e.PromptTokens);
+        generation.CompletionTokens += completion;
+        if (e.Logprobs || e.TopLogprobs > 0)
+        {
+            generation.Logprobs++;
+        }
+
+        if (e.N > 1)
+        {
+            generation.MultiChoice++;
+        }
+
+        if (e.MaxTokens is { } max && max >= options.MaxTokensCeiling * 0.95)
+        {
+            generation.AtCeiling++;
+        }
+
+        if (completion >= options.LongOutputTokens || e.FinishReason == "length" || (e.MaxTokens is { } cap && cap > 0 && completion >= cap * 0.9 * Math.Max(1, e.N)))
+        {
+            generation.LongOutputs++;
+        }
+
+        var ticks = time.UtcTicks;
+        if (_lastTicks != long.MinValue && ticks >= _lastTicks)
+        {
+            var gap = TimeSpan.FromTicks(ticks - _lastTicks).TotalSeconds;
+            if (gap < 3600)
+            {
+                generation.AddGap(gap);
+            }
+        }
+
+        if (e.PromptText is { Length: > 0 } text)
+        {
+            ObserveText(generation, text, ticks, options);
+        }
+
+        if (ticks >= _lastTicks)
+        {
+            _lastTicks = ticks;
+        }
+    }
+
+    private void ObserveText(WindowGeneration generation, string text, long ticks, DetectionOptions options)
+    {
+        Span<ulong> words = stackalloc ulong[MaxContentWords];
+        var shape = PromptAnalysis.Analyse(text, words);
+        if (!shape.HasText)
+        {
+            return;
+        }
+
+        generation.TextRequests++;
+        generation.Skeletons.Add(shape.SkeletonHash);
+        var top = Math.Max(generation.Templates.Add(shape.PrefixHash), generation.Templates.Add(shape.SuffixHash ^ 0x5555_5555_5555_5555UL));
+        generation.TopTemplate = Math.Max(generation.TopTemplate, top);
+        foreach (var word in words[..shape.ContentWords])
+        {
+            generation.Topics.Add(word);
+        }
+
+        var bucket = (int)(shape.TopicHash >> (64 - WindowGeneration.TopicBits));
+        generation.TopicBuckets[bucket >> 6] |= 1UL << (bucket & 63);
+        generation.Capabilities[shape.Capability]++;
+        if (shape.Elicitation >= 0.5)
+        {
+            generation.Elicited++;
+        }
+
+        // Near-duplicate: within a few bits of one of the last 16 skeletons (Manku et al. 2007 used 3 of 64 for web pages;
+        // short prompts with a filled slot move more bits).
+        var recent = Math.Min(_recentCount, RecentFingerprints);
+        for (var i = 0; i < recent; i++)
+        {
+            if (SimHashBuilder.Distance(_recent[i], shape.SimHash) <= options.NearDuplicateBits)
+            {
+                generation.NearDuplicates++;
+                break;
+            }
+        }
+
+        _recent[_recentCount++ % RecentFingerprints] = shape.SimHash;
+
+        // A follow-up turn resends the conversation so far: the new prompt starts with the previous one.
+        var bytes = MemoryMarshal.AsBytes(text.AsSpan());
+        if (_lastPromptLength > 0 && text.Length > _lastPromptLength && ticks - _lastTicks <= options.FollowUpWindow.Ticks
+            && XxHash3.HashToUInt64(bytes[..(_lastPromptLength * 2)]) == _lastPromptHash)
+        {
+            generation.FollowUps++;
+        }
+
+        _lastPromptHash = XxHash3.HashToUInt64(bytes);
+        _lastPromptLength = text.Length;
+    }
+
+    /// <summary>The account's features at <paramref name="now"/>, NaN where the window holds too little to say.</summary>
+    public WindowFeatures Features(DateTimeOffset now)
+    {
+        var values = new double[Detector.Count];
+        Array.Fill(values, double.NaN);
+        var nowHour = now.ToUnixTimeSeconds() / 3600;
+        var hour1 = SumHours(_hourRequests, nowHour, 1);
+        var day = SumHours(_hourRequests, nowHour, 24);
+        var week = SumHours(_hourRequests, nowHour, RingHours);
+        values[(int)DetectorKind.VolumeHour] = hour1;
+        values[(int)DetectorKind.VolumeDay] = day;
+        values[(int)DetectorKind.TokensOutDay] = SumHours(_hourTokens, nowHour, 24);
+        if (_daysSeen >= 3)
+        {
+            values[(int)DetectorKind.VolumeSpike] = (day - _ewma) / Math.Sqrt(_ewVar + _ewma + 1);
+        }
+
+        if (week >= 2)
+        {
+            values[(int)DetectorKind.HourOfWeekEntropy] = HourEntropy(nowHour, week);
+        }
+
+        var generation = nowHour / GenerationHours;
+        var current = _current.Index == generation || _current.Index == generation - 1 ? _current : null;
+        var previous = _previous.Index == generation - 1 && current is not null && current != _previous ? _previous : null;
+        var requests = (current?.Requests ?? 0) + (previous?.Requests ?? 0);
+        var text = (current?.TextRequests ?? 0) + (previous?.TextRequests ?? 0);
+        if (requests == 0)
+        {
+            return new WindowFeatures(values, 0, week);
+        }
+
+        double Share(Func<WindowGeneration, int> count, int denominator) =>
+            denominator == 0 ? double.NaN : (double)((current is null ? 0 : count(current)) + (previous is null ? 0 : count(previous))) / denominator;
+
+        var gaps = (current?.GapCount ?? 0) + (previous?.GapCount ?? 0);
+        if (gaps >= 5)
+        {
+            var (mean, variance) = MergedGaps(current, previous);
+            var cv = mean <= 0 ? 0 : Math.Sqrt(variance) / mean;
+            values[(int)DetectorKind.TimingRegularity] = 1 / (1 + cv);
+        }
+
+        values[(int)DetectorKind.LongOutputShare] = Share(static g => g.LongOutputs, requests);
+        values[(int)DetectorKind.LogprobShare] = Share(static g => g.Logprobs, requests);
+        values[(int)DetectorKind.MultiChoiceShare] = Share(static g => g.MultiChoice, requests);
+        values[(int)DetectorKind.MaxTokensCeilingShare] = Share(static g => g.AtCeiling, requests);
+        if (text > 0)
+        {
+            // The count-min sketch never under-counts; the top template over two generations is bounded by their sum.
+            values[(int)DetectorKind.TemplateConcentration] = Math.Min(1, Share(static g => g.TopTemplate, text));
+            values[(int)DetectorKind.NearDuplicateShare] = Share(static g => g.NearDuplicates, text);
+            values[(int)DetectorKind.ElicitationShare] = Share(static g => g.Elicited, text);
+            values[(int)DetectorKind.SingleTurnShare] = 1 - Share(static g => g.FollowUps, text);
+            values[(int)DetectorKind.TopicCoverage] = TopicCoverage(current, previous);
+            values[(int)DetectorKind.TopicFocus] = TopicFocus(current, previous);
+            if (current is not null && previous is not null && current.TextRequests >= 10 && previous.TextRequests >= 10)
+            {
+                values[(int)DetectorKind.TopicGrowth] = 1 - current.Topics.Jaccard(previous.Topics);
+            }
+        }
+
+        return new WindowFeatures(values, requests, week);
+    }
+
+    private static double TopicCoverage(WindowGeneration? a, WindowGeneration? b)
+    {
+        var count = 0;
+        for (var i = 0; i < (1 << WindowGeneration.TopicBits) / 64; i++)
+        {
+            count += System.Numerics.BitOperations.PopCount((a?.TopicBuckets[i] ?? 0) | (b?.TopicBuckets[i] ?? 0));
+        }
+
+        return count;
+    }
+
+    private static double TopicFocus(WindowGeneration? a, WindowGeneration? b)
+    {
+        var total = 0;
+        var top = 0;
+        for (var i = 1; i < Lexicons.CapabilityNames.Length; i++)
+        {
+            var count = (a?.Capabilities[i] ?? 0) + (b?.Capabilities[i] ?? 0);
+            total += count;
+            top = Math.Max(top, count);
+        }
+
+        // Requests that name no area still dilute the focus: a narrow farmer names its area in nearly every prompt.
+        var none = (a?.Capabilities[0] ?? 0) + (b?.Capabilities[0] ?? 0);
+        return total == 0 ? 0 : (double)top / (total + none);
+    }
+
+    private static (double Mean, double Variance) MergedGaps(WindowGeneration? a, WindowGeneration? b)
+    {
+        // Chan et al.'s parallel combination of two Welford accumulators.
+        double n1 = a?.GapCount ?? 0, n2 = b?.GapCount ?? 0;
+        double m1 = a?.GapMean ?? 0, m2 = b?.GapMean ?? 0;
+        double s1 = a?.GapM2 ?? 0, s2 = b?.GapM2 ?? 0;
+        var n = n1 + n2;
+        var delta = m2 - m1;
+        var mean = m1 + (delta * n2 / n);
+        var m2Total = s1 + s2 + (delta * delta * n1 * n2 / n);
+        return (mean, n > 1 ? m2Total / (n - 1) : 0);
+    }
+
+    private double HourEntropy(long nowHour, int total)
+    {
+        var entropy = 0.0;
+        for (var h = nowHour - RingHours + 1; h <= nowHour; h++)
+        {
+            var count = RingValue(_hourRequests, h);
+            if (count > 0)
+            {
+                var p = (double)count / total;
+                entropy -= p * Math.Log(p);
+            }
+        }
+
+        return entropy / Math.Log(RingHours);
+    }
+
+    private int SumHours(int[] ring, long nowHour, int hours)
+    {
+        long sum = 0;
+        for (var h = nowHour - hours + 1; h <= nowHour; h++)
+        {
+            sum += RingValue(ring, h);
+        }
+
+        return (int)Math.Min(sum, int.MaxValue);
+    }
+
+    private int RingValue(int[] ring, long hour) =>
+        hour <= _latestHour && hour > _latestHour - RingHours ? ring[(int)(hour % RingHours)] : 0;
+
+    private void PlaceInRing(long hour, int tokens)
+    {
+        if (_latestHour == long.MinValue || hour - _latestHour >= RingHours)
+        {
+            Array.Clear(_hourRequests);
+            Array.Clear(_hourTokens);
+            _latestHour = hour;
+        }
+        else if (hour > _latestHour)
+        {
+            for (var h = _latestHour + 1; h <= hour; h++)
+            {
+                _hourRequests[h % RingHours] = 0;
+                _hourTokens[h % RingHours] = 0;
+            }
+
+            _latestHour = hour;
+        }
+        else if (hour <= _latestHour - RingHours)
+        {
+            return;
+        }
+
+        var slot = (int)(hour % RingHours);
+        _hourRequests[slot] = _hourRequests[slot] == int.MaxValue ? int.MaxValue : _hourRequests[slot] + 1;
+        _hourTokens[slot] = (int)Math.Min((long)_hourTokens[slot] + tokens, int.MaxValue);
+    }
+
+    private void RollDays(long day)
+    {
+        if (_day == long.MinValue)
+        {
+            _day = day;
+            return;
+        }
+
+        // Close every finished day (idle days count as zero, at most a week of them) into the EWMA.
+        var closed = 0;
+        while (day > _day && closed < 8)
+        {
+            if (_daysSeen == 0)
+            {
+                _ewma = _dayCount;
+            }
+            else
+            {
+                var delta = _dayCount - _ewma;
+                _ewma += EwmaLambda * delta;
+                _ewVar = (1 - EwmaLambda) * (_ewVar + (EwmaLambda * delta * delta));
+            }
+
+            _daysSeen++;
+            _dayCount = 0;
+            _day++;
+            closed++;
+        }
+
+        if (day > _day)
+        {
+            _day = day;
+        }
+    }
+
+    private WindowGeneration? GenerationFor(long index)
+    {
+        if (index == _current.Index)
+        {
+            return _current;
+        }
+
+        if (index > _current.Index)
+        {
+            if (index == _current.Index + 1)
+            {
+                (_previous, _current) = (_current, _previous);
+            }
+            else
+            {
+                _previous.Reset(index - 1);
+            }
+
+            _current.Reset(index);
+            return _current;
+        }
+
+        return index == _previous.Index ? _previous : null;
+    }
+}

@@ -1,0 +1,192 @@
+using DistillGuard.Detection.Calibration;
+using DistillGuard.Detection.Engine;
+using DistillGuard.Detection.Scoring;
+using DistillGuard.Storage.Usage;
+
+namespace DistillGuard.Detection.Tests.Engine;
+
+public sealed class DetectionEngineTests
+{
+    private static readonly Lazy<DetectionCalibration> CasualCalibration = new(() =>
+    {
+        // 600 casual accounts over two weeks: half for references, half for thresholds (by account hash).
+        var engine = new DetectionEngine(new DetectionCalibration());
+        var builder = new CalibrationBuilder();
+        var traffic = SyntheticTraffic.Merge([.. Enumerable.Range(0, 600).Select(i => SyntheticTraffic.Casual($"casual-{i}", i, days: 14))]);
+        foreach (var snapshot in TrafficReplay.Snapshots(engine, traffic, TimeSpan.FromHours(1)))
+        {
+            builder.Add(snapshot);
+        }
+
+        return builder.Build("synthetic casual users", SyntheticTraffic.Start, SyntheticTraffic.Start);
+    });
+
+    [Fact]
+    public void Detect_TemplatedReasoningHarvester_FlagsAccountWithReasons()
+    {
+        var engine = new DetectionEngine(CasualCalibration.Value);
+        foreach (var e in SyntheticTraffic.Merge(SyntheticTraffic.Harvester("harvester", 1, 800, TimeSpan.FromDays(2)), SyntheticTraffic.Casual("casual-x", 99_999, days: 2)))
+        {
+            engine.Observe(e);
+        }
+
+        var now = SyntheticTraffic.Start.AddDays(2);
+        var harvester = engine.Assess("harvester", now)!;
+        var casual = engine.Assess("casual-x", now)!;
+        Assert.True(harvester.Flagged, $"evidence {harvester.Evidence}");
+        Assert.Equal("friction", harvester.Level);
+        Assert.True(harvester.Reasons.Count >= 3);
+        Assert.Contains(harvester.Reasons, r => r.Code == "elicitation_share");
+        Assert.All(harvester.Reasons, r => Assert.InRange(r.Percentile!.Value, 90, 100));
+        Assert.False(casual.Flagged);
+        Assert.True(harvester.Score > casual.Score);
+    }
+
+    [Fact]
+    public void Assess_IsDeterministic_ForTheSameEventsAndTime()
+    {
+        var events = SyntheticTraffic.Merge(SyntheticTraffic.Harvester("h", 2, 300, TimeSpan.FromDays(1)), SyntheticTraffic.Casual("c", 5, days: 3)).ToList();
+        var now = SyntheticTraffic.Start.AddDays(3);
+        var a = new DetectionEngine(CasualCalibration.Value);
+        var b = new DetectionEngine(CasualCalibration.Value);
+        events.ForEach(a.Observe);
+        events.ForEach(b.Observe);
+        foreach (var id in new[] { "h", "c" })
+        {
+            var x = a.Assess(id, now)!;
+            var y = b.Assess(id, now)!;
+            Assert.Equal(x.Evidence, y.Evidence);
+            Assert.Equal(x.Level, y.Level);
+            Assert.Equal(x.Reasons.Select(r => (r.Code, r.Value)), y.Reasons.Select(r => (r.Code, r.Value)));
+            Assert.Equal(x.Evidence, a.Assess(id, now)!.Evidence);
+        }
+    }
+
+    [Fact]
+    public void Assess_OneRequest_IsThinEvidenceAndNeverFlagged()
+    {
+        var engine = new DetectionEngine(CasualCalibration.Value);
+        var id = 0;
+        engine.Observe(SyntheticTraffic.Event("one", ref id, SyntheticTraffic.Start, "Explain step by step your full chain of thought.", 4096, 4096));
+        var assessment = engine.Assess("one", SyntheticTraffic.Start.AddMinutes(1))!;
+        Assert.False(assessment.Flagged);
+        Assert.Equal("insufficient_evidence", assessment.Level);
+        Assert.Equal("thin_evidence", assessment.Reasons[0].Code);
+        Assert.Null(engine.Assess("never-seen", SyntheticTraffic.Start));
+    }
+
+    [Fact]
+    public void Observe_BadInput_NeverThrows()
+    {
+        var engine = new DetectionEngine(CasualCalibration.Value);
+        var start = SyntheticTraffic.Start;
+        UsageEvent[] odd =
+        [
+            new() { RequestId = "1", Timestamp = start, AccountId = "odd", Endpoint = "chat.completions" },
+            new() { RequestId = "2", Timestamp = start.AddYears(5), AccountId = "odd", Endpoint = "chat.completions", CompletionTokens = -5, PromptTokens = -1, N = 0, MaxTokens = -3 },
+            new() { RequestId = "3", Timestamp = start.AddYears(-5), AccountId = "odd", Endpoint = "completions", PromptText = new string('\u200b', 10_000), CompletionTokens = int.MaxValue },
+            new() { RequestId = "4", Timestamp = DateTimeOffset.MinValue, AccountId = "odd", Endpoint = "chat.completions", PromptText = "" },
+            new() { RequestId = "5", Timestamp = DateTimeOffset.MaxValue, AccountId = "odd", Endpoint = "chat.completions", PromptText = "x", CompletionTokens = int.MaxValue },
+            new() { RequestId = "6", Timestamp = start, AccountId = null, Endpoint = "chat.completions" },
+            new() { RequestId = "7", Timestamp = start, AccountId = "odd", Endpoint = "models" },
+        ];
+        foreach (var e in odd)
+        {
+            engine.Observe(e);
+        }
+
+        foreach (var now in new[] { start, start.AddYears(5), DateTimeOffset.MinValue.AddDays(10), DateTimeOffset.MaxValue.AddDays(-10) })
+        {
+            var assessment = engine.Assess("odd", now)!;
+            Assert.False(assessment.Flagged);
+            Assert.False(double.IsNaN(assessment.Evidence));
+        }
+    }
+
+    [Fact]
+    public void State_StaysUnderEightKilobytesPerAccount()
+    {
+        var engine = new DetectionEngine(CasualCalibration.Value);
+        var events = SyntheticTraffic.Harvester("big", 3, 20_000, TimeSpan.FromDays(7)).ToList();
+        engine.Observe(events[0]);
+        Assert.True(engine.StateBytes("big") <= 8192, $"{engine.StateBytes("big")} bytes by count");
+
+        // Measured: what one new account allocates on first sight, and that heavy traffic adds nothing.
+        var fresh = new DetectionEngine(CasualCalibration.Value);
+        var id = 0;
+        var first = SyntheticTraffic.Event("fresh", ref id, SyntheticTraffic.Start, "hello there", 10, null);
+        fresh.Observe(SyntheticTraffic.Event("warm", ref id, SyntheticTraffic.Start, "hello there", 10, null));
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        fresh.Observe(first);
+        var allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.True(allocated <= 8192, $"{allocated} bytes allocated for a new account");
+
+        foreach (var e in events.Skip(1).Take(2000))
+        {
+            engine.Observe(e);
+        }
+
+        var steady = GC.GetAllocatedBytesForCurrentThread();
+        foreach (var e in events.Skip(2001).Take(2000))
+        {
+            engine.Observe(e);
+        }
+
+        Assert.True(GC.GetAllocatedBytesForCurrentThread() - steady < 2000 * 64, "observing must not grow per-account state");
+    }
+
+    [Fact]
+    public async Task Engine_OneWriterManyReaders_DoNotInterfere()
+    {
+        var engine = new DetectionEngine(CasualCalibration.Value);
+        var events = SyntheticTraffic.Merge(SyntheticTraffic.Harvester("h", 4, 3000, TimeSpan.FromDays(2)), SyntheticTraffic.Casual("c", 6, days: 2)).ToList();
+        using var done = new CancellationTokenSource();
+        var readers = Enumerable.Range(0, 3).Select(_ => Task.Run(() =>
+        {
+            var reads = 0;
+            while (!done.IsCancellationRequested)
+            {
+                reads += engine.AssessAll(SyntheticTraffic.Start.AddDays(2)).Count();
+            }
+
+            return reads;
+        })).ToArray();
+        events.ForEach(engine.Observe);
+        done.Cancel();
+        await Task.WhenAll(readers);
+        var reference = new DetectionEngine(CasualCalibration.Value);
+        events.ForEach(reference.Observe);
+        Assert.Equal(reference.Assess("h", SyntheticTraffic.Start.AddDays(2))!.Evidence, engine.Assess("h", SyntheticTraffic.Start.AddDays(2))!.Evidence);
+    }
+
+    [Fact]
+    public void Calibration_RoundTripsThroughJson()
+    {
+        var calibration = CasualCalibration.Value;
+        using var stream = new MemoryStream();
+        calibration.Save(stream);
+        stream.Position = 0;
+        var loaded = DetectionCalibration.Load(stream);
+        Assert.Equal(calibration.References.Count, loaded.References.Count);
+        Assert.Equal(calibration.ThresholdsFor("standard"), loaded.ThresholdsFor("standard"));
+        var features = new DetectionEngine(calibration);
+        foreach (var e in SyntheticTraffic.Harvester("h", 9, 200, TimeSpan.FromDays(1)))
+        {
+            features.Observe(e);
+        }
+
+        var window = features.Features("h", SyntheticTraffic.Start.AddDays(1))!;
+        Assert.Equal(RiskScoring.Evidence(window, "standard", calibration), RiskScoring.Evidence(window, "standard", loaded), 9);
+    }
+
+    [Fact]
+    public void Prune_DropsIdleAccounts()
+    {
+        var engine = new DetectionEngine(CasualCalibration.Value);
+        var id = 0;
+        engine.Observe(SyntheticTraffic.Event("idle", ref id, SyntheticTraffic.Start, "hi", 5, null));
+        Assert.Equal(0, engine.Prune(SyntheticTraffic.Start.AddDays(1)));
+        Assert.Equal(1, engine.Prune(SyntheticTraffic.Start.AddDays(9)));
+        Assert.Equal(0, engine.AccountCount);
+    }
+}

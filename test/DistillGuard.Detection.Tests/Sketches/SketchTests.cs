@@ -1,0 +1,125 @@
+using CsCheck;
+using DistillGuard.Detection.Sketches;
+
+namespace DistillGuard.Detection.Tests.Sketches;
+
+public sealed class SketchTests
+{
+    [Fact]
+    public void HyperLogLog_EstimatesDistinctCounts_WithinFourStandardErrors()
+    {
+        // σ ≈ 1.04/√m (Flajolet et al. 2007); four σ keeps the property from flaking.
+        Gen.Int[1, 30_000].Select(Gen.ULong).Sample((n, salt) =>
+        {
+            var hll = new HyperLogLog(8);
+            for (var i = 0; i < n; i++)
+            {
+                hll.Add(HashMix.Mix((ulong)i ^ salt));
+                hll.Add(HashMix.Mix((ulong)i ^ salt)); // duplicates never count twice
+            }
+
+            var sigma = 1.04 / Math.Sqrt(hll.Registers);
+            return Math.Abs(hll.Estimate() - n) <= Math.Max(2, 4 * sigma * n);
+        }, iter: 60);
+    }
+
+    [Fact]
+    public void HyperLogLog_Union_IsTheCountOfBoth()
+    {
+        var a = new HyperLogLog(10);
+        var b = new HyperLogLog(10);
+        for (ulong i = 0; i < 5000; i++)
+        {
+            a.Add(i);
+            b.Add(i + 2500);
+        }
+
+        Assert.InRange(a.EstimateUnion(b), 7500 * 0.85, 7500 * 1.15);
+    }
+
+    [Fact]
+    public void CountMin_NeverUnderCounts()
+    {
+        Gen.Int[0, 200].Array[1, 3000].Sample(stream =>
+        {
+            var sketch = new CountMinSketch(64, 3);
+            var truth = new Dictionary<int, int>();
+            foreach (var item in stream)
+            {
+                sketch.Add((ulong)item);
+                truth[item] = truth.GetValueOrDefault(item) + 1;
+            }
+
+            return truth.All(kv => sketch.Estimate((ulong)kv.Key) >= kv.Value) && sketch.Total == stream.Length;
+        }, iter: 100);
+    }
+
+    [Fact]
+    public void CountMin_OverCount_IsBoundedByWidth()
+    {
+        var sketch = new CountMinSketch(64, 3);
+        for (ulong i = 0; i < 10_000; i++)
+        {
+            sketch.Add(i);
+        }
+
+        // e·N/width with probability 1 − e^−3 per item: check most items.
+        var within = Enumerable.Range(0, 1000).Count(i => sketch.Estimate((ulong)i) - 1 <= Math.E * 10_000 / 64);
+        Assert.True(within >= 900, $"{within} of 1000 items within the bound");
+    }
+
+    [Fact]
+    public void MinHash_EstimatesJaccard()
+    {
+        Gen.Int[0, 100].Sample(overlapPercent =>
+        {
+            // Two sets of 1,000 items sharing 'overlap' of them: J = overlap / (2000 − overlap).
+            var overlap = overlapPercent * 10;
+            var a = new MinHashSignature(64);
+            var b = new MinHashSignature(64);
+            for (var i = 0; i < 1000; i++)
+            {
+                a.Add((ulong)i);
+                b.Add((ulong)(i + 1000 - overlap));
+            }
+
+            var truth = overlap / (2000.0 - overlap);
+            var sigma = Math.Sqrt(Math.Max(truth * (1 - truth), 0.01) / 64);
+            return Math.Abs(a.Jaccard(b) - truth) <= 4 * sigma;
+        }, iter: 40);
+    }
+
+    [Fact]
+    public void MinHash_EmptySignature_HasNoSimilarity()
+    {
+        var a = new MinHashSignature();
+        var b = new MinHashSignature();
+        Assert.True(a.IsEmpty);
+        Assert.Equal(0, a.Jaccard(b));
+        a.Add(1);
+        b.Add(1);
+        Assert.Equal(1, a.Jaccard(b));
+    }
+
+    [Fact]
+    public void SimHash_IsCloserForSharedFeatures()
+    {
+        static ulong Hash(IEnumerable<ulong> features)
+        {
+            Span<int> votes = stackalloc int[64];
+            var builder = new SimHashBuilder(votes);
+            foreach (var f in features)
+            {
+                builder.Add(f);
+            }
+
+            return builder.ToHash();
+        }
+
+        var baseline = Hash(Enumerable.Range(0, 40).Select(i => (ulong)i));
+        var near = Hash(Enumerable.Range(0, 40).Select(i => (ulong)(i == 39 ? 999 : i)));
+        var far = Hash(Enumerable.Range(1000, 40).Select(i => (ulong)i));
+        Assert.True(SimHashBuilder.Distance(baseline, near) < SimHashBuilder.Distance(baseline, far));
+        Assert.Equal(0, SimHashBuilder.Distance(baseline, Hash(Enumerable.Range(0, 40).Select(i => (ulong)i))));
+    }
+}
