@@ -32,12 +32,15 @@ var options = new GatewayOptions
     BuiltInModel = { Enabled = false },
     Upstreams = { new UpstreamOptions { Name = "fake", BaseUrl = upstream.BaseUrl + "v1", Models = ["bench-model"] } },
 };
+
+// Limits high enough never to refuse, so the measured path includes the limiter's bookkeeping.
+options.RateLimits.Tiers["load-test"] = new DistillGuard.Policy.RateLimiting.RateLimits { RequestsPerMinute = 100_000_000, TokensPerMinute = 100_000_000_000 };
 await using var gateway = GatewayApp.Create(options, new GatewayAppSettings { ConfigureLogging = l => l.SetMinimumLevel(LogLevel.Warning).AddSimpleConsole() });
 await gateway.StartAsync();
 
 using var admin = new HttpClient { BaseAddress = gateway.BaseAddress };
 admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", options.AdminToken);
-var created = await admin.PostAsJsonAsync("admin/v1/accounts", new { id = "load-driver" });
+var created = await admin.PostAsJsonAsync("admin/v1/accounts", new { id = "load-driver", tier = "load-test" });
 created.EnsureSuccessStatusCode();
 var apiKey = JsonDocument.Parse(await created.Content.ReadAsStringAsync()).RootElement.GetProperty("apiKey").GetString()!;
 

@@ -8,6 +8,7 @@ using DistillGuard.Gateway.Usage;
 using DistillGuard.LanguageModels;
 using DistillGuard.LanguageModels.Model;
 using DistillGuard.LanguageModels.Tokenization;
+using DistillGuard.Policy.RateLimiting;
 using DistillGuard.Storage;
 using DistillGuard.Storage.Accounts;
 using DistillGuard.Storage.Usage;
@@ -125,6 +126,8 @@ public sealed class GatewayApp : IAsyncDisposable
         services.AddSingleton<GatewayMetrics>();
         services.AddSingleton<ApiKeyAuthentication>();
         services.AddSingleton<InferenceHandler>();
+        services.AddSingleton<IRateLimiter, TokenBucketRateLimiter>();
+        services.AddSingleton<RateLimitAdmission>();
         services.TryAddSingleton<IAccountRiskSource, UnscoredRiskSource>();
         services.AddSingleton(sp =>
         {

@@ -95,6 +95,19 @@ public static class GatewayConfigFile
             yield return ("$.limits.defaultMaxTokens", "must be at least 1 and at most limits.maxCompletionTokens");
         }
 
+        if (options.RateLimits.Enabled && !options.RateLimits.Tiers.ContainsKey(options.RateLimits.DefaultTier))
+        {
+            yield return ("$.rateLimits.defaultTier", $"names tier '{options.RateLimits.DefaultTier}', which rateLimits.tiers does not define");
+        }
+
+        foreach (var (tier, tierLimits) in options.RateLimits.Tiers)
+        {
+            foreach (var (field, reason) in tierLimits.Validate())
+            {
+                yield return ($"$.rateLimits.tiers.{tier}.{field}", reason);
+            }
+        }
+
         if (options.UsageLog.ChannelCapacity is < 1 or > 10_000_000)
         {
             yield return ("$.usageLog.channelCapacity", "must be between 1 and 10000000");

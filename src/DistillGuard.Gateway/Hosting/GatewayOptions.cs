@@ -21,6 +21,8 @@ public sealed class GatewayOptions
 
     public UsageLogSettings UsageLog { get; set; } = new();
 
+    public RateLimitSettings RateLimits { get; set; } = new();
+
     public BuiltInModelOptions BuiltInModel { get; set; } = new();
 
     /// <summary>OpenAI-compatible servers the gateway forwards to, by model name.</summary>
@@ -55,6 +57,31 @@ public sealed class AccountOptions
 {
     /// <summary>Lets an unknown API key register itself as a new account (demos and simulation only).</summary>
     public bool SelfRegister { get; set; }
+}
+
+/// <summary>Static per-key limits by account tier (requests and tokens per minute and per day).</summary>
+public sealed class RateLimitSettings
+{
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>Limits of tiers not listed in <see cref="Tiers"/>.</summary>
+    public string DefaultTier { get; set; } = "standard";
+
+    /// <summary>Limits per tier name; a tier with no limits set is unlimited.</summary>
+    public Dictionary<string, DistillGuard.Policy.RateLimiting.RateLimits> Tiers { get; set; } = new(StringComparer.Ordinal)
+    {
+        ["free"] = new() { RequestsPerMinute = 20, TokensPerMinute = 40_000, RequestsPerDay = 2_000, TokensPerDay = 1_000_000 },
+        ["standard"] = new() { RequestsPerMinute = 600, TokensPerMinute = 400_000, RequestsPerDay = 200_000, TokensPerDay = 50_000_000 },
+        ["education"] = new() { RequestsPerMinute = 600, TokensPerMinute = 400_000, RequestsPerDay = 200_000, TokensPerDay = 50_000_000 },
+        ["verified-research"] = new() { RequestsPerMinute = 1_200, TokensPerMinute = 1_000_000, RequestsPerDay = 500_000, TokensPerDay = 200_000_000 },
+        ["enterprise"] = new() { RequestsPerMinute = 6_000, TokensPerMinute = 4_000_000 },
+    };
+
+    /// <summary>The limits for an account of <paramref name="tier"/>.</summary>
+    internal DistillGuard.Policy.RateLimiting.RateLimits For(string tier) =>
+        Tiers.TryGetValue(tier, out var limits) ? limits
+        : Tiers.TryGetValue(DefaultTier, out var fallback) ? fallback
+        : DistillGuard.Policy.RateLimiting.RateLimits.Unlimited;
 }
 
 /// <summary>The usage-event pipeline.</summary>

@@ -82,6 +82,7 @@ internal sealed class BuiltInBackend(ILanguageModel model, string modelId, TextT
             foreach (var step in _generator.Generate(ToGeneration(request, promptTokens, i), ct))
             {
                 usage.CompletionTokens += step.Tokens.Count;
+                usage.FlushTokenMeter();
                 finish = step.FinishReason;
                 if (step.Text.Length == 0 && !(request.Logprobs && step.Tokens.Count > 0))
                 {

@@ -82,7 +82,7 @@ internal static class InferenceEndpoints
 }
 
 /// <summary>Authenticates, validates and routes one inference request.</summary>
-internal sealed class InferenceHandler(ApiKeyAuthentication authentication, ModelCatalog catalog, GatewayOptions options)
+internal sealed class InferenceHandler(ApiKeyAuthentication authentication, ModelCatalog catalog, GatewayOptions options, RateLimitAdmission admission)
 {
     public async Task HandleAsync(HttpContext context, InferenceKind kind)
     {
@@ -90,6 +90,11 @@ internal sealed class InferenceHandler(ApiKeyAuthentication authentication, Mode
         try
         {
             if (!await AuthenticateAsync(context, usage))
+            {
+                return;
+            }
+
+            if (!await admission.AdmitAsync(context, usage))
             {
                 return;
             }

@@ -201,6 +201,9 @@ internal sealed partial class UpstreamBackend : IModelBackend, IDisposable
                     continue;
                 }
 
+                usage.StreamedChunks++;
+                usage.FlushTokenMeter();
+
                 if (usage.TimeToFirstTokenMs is null)
                 {
                     var elapsed = _time.GetElapsedTime(usage.StartTimestamp);

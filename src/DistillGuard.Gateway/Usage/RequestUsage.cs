@@ -31,4 +31,28 @@ internal sealed class RequestUsage
     public int? StatusOverride { get; set; }
 
     public string? ErrorCode { get; set; }
+
+    /// <summary>Content chunks relayed from an upstream stream so far: the token estimate until its usage arrives.</summary>
+    public int StreamedChunks { get; set; }
+
+    /// <summary>Debits tokens from the caller's rate limits as they flow; null when the caller is not limited.</summary>
+    public Action<long>? TokenMeter { get; set; }
+
+    private long _metered;
+
+    /// <summary>Passes the tokens counted since the last call to <see cref="TokenMeter"/> (prompt, then completion as it streams).</summary>
+    public void FlushTokenMeter()
+    {
+        if (TokenMeter is null)
+        {
+            return;
+        }
+
+        var counted = (long)PromptTokens + Math.Max(CompletionTokens, StreamedChunks);
+        if (counted > _metered)
+        {
+            TokenMeter(counted - _metered);
+            _metered = counted;
+        }
+    }
 }

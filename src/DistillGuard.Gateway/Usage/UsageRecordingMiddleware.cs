@@ -34,6 +34,7 @@ internal sealed class UsageRecordingMiddleware(RequestDelegate next, UsageLog us
 
     private void Record(HttpContext context, RequestUsage usage)
     {
+        usage.FlushTokenMeter();
         var elapsed = time.GetElapsedTime(usage.StartTimestamp);
         var status = usage.StatusOverride ?? (context.RequestAborted.IsCancellationRequested && !context.Response.HasStarted ? 499 : context.Response.StatusCode);
         var errorCode = usage.ErrorCode ?? (status >= 400 ? context.Items[OpenAIError.ErrorCodeItem] as string : null);
