@@ -2,6 +2,7 @@ using System.Text.Json;
 using DistillGuard.Gateway.Hosting;
 using DistillGuard.Gateway.Inference;
 using DistillGuard.Gateway.OpenAI;
+using DistillGuard.Gateway.Watermarking;
 using DistillGuard.Storage.Accounts;
 using DistillGuard.Storage.Usage;
 using Microsoft.AspNetCore.Builder;
@@ -38,6 +39,7 @@ internal static class AdminEndpoints
         admin.MapPost("/accounts", CreateAccountAsync);
         admin.MapGet("/accounts", ListAccountsAsync);
         admin.MapGet("/accounts/{id}", GetAccountAsync);
+        admin.MapWatermarkApi();
     }
 
     private static async Task CreateAccountAsync(HttpContext context, IAccountStore accounts, TimeProvider time)

@@ -5,6 +5,7 @@ using DistillGuard.Gateway.Inference;
 using DistillGuard.Gateway.Observability;
 using DistillGuard.Gateway.OpenAI;
 using DistillGuard.Gateway.Usage;
+using DistillGuard.Gateway.Watermarking;
 using DistillGuard.LanguageModels;
 using DistillGuard.LanguageModels.Model;
 using DistillGuard.LanguageModels.Tokenization;
@@ -129,13 +130,14 @@ public sealed class GatewayApp : IAsyncDisposable
         services.AddSingleton<IRateLimiter, TokenBucketRateLimiter>();
         services.AddSingleton<RateLimitAdmission>();
         services.TryAddSingleton<IAccountRiskSource, UnscoredRiskSource>();
+        services.AddDistillGuardWatermarking(options, dataDirectory);
         services.AddSingleton(sp =>
         {
             var backends = new List<IModelBackend>();
             if (options.BuiltInModel.Enabled)
             {
                 var model = settings.BuiltInModel ?? LoadModel(options, dataDirectory, settings.Progress);
-                backends.Add(new BuiltInBackend(model, options.BuiltInModel.Id, TextTokenizer.Gpt2, sp.GetRequiredService<GatewayMetrics>(), time)
+                backends.Add(new BuiltInBackend(model, options.BuiltInModel.Id, TextTokenizer.Gpt2, sp.GetRequiredService<GatewayMetrics>(), time, sp.GetRequiredService<IWatermarkPolicy>())
                 {
                     DefaultMaxTokens = options.Limits.DefaultMaxTokens,
                 });

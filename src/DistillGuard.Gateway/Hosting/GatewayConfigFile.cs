@@ -59,6 +59,11 @@ public static class GatewayConfigFile
     /// <summary>Every problem with <paramref name="options"/>, as (JSON path, reason).</summary>
     public static IEnumerable<(string Path, string Reason)> Validate(GatewayOptions options)
     {
+        foreach (var problem in Watermarking.WatermarkSetup.Validate(options.Watermark))
+        {
+            yield return problem;
+        }
+
         if (options.Port is < 0 or > 65_535)
         {
             yield return ("$.port", $"must be between 0 and 65535, not {options.Port}");

@@ -25,6 +25,9 @@ public sealed class GatewayOptions
 
     public BuiltInModelOptions BuiltInModel { get; set; } = new();
 
+    /// <summary>The watermark of the built-in model's output and its detector.</summary>
+    public DistillGuard.Gateway.Watermarking.WatermarkOptions Watermark { get; set; } = new();
+
     /// <summary>OpenAI-compatible servers the gateway forwards to, by model name.</summary>
     public List<UpstreamOptions> Upstreams { get; set; } = [];
 

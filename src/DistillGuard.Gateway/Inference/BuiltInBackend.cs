@@ -3,6 +3,7 @@ using System.Text.Json;
 using DistillGuard.Gateway.Observability;
 using DistillGuard.Gateway.OpenAI;
 using DistillGuard.Gateway.Usage;
+using DistillGuard.Gateway.Watermarking;
 using DistillGuard.LanguageModels;
 using DistillGuard.LanguageModels.Sampling;
 using DistillGuard.LanguageModels.Tokenization;
@@ -11,7 +12,7 @@ using Microsoft.AspNetCore.Http;
 namespace DistillGuard.Gateway.Inference;
 
 /// <summary>Serves the built-in n-gram model (by default <c>dg-teacher</c>) through the OpenAI API shapes.</summary>
-internal sealed class BuiltInBackend(ILanguageModel model, string modelId, TextTokenizer tokenizer, GatewayMetrics metrics, TimeProvider time, ILogitsProcessor? logitsProcessor = null) : IModelBackend
+internal sealed class BuiltInBackend(ILanguageModel model, string modelId, TextTokenizer tokenizer, GatewayMetrics metrics, TimeProvider time, IWatermarkPolicy? watermark = null) : IModelBackend
 {
     private readonly TextGenerator _generator = new(model, tokenizer);
 
@@ -39,7 +40,7 @@ internal sealed class BuiltInBackend(ILanguageModel model, string modelId, TextT
         for (var i = 0; i < request.N; i++)
         {
             var choice = new Choice(i);
-            foreach (var step in _generator.Generate(ToGeneration(request, promptTokens, i), ct))
+            foreach (var step in _generator.Generate(ToGeneration(request, promptTokens, i, usage), ct))
             {
                 choice.Add(step);
             }
@@ -79,7 +80,7 @@ internal sealed class BuiltInBackend(ILanguageModel model, string modelId, TextT
             }
 
             string? finish = null;
-            foreach (var step in _generator.Generate(ToGeneration(request, promptTokens, i), ct))
+            foreach (var step in _generator.Generate(ToGeneration(request, promptTokens, i, usage), ct))
             {
                 usage.CompletionTokens += step.Tokens.Count;
                 usage.FlushTokenMeter();
@@ -135,7 +136,7 @@ internal sealed class BuiltInBackend(ILanguageModel model, string modelId, TextT
         await sse.WriteDoneAsync(ct);
     }
 
-    private GenerationRequest ToGeneration(InferenceRequest request, IReadOnlyList<int> promptTokens, int choiceIndex) => new()
+    private GenerationRequest ToGeneration(InferenceRequest request, IReadOnlyList<int> promptTokens, int choiceIndex, RequestUsage usage) => new()
     {
         PromptTokens = promptTokens,
         MaxTokens = request.MaxTokens ?? DefaultMaxTokens,
@@ -146,7 +147,8 @@ internal sealed class BuiltInBackend(ILanguageModel model, string modelId, TextT
         Stop = request.Stop,
         Logprobs = request.Logprobs,
         TopLogprobs = request.TopLogprobs,
-        LogitsProcessor = logitsProcessor,
+        // The policy picks the watermark per account (the configured one by default); it leaves greedy requests alone.
+        LogitsProcessor = watermark?.ProcessorFor(usage.Caller?.Account.Id),
     };
 
     /// <summary>Completion length when the request names none (set from the gateway's limits).</summary>

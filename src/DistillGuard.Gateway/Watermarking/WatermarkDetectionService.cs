@@ -1,0 +1,52 @@
+using DistillGuard.LanguageModels.Tokenization;
+using DistillGuard.Watermarking.Detection;
+using DistillGuard.Watermarking.Keys;
+using DistillGuard.Watermarking.Lexical;
+using DistillGuard.Watermarking.Statistics;
+
+namespace DistillGuard.Gateway.Watermarking;
+
+/// <summary>Runs the configured detectors on a text and combines them into one answer.</summary>
+internal sealed class WatermarkDetectionService
+{
+    private readonly TextDetector _tokens;
+    private readonly LexicalWatermark? _lexical;
+    private readonly WatermarkOptions _options;
+
+    public WatermarkDetectionService(WatermarkOptions options, WatermarkKeyring keyring)
+    {
+        _options = options;
+        _tokens = new TextDetector(new TokenDetector(keyring.DetectionKeys, WatermarkSetup.Parameters(options)), TextTokenizer.Gpt2);
+        _lexical = options.LexicalForUpstreams ? new LexicalWatermark(keyring.DetectionKeys) : null;
+    }
+
+    /// <summary>Detects with the token scheme and, when upstream marking is on, the lexical one; the better is reported, corrected for two tries.</summary>
+    public WatermarkDetection Detect(string text, bool windowed, bool colour)
+    {
+        var options = new DetectorOptions
+        {
+            Threshold = _options.DetectionThreshold,
+            MinScoredTokens = _options.MinScoredTokens,
+            Windowed = windowed,
+            Colour = colour,
+        };
+        var token = _tokens.Detect(text, options);
+        if (_lexical is null)
+        {
+            return token;
+        }
+
+        var lexical = _lexical.Detect(text, options);
+        var best = lexical.Log10PValue < token.Log10PValue && lexical.ScoredTokens >= options.MinScoredTokens ? lexical : token;
+        var logP = LogProbability.Sidak(best.Log10PValue * Math.Log(10), 2);
+        var watermarked = best.ScoredTokens >= options.MinScoredTokens && Math.Exp(logP) < options.Threshold;
+        return best with
+        {
+            PValue = Math.Exp(logP),
+            Log10PValue = LogProbability.ToLog10(logP),
+            ConservativePValue = Math.Min(1, best.ConservativePValue * 2),
+            Watermarked = watermarked,
+            Verdict = best.ScoredTokens < options.MinScoredTokens ? Verdicts.TooShort : watermarked ? Verdicts.Watermarked : Verdicts.NotWatermarked,
+        };
+    }
+}

@@ -1,0 +1,66 @@
+using DistillGuard.Watermarking.Keys;
+using DistillGuard.Watermarking.Schemes;
+
+namespace DistillGuard.Gateway.Watermarking;
+
+/// <summary>Turns <see cref="WatermarkOptions"/> into scheme parameters, and validates them for the config file.</summary>
+internal static class WatermarkSetup
+{
+    public static WatermarkParameters Parameters(WatermarkOptions options)
+    {
+        var gumbel = options.Scheme == "gumbel";
+        var defaults = gumbel ? WatermarkParameters.GumbelDefaults : WatermarkParameters.GreenListDefaults;
+        return defaults with
+        {
+            Gamma = options.Gamma,
+            Delta = options.Delta,
+            ContextWidth = options.ContextWidth ?? defaults.ContextWidth,
+            PayloadBuckets = gumbel ? 1 : options.PayloadBuckets,
+        };
+    }
+
+    /// <summary>Every problem with the <c>watermark</c> section, as (JSON path, reason).</summary>
+    public static IEnumerable<(string Path, string Reason)> Validate(WatermarkOptions? options)
+    {
+        if (options is null)
+        {
+            yield return ("$.watermark", "must be an object");
+            yield break;
+        }
+
+        if (options.Scheme is not ("green-list" or "gumbel"))
+        {
+            yield return ("$.watermark.scheme", $"must be green-list or gumbel, not '{options.Scheme}'");
+            yield break;
+        }
+
+        foreach (var (property, reason) in Parameters(options).Problems())
+        {
+            yield return ("$.watermark." + char.ToLowerInvariant(property[0]) + property[1..], reason);
+        }
+
+        if (options.Epoch < 0)
+        {
+            yield return ("$.watermark.epoch", "must not be negative");
+        }
+
+        if (options.DetectEpochs is < 1 or > 1000)
+        {
+            yield return ("$.watermark.detectEpochs", "must be between 1 and 1000");
+        }
+
+        if (!(options.DetectionThreshold > 0 && options.DetectionThreshold < 1))
+        {
+            yield return ("$.watermark.detectionThreshold", "must be strictly between 0 and 1");
+        }
+
+        if (options.MinScoredTokens is < 1 or > 100_000)
+        {
+            yield return ("$.watermark.minScoredTokens", "must be between 1 and 100000");
+        }
+    }
+
+    /// <summary>The keyring from the master key in <paramref name="dataDirectory"/> (created on first start).</summary>
+    public static WatermarkKeyring Keyring(WatermarkOptions options, string dataDirectory) =>
+        new(WatermarkKeyFile.LoadOrCreate(dataDirectory), options.Epoch, options.DetectEpochs);
+}
