@@ -31,6 +31,44 @@ internal abstract class Archetype
 
     /// <summary>The account's requests in time order.</summary>
     public abstract IEnumerable<PlannedRequest> Plan(AccountRun run);
+
+    /// <summary>A single-turn request with an optional system prompt.</summary>
+    protected static PlannedRequest Single(DateTimeOffset t, string? system, string user, int answerTokens) => new()
+    {
+        Timestamp = t,
+        Messages = system is null ? [new ChatTurn("user", user)] : [new ChatTurn("system", system), new ChatTurn("user", user)],
+        AnswerTokens = Math.Max(1, answerTokens),
+    };
+
+    /// <summary>One templated harvesting request: persona, elicitation template over a random concept, long answer at the ceiling.</summary>
+    protected static PlannedRequest Harvest(AccountRun run, DateTimeOffset t, string system, string template) =>
+        Single(t, system, AttackPrompts.Fill(template, run.Corpus, run.Corpus.Concept(run.Random), run.Random), (int)run.Random.LogNormal(1400, 0.4)) with
+        {
+            MaxTokens = run.Cap(4096),
+            Temperature = 0.7,
+        };
+
+    /// <summary>A multi-turn conversation: each turn resends the history, then the answer joins it; think time between turns.</summary>
+    protected static IEnumerable<PlannedRequest> Conversation(AccountRun run, DateTimeOffset start, string? system, int turns,
+        Func<int, string> user, Func<int, int> answerTokens, Func<PlannedRequest, PlannedRequest> shape, double thinkSeconds = 40)
+    {
+        var session = run.NewSession();
+        var history = new List<ChatTurn>();
+        if (system is not null)
+        {
+            history.Add(new ChatTurn("system", system));
+        }
+
+        var t = start;
+        for (var turn = 0; turn < turns; turn++)
+        {
+            history.Add(new ChatTurn("user", user(turn)));
+            var answer = Math.Max(1, answerTokens(turn));
+            yield return shape(new PlannedRequest { Timestamp = t, Messages = [.. history], AnswerTokens = answer, SessionId = session });
+            history.Add(new ChatTurn("assistant", ChatPrompts.AnswerStandIn(run.Corpus, run.Random, answer)));
+            t += ArrivalProcess.ThinkTime(run.Random, thinkSeconds);
+        }
+    }
 }
 
 /// <summary>Everything one account's plan draws on: its attributes, its own random stream, the window and the text sources.</summary>

@@ -8,6 +8,24 @@ internal static class ArchetypeCatalogue
     public static readonly Archetype[] All =
     [
         new CasualChat(),
+        new Developer(),
+        new EvalResearcher(),
+        new EnterpriseBatch(),
+        new SupportBot(),
+        new TranslationPipeline(),
+        new RedTeamer(),
+        new LicensedSyntheticData(),
+        new StudentCohort(),
+        new AgentHarness(),
         new NaiveHarvester(),
+        new LowAndSlow(),
+        new CoverageSweeper(),
+        new CapabilityFarmer(),
+        new ReasoningExtractor(),
+        new ParaphrasingAdaptive(),
+        new TimingMimic(),
+        new LogprobProber(),
+        new Reseller(),
+        new HydraFleet(),
     ];
 }

@@ -51,7 +51,13 @@ public static class LabelledEventJsonl
                 throw new JsonException($"Line {lineNumber} is not a labelled event: {ex.Message}", ex);
             }
 
-            yield return e ?? throw new JsonException($"Line {lineNumber} is null.");
+            // Constructor parameters are optional to System.Text.Json (a null campaign is omitted); the essential ones are not.
+            if (e?.Event is null || e.Archetype is null)
+            {
+                throw new JsonException($"Line {lineNumber} is not a labelled event: it lacks the event or the archetype.");
+            }
+
+            yield return e;
         }
     }
 
@@ -69,7 +75,8 @@ public static class LabelledEventJsonl
 /// <summary>Source-generated JSON metadata for the simulator's JSONL.</summary>
 [JsonSourceGenerationOptions(
     PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
-    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    RespectNullableAnnotations = true)]
 [JsonSerializable(typeof(LabelledEvent))]
 [JsonSerializable(typeof(UsageEvent))]
 [JsonSerializable(typeof(SimulatedAccount))]

@@ -1,7 +1,7 @@
 namespace DistillGuard.Lab.Simulation;
 
 /// <summary>What an archetype decided to send at one instant; the engine turns it into a recorded usage event.</summary>
-internal sealed class PlannedRequest
+internal sealed record PlannedRequest
 {
     public required DateTimeOffset Timestamp { get; init; }
     public required IReadOnlyList<ChatTurn> Messages { get; init; }

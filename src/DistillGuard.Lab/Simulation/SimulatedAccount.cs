@@ -19,6 +19,8 @@ public sealed record SimulatedAccount
     public bool IsAttacker { get; init; }
     public string? CampaignId { get; init; }
     public bool Authorised { get; init; }
+    /// <summary>For a reseller: the share of its traffic that is distillation (the rest is its real customers').</summary>
+    public double? DistillationShare { get; init; }
     /// <summary>Offset of the account's local time from UTC, which shapes its diurnal rhythm.</summary>
     public TimeSpan UtcOffset { get; init; }
 }

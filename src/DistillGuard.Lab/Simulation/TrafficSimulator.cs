@@ -1,4 +1,3 @@
-using DistillGuard.LanguageModels.Tokenization;
 using DistillGuard.Storage.Usage;
 
 namespace DistillGuard.Lab.Simulation;
@@ -33,6 +32,7 @@ public static class TrafficSimulator
         Validate(options);
         var corpus = PromptCorpus.Shared;
         var accounts = CreateAccounts(options);
+        var tokens = new TokenCounter();
         var queue = new PriorityQueue<IEnumerator<LabelledEvent>, (long Ticks, int Account)>(accounts.Count);
         var streams = new List<IEnumerator<LabelledEvent>>(accounts.Count);
         try
@@ -41,7 +41,7 @@ public static class TrafficSimulator
             {
                 var (archetype, account, ordinal) = accounts[i];
                 var run = new AccountRun(account, SimulationRandom.For(options.Seed, account.Id), options, corpus, ordinal);
-                var stream = Materialise(archetype, run, i).GetEnumerator();
+                var stream = Materialise(archetype, run, i, tokens).GetEnumerator();
                 streams.Add(stream);
                 if (stream.MoveNext())
                 {
@@ -136,11 +136,10 @@ public static class TrafficSimulator
     }
 
     /// <summary>Turns an archetype's plan into usage events the way the gateway would record them.</summary>
-    private static IEnumerable<LabelledEvent> Materialise(Archetype archetype, AccountRun run, int accountIndex)
+    private static IEnumerable<LabelledEvent> Materialise(Archetype archetype, AccountRun run, int accountIndex, TokenCounter tokens)
     {
         var account = run.Account;
         var outcome = SimulationRandom.For(run.Options.Seed, "outcome:" + account.Id);
-        var tokens = new TokenCounter();
         var sequence = 0;
         var last = DateTimeOffset.MinValue;
         foreach (var plan in archetype.Plan(run))
@@ -234,33 +233,6 @@ public static class TrafficSimulator
                 Stop = plan.Stop,
                 SessionId = plan.SessionId,
             };
-        }
-    }
-
-    /// <summary>GPT-2 token counts per message, cached because system prompts and conversation histories repeat.</summary>
-    private sealed class TokenCounter
-    {
-        private readonly Dictionary<string, int> _cache = new(StringComparer.Ordinal);
-
-        public int Count(IReadOnlyList<ChatTurn> messages)
-        {
-            var total = 0;
-            foreach (var m in messages)
-            {
-                if (!_cache.TryGetValue(m.Content, out var n))
-                {
-                    n = TextTokenizer.Gpt2.CountTokens(m.Content);
-                    if (_cache.Count < 4096)
-                    {
-                        _cache[m.Content] = n;
-                    }
-                }
-
-                // Joined with '\n' in the prompt text: one token per separator.
-                total += n + 1;
-            }
-
-            return Math.Max(1, total - 1);
         }
     }
 }

@@ -19,15 +19,7 @@ internal sealed class NaiveHarvester : Archetype
         var template = rng.Pick(AttackPrompts.ElicitationTemplates);
         foreach (var t in ArrivalProcess.Flat(rng, run.Start, run.End, PerHour))
         {
-            var concept = run.Corpus.Concept(rng);
-            yield return new PlannedRequest
-            {
-                Timestamp = t,
-                Messages = [new ChatTurn("system", system), new ChatTurn("user", AttackPrompts.Fill(template, run.Corpus, concept, rng))],
-                MaxTokens = run.Cap(4096),
-                AnswerTokens = (int)rng.LogNormal(1500, 0.4),
-                Temperature = 0.7,
-            };
+            yield return Harvest(run, t, system, template);
         }
     }
 }

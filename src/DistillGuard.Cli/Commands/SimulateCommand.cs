@@ -1,0 +1,219 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using DistillGuard.Lab.Simulation;
+using Spectre.Console;
+
+namespace DistillGuard.Cli.Commands;
+
+/// <summary><c>distillguard simulate</c>: generates labelled traffic as JSONL and/or replays it against a live gateway.</summary>
+internal static class SimulateCommand
+{
+    public static Command Create()
+    {
+        var seed = new Option<int>("--seed") { Description = "Scenario seed (default 1): the same seed gives the same traffic.", DefaultValueFactory = _ => 1 };
+        var days = new Option<double>("--days") { Description = "Virtual days to simulate (default 7).", DefaultValueFactory = _ => 7 };
+        var scale = new Option<double>("--scale") { Description = "Multiplies every archetype's account count (default 1).", DefaultValueFactory = _ => 1 };
+        var output = new Option<FileInfo?>("--out") { Description = "Write the labelled events to this JSONL file." };
+        var noAttackers = new Option<bool>("--benign-only") { Description = "Simulate legitimate archetypes only (for calibration)." };
+        var resellerShare = new Option<double?>("--reseller-share") { Description = "Fix the resellers' distillation share (0-1; default 5/10/25/50 % by account)." };
+        var live = new Option<Uri?>("--live") { Description = "Replay against a running gateway at this loopback URL (e.g. http://localhost:8080/)." };
+        var adminToken = new Option<string?>("--admin-token") { Description = "Admin token for creating the accounts (default: DISTILLGUARD_ADMIN_TOKEN)." };
+        var selfRegister = new Option<bool>("--self-register") { Description = "Use the gateway's self-registration instead of the admin API (serve --self-register)." };
+        var maxRequests = new Option<int>("--max-requests") { Description = "Requests to replay live (default 1000).", DefaultValueFactory = _ => 1000 };
+        var compression = new Option<double>("--time-compression") { Description = "Live replay pace in virtual seconds per second (default 0: as fast as allowed)." };
+        var concurrency = new Option<int>("--concurrency") { Description = "Live requests in flight (default 4).", DefaultValueFactory = _ => 4 };
+        var maxTokensCap = new Option<int?>("--max-tokens-cap") { Description = "Live: cap max_tokens per request (keeps replays against a slow model short)." };
+        var json = new Option<bool>("--json") { Description = "Print the summary as JSON." };
+
+        var command = new Command("simulate", "Generate labelled attacker and legitimate API traffic (virtual time) and optionally replay it live.")
+        {
+            seed, days, scale, output, noAttackers, resellerShare, live, adminToken, selfRegister, maxRequests, compression, concurrency, maxTokensCap, json,
+        };
+        command.SetAction(async (parse, cancellationToken) =>
+        {
+            var options = new ScenarioOptions
+            {
+                Seed = parse.GetValue(seed),
+                Duration = TimeSpan.FromDays(parse.GetValue(days)),
+                Scale = parse.GetValue(scale),
+                IncludeAttackers = !parse.GetValue(noAttackers),
+                ResellerDistillationShare = parse.GetValue(resellerShare),
+            };
+            var liveUri = parse.GetValue(live);
+            var token = parse.GetValue(adminToken) ?? Environment.GetEnvironmentVariable("DISTILLGUARD_ADMIN_TOKEN");
+            if (liveUri is not null && token is null && !parse.GetValue(selfRegister))
+            {
+                await Console.Error.WriteLineAsync("distillguard: --live needs --admin-token (or DISTILLGUARD_ADMIN_TOKEN) or --self-register.");
+                return 2;
+            }
+
+            Summary summary;
+            try
+            {
+                summary = Summarise(options, parse.GetValue(output)?.FullName);
+            }
+            catch (ArgumentException e)
+            {
+                await Console.Error.WriteLineAsync($"distillguard: {e.Message}");
+                return 2;
+            }
+            catch (IOException e)
+            {
+                await Console.Error.WriteLineAsync($"distillguard: cannot write: {e.Message}");
+                return 1;
+            }
+
+            LiveTrafficResult? replay = null;
+            if (liveUri is not null)
+            {
+                try
+                {
+                    replay = await LiveTrafficDriver.RunAsync(TrafficSimulator.Generate(options), new LiveTrafficOptions
+                    {
+                        Gateway = liveUri,
+                        AdminToken = parse.GetValue(selfRegister) ? null : token,
+                        SelfRegister = parse.GetValue(selfRegister),
+                        MaxRequests = parse.GetValue(maxRequests),
+                        TimeCompression = parse.GetValue(compression),
+                        Concurrency = parse.GetValue(concurrency),
+                        KeySeed = options.Seed,
+                        MaxTokensCap = parse.GetValue(maxTokensCap),
+                    }, cancellationToken);
+                }
+                catch (Exception e) when (e is ArgumentException or HttpRequestException)
+                {
+                    await Console.Error.WriteLineAsync($"distillguard: live replay failed: {e.Message}");
+                    return 1;
+                }
+            }
+
+            if (parse.GetValue(json))
+            {
+                WriteJson(summary, replay);
+            }
+            else
+            {
+                WriteTable(summary, replay);
+            }
+
+            return replay is null || replay.StatusCounts.GetValueOrDefault(0) < replay.Sent ? 0 : 1;
+        });
+        return command;
+    }
+
+    private sealed record ArchetypeRow(string Name, bool Attacker, int Accounts, long Requests, long AttackRequests, long TokensOut);
+
+    private sealed record Summary(int Seed, double Days, double Scale, IReadOnlyList<ArchetypeRow> Rows, long Events, TimeSpan Elapsed, string? Output);
+
+    private static Summary Summarise(ScenarioOptions options, string? path)
+    {
+        var clock = Stopwatch.StartNew();
+        var requests = new Dictionary<string, (long Requests, long Attack, long Tokens)>();
+        long total = 0;
+        IEnumerable<LabelledEvent> Counted()
+        {
+            foreach (var e in TrafficSimulator.Generate(options))
+            {
+                var (r, a, t) = requests.GetValueOrDefault(e.Archetype);
+                requests[e.Archetype] = (r + 1, a + (e.IsAttacker ? 1 : 0), t + e.Event.CompletionTokens);
+                total++;
+                yield return e;
+            }
+        }
+
+        if (path is null)
+        {
+            foreach (var _ in Counted())
+            {
+            }
+        }
+        else
+        {
+            LabelledEventJsonl.Write(Counted(), path);
+        }
+
+        var rows = TrafficSimulator.Archetypes
+            .Select(name =>
+            {
+                var (r, a, t) = requests.GetValueOrDefault(name);
+                return new ArchetypeRow(name, TrafficSimulator.AttackerArchetypes.Contains(name), TrafficSimulator.AccountCount(name, options), r, a, t);
+            })
+            .ToList();
+        return new Summary(options.Seed, options.Duration.TotalDays, options.Scale, rows, total, clock.Elapsed, path);
+    }
+
+    private static void WriteTable(Summary summary, LiveTrafficResult? replay)
+    {
+        var table = new Table().Title($"seed {summary.Seed}, {summary.Days:0.##} days, scale {summary.Scale:0.##}");
+        table.AddColumn("archetype").AddColumn("label").AddColumn(new TableColumn("accounts").RightAligned())
+            .AddColumn(new TableColumn("requests").RightAligned()).AddColumn(new TableColumn("distillation").RightAligned())
+            .AddColumn(new TableColumn("tokens out").RightAligned());
+        foreach (var row in summary.Rows)
+        {
+            table.AddRow(row.Name, row.Attacker ? "[red]attacker[/]" : "legitimate", N(row.Accounts), N(row.Requests), N(row.AttackRequests), N(row.TokensOut));
+        }
+
+        table.AddRow("[bold]total[/]", "", N(summary.Rows.Sum(r => r.Accounts)), N(summary.Events), N(summary.Rows.Sum(r => r.AttackRequests)), N(summary.Rows.Sum(r => r.TokensOut)));
+        AnsiConsole.Write(table);
+        AnsiConsole.MarkupLine($"generated {N(summary.Events)} events in {summary.Elapsed.TotalSeconds:0.0} s{(summary.Output is null ? "" : $" → {Markup.Escape(summary.Output)}")}");
+        if (replay is not null)
+        {
+            AnsiConsole.MarkupLine($"live: sent {N(replay.Sent)} requests for {N(replay.RequestsPerAccount.Count)} accounts in {replay.Elapsed.TotalSeconds:0.0} s; " +
+                string.Join(", ", replay.StatusCounts.OrderBy(s => s.Key).Select(s => $"{(s.Key == 0 ? "failed" : s.Key.ToString(CultureInfo.InvariantCulture))}: {N(s.Value)}")));
+        }
+    }
+
+    private static void WriteJson(Summary summary, LiveTrafficResult? replay)
+    {
+        using var stdout = Console.OpenStandardOutput();
+        using var writer = new Utf8JsonWriter(stdout, new JsonWriterOptions { Indented = true });
+        writer.WriteStartObject();
+        writer.WriteNumber("seed", summary.Seed);
+        writer.WriteNumber("days", summary.Days);
+        writer.WriteNumber("scale", summary.Scale);
+        writer.WriteNumber("events", summary.Events);
+        writer.WriteNumber("seconds", Math.Round(summary.Elapsed.TotalSeconds, 3));
+        if (summary.Output is not null)
+        {
+            writer.WriteString("out", summary.Output);
+        }
+
+        writer.WriteStartArray("archetypes");
+        foreach (var row in summary.Rows)
+        {
+            writer.WriteStartObject();
+            writer.WriteString("name", row.Name);
+            writer.WriteBoolean("attacker", row.Attacker);
+            writer.WriteNumber("accounts", row.Accounts);
+            writer.WriteNumber("requests", row.Requests);
+            writer.WriteNumber("distillationRequests", row.AttackRequests);
+            writer.WriteNumber("tokensOut", row.TokensOut);
+            writer.WriteEndObject();
+        }
+
+        writer.WriteEndArray();
+        if (replay is not null)
+        {
+            writer.WriteStartObject("live");
+            writer.WriteNumber("sent", replay.Sent);
+            writer.WriteNumber("accounts", replay.RequestsPerAccount.Count);
+            writer.WriteNumber("seconds", Math.Round(replay.Elapsed.TotalSeconds, 3));
+            writer.WriteStartObject("statuses");
+            foreach (var (status, count) in replay.StatusCounts.OrderBy(s => s.Key))
+            {
+                writer.WriteNumber(status == 0 ? "failed" : status.ToString(CultureInfo.InvariantCulture), count);
+            }
+
+            writer.WriteEndObject();
+            writer.WriteEndObject();
+        }
+
+        writer.WriteEndObject();
+        writer.Flush();
+        stdout.WriteByte((byte)'\n');
+    }
+
+    private static string N(long value) => value.ToString("N0", CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,267 @@
+using System.ClientModel;
+using System.ClientModel.Primitives;
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using OpenAI;
+using OpenAI.Chat;
+
+namespace DistillGuard.Lab.Simulation;
+
+/// <summary>How to replay a scenario against a running gateway.</summary>
+public sealed class LiveTrafficOptions
+{
+    /// <summary>The gateway's base address (e.g. http://localhost:8080/); must be a loopback address.</summary>
+    public required Uri Gateway { get; init; }
+
+    /// <summary>Admin token used to create one account per simulated account; null with <see cref="SelfRegister"/>.</summary>
+    public string? AdminToken { get; init; }
+
+    /// <summary>Let the gateway self-register accounts from their API keys (it must run with --self-register).</summary>
+    public bool SelfRegister { get; init; }
+
+    /// <summary>Stop after this many requests.</summary>
+    public int MaxRequests { get; init; } = 1000;
+
+    /// <summary>Virtual seconds per wall-clock second (e.g. 3600: an hour a second); 0 sends as fast as allowed.</summary>
+    public double TimeCompression { get; init; }
+
+    /// <summary>Requests in flight at once.</summary>
+    public int Concurrency { get; init; } = 4;
+
+    /// <summary>Caps max_tokens sent (and sets it where the event had none), to keep a replay against a slow model short; null sends the event's.</summary>
+    public int? MaxTokensCap { get; init; }
+
+    /// <summary>Seeds the API keys of self-registered accounts (so a replay reuses the same accounts).</summary>
+    public int KeySeed { get; init; }
+}
+
+/// <summary>What a live replay did.</summary>
+/// <param name="Sent">Requests sent.</param>
+/// <param name="StatusCounts">HTTP status → count (0 for transport failures).</param>
+/// <param name="RequestsPerAccount">Simulated account id → requests sent for it.</param>
+/// <param name="GatewayAccountIds">Simulated account id → the gateway's account id (differs under self-registration).</param>
+/// <param name="Elapsed">Wall-clock time of the replay.</param>
+public sealed record LiveTrafficResult(int Sent, IReadOnlyDictionary<int, int> StatusCounts, IReadOnlyDictionary<string, int> RequestsPerAccount,
+    IReadOnlyDictionary<string, string> GatewayAccountIds, TimeSpan Elapsed);
+
+/// <summary>Replays labelled events against a running gateway over HTTP with the official OpenAI .NET client, one API key per account.</summary>
+/// <remarks>
+/// Sends each event's messages and sampling parameters; the gateway decides status codes and lengths itself. The OpenAI
+/// client has no <c>n</c> parameter, so <c>n</c> &gt; 1 is sent as n = 1. Loopback only: it is a load generator.
+/// </remarks>
+public static class LiveTrafficDriver
+{
+    /// <summary>Replays at most <see cref="LiveTrafficOptions.MaxRequests"/> events in time order.</summary>
+    public static async Task<LiveTrafficResult> RunAsync(IEnumerable<LabelledEvent> events, LiveTrafficOptions options, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(events);
+        ArgumentNullException.ThrowIfNull(options);
+        if (!IsLoopback(options.Gateway))
+        {
+            throw new ArgumentException($"The live driver only targets loopback gateways, not {options.Gateway.Host}.", nameof(options));
+        }
+
+        if (options.AdminToken is null && !options.SelfRegister)
+        {
+            throw new ArgumentException("Give an admin token or use self-registration.", nameof(options));
+        }
+
+        var baseAddress = options.Gateway.AbsoluteUri.EndsWith('/') ? options.Gateway : new Uri(options.Gateway.AbsoluteUri + "/");
+        using var admin = new HttpClient { BaseAddress = baseAddress, Timeout = TimeSpan.FromSeconds(30) };
+        if (options.AdminToken is not null)
+        {
+            admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", options.AdminToken);
+        }
+
+        var clients = new Dictionary<string, ChatClient>(StringComparer.Ordinal);
+        var gatewayIds = new Dictionary<string, string>(StringComparer.Ordinal);
+        var perAccount = new Dictionary<string, int>(StringComparer.Ordinal);
+        var statuses = new Dictionary<int, int>();
+        var gate = new object();
+        using var slots = new SemaphoreSlim(Math.Max(1, options.Concurrency));
+        var inFlight = new List<Task>();
+        var clock = Stopwatch.StartNew();
+        DateTimeOffset? first = null;
+        var sent = 0;
+        foreach (var e in events)
+        {
+            if (sent >= options.MaxRequests)
+            {
+                break;
+            }
+
+            cancellationToken.ThrowIfCancellationRequested();
+            var accountId = e.Event.AccountId ?? "anonymous";
+            if (!clients.TryGetValue(accountId, out var client))
+            {
+                var (key, gatewayId) = await ProvisionAsync(admin, e, accountId, options, cancellationToken).ConfigureAwait(false);
+                client = CreateClient(baseAddress, key, e, e.Event.Model ?? "dg-teacher");
+                clients[accountId] = client;
+                gatewayIds[accountId] = gatewayId;
+            }
+
+            first ??= e.Event.Timestamp;
+            if (options.TimeCompression > 0)
+            {
+                var due = TimeSpan.FromSeconds((e.Event.Timestamp - first.Value).TotalSeconds / options.TimeCompression);
+                var wait = due - clock.Elapsed;
+                if (wait > TimeSpan.Zero)
+                {
+                    await Task.Delay(wait, cancellationToken).ConfigureAwait(false);
+                }
+            }
+
+            await slots.WaitAsync(cancellationToken).ConfigureAwait(false);
+            sent++;
+            perAccount[accountId] = perAccount.GetValueOrDefault(accountId) + 1;
+            inFlight.Add(SendAsync(client, e, options.MaxTokensCap, cancellationToken).ContinueWith(t =>
+            {
+                slots.Release();
+                lock (gate)
+                {
+                    var status = t.IsCompletedSuccessfully ? t.Result : 0;
+                    statuses[status] = statuses.GetValueOrDefault(status) + 1;
+                }
+            }, TaskScheduler.Default));
+            inFlight.RemoveAll(t => t.IsCompleted);
+        }
+
+        await Task.WhenAll(inFlight).ConfigureAwait(false);
+        return new LiveTrafficResult(sent, statuses, perAccount, gatewayIds, clock.Elapsed);
+    }
+
+    private static bool IsLoopback(Uri uri) =>
+        uri.IsLoopback || (IPAddress.TryParse(uri.Host.Trim('[', ']'), out var ip) && IPAddress.IsLoopback(ip));
+
+    private static async Task<(string Key, string GatewayId)> ProvisionAsync(HttpClient admin, LabelledEvent e, string accountId, LiveTrafficOptions options, CancellationToken cancellationToken)
+    {
+        if (options.SelfRegister)
+        {
+            // The gateway names a self-registered account after its key's hash; derive the key from the account so replays reuse it.
+            var key = "sk-sim-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes($"{options.KeySeed}:{accountId}")))[..32];
+            var id = "self-" + Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(key)))[..16];
+            return (key, id);
+        }
+
+        var account = e.Account;
+        using var response = await admin.PostAsJsonAsync("admin/v1/accounts", new CreateAccount
+        {
+            Id = accountId,
+            Org = account?.Org,
+            Tier = account?.Tier,
+            Verified = account?.Verified,
+            PaymentFingerprint = account?.PaymentFingerprint,
+            CreatedAt = account?.CreatedAt,
+        }, LiveDriverJsonContext.Default.CreateAccount, cancellationToken).ConfigureAwait(false);
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new HttpRequestException($"Creating account {accountId} failed: {(int)response.StatusCode} {response.ReasonPhrase}.", null, response.StatusCode);
+        }
+
+        using var document = JsonDocument.Parse(await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false));
+        return (document.RootElement.GetProperty("apiKey").GetString()!, accountId);
+    }
+
+    private static ChatClient CreateClient(Uri baseAddress, string key, LabelledEvent e, string model)
+    {
+        var clientOptions = new OpenAIClientOptions
+        {
+            Endpoint = new Uri(baseAddress, "v1"),
+            // The simulated outcome is the gateway's to decide: no client-side retries that would change the request count.
+            RetryPolicy = new ClientRetryPolicy(0),
+            NetworkTimeout = TimeSpan.FromSeconds(60),
+        };
+        // The account's address travels as X-Forwarded-For: gateways that trust loopback as a proxy record it.
+        if (e.Event.ClientAddress is { } address)
+        {
+            clientOptions.AddPolicy(new ForwardedForPolicy(address), PipelinePosition.PerCall);
+        }
+
+        return new ChatClient(model, new ApiKeyCredential(key), clientOptions);
+    }
+
+    private static async Task<int> SendAsync(ChatClient client, LabelledEvent e, int? maxTokensCap, CancellationToken cancellationToken)
+    {
+        var messages = (e.Messages ?? [new ChatTurn("user", e.Event.PromptText ?? "")]).Select(ToMessage).ToList();
+#pragma warning disable OPENAI001 // Seed is marked experimental in the SDK.
+        var request = new ChatCompletionOptions
+        {
+            Temperature = (float?)e.Event.Temperature,
+            TopP = (float?)e.Event.TopP,
+            MaxOutputTokenCount = maxTokensCap is { } cap ? Math.Min(cap, e.Event.MaxTokens ?? cap) : e.Event.MaxTokens,
+            IncludeLogProbabilities = e.Event.Logprobs ? true : null,
+            TopLogProbabilityCount = e.Event.Logprobs ? e.Event.TopLogprobs : null,
+            Seed = e.Event.Seed,
+        };
+#pragma warning restore OPENAI001
+        foreach (var stop in e.Stop ?? [])
+        {
+            request.StopSequences.Add(stop);
+        }
+
+        try
+        {
+            if (e.Event.Stream)
+            {
+                await foreach (var _ in client.CompleteChatStreamingAsync(messages, request, cancellationToken).ConfigureAwait(false))
+                {
+                }
+
+                return 200;
+            }
+
+            var result = await client.CompleteChatAsync(messages, request, cancellationToken).ConfigureAwait(false);
+            return result.GetRawResponse().Status;
+        }
+        catch (ClientResultException ex)
+        {
+            return ex.Status;
+        }
+    }
+
+    private static ChatMessage ToMessage(ChatTurn turn) => turn.Role switch
+    {
+        "system" => new SystemChatMessage(turn.Content),
+        "assistant" => new AssistantChatMessage(turn.Content),
+        _ => new UserChatMessage(turn.Content),
+    };
+
+    /// <summary>Adds X-Forwarded-For with the simulated client address to every request of one account.</summary>
+    private sealed class ForwardedForPolicy(string address) : PipelinePolicy
+    {
+        public override void Process(PipelineMessage message, IReadOnlyList<PipelinePolicy> pipeline, int currentIndex)
+        {
+            message.Request.Headers.Set("X-Forwarded-For", address);
+            ProcessNext(message, pipeline, currentIndex);
+        }
+
+        public override ValueTask ProcessAsync(PipelineMessage message, IReadOnlyList<PipelinePolicy> pipeline, int currentIndex)
+        {
+            message.Request.Headers.Set("X-Forwarded-For", address);
+            return ProcessNextAsync(message, pipeline, currentIndex);
+        }
+    }
+}
+
+/// <summary>The admin API's account-creation body.</summary>
+internal sealed record CreateAccount
+{
+    public string? Id { get; init; }
+    public string? Org { get; init; }
+    public string? Tier { get; init; }
+    public bool? Verified { get; init; }
+    public string? PaymentFingerprint { get; init; }
+    public DateTimeOffset? CreatedAt { get; init; }
+}
+
+/// <summary>Source-generated JSON for the live driver's admin calls.</summary>
+[System.Text.Json.Serialization.JsonSourceGenerationOptions(
+    PropertyNamingPolicy = System.Text.Json.Serialization.JsonKnownNamingPolicy.CamelCase,
+    DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
+[System.Text.Json.Serialization.JsonSerializable(typeof(CreateAccount))]
+internal sealed partial class LiveDriverJsonContext : System.Text.Json.Serialization.JsonSerializerContext;

@@ -1,0 +1,105 @@
+using DistillGuard.Gateway.Hosting;
+using DistillGuard.Lab.Simulation;
+using DistillGuard.LanguageModels;
+using DistillGuard.LanguageModels.Corpus;
+using DistillGuard.LanguageModels.Model;
+using DistillGuard.Storage;
+using DistillGuard.Storage.Usage;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace DistillGuard.Lab.Tests.Simulation;
+
+public sealed class LiveTrafficDriverTests
+{
+    private const string AdminToken = "lab-test-admin-token-0123456789abcdef";
+
+    private static readonly Lazy<ILanguageModel> s_model = new(() =>
+        KneserNeyTrainer.Train(CorpusSplits.Tokenize(CorpusSplits.TrainingBrown().Take(2000)), 3, new KneserNeyOptions { Id = "dg-teacher" }));
+
+    [Fact]
+    public async Task Replay_ThroughRealGateway_RecordsEveryRequestPerAccount()
+    {
+        var dataDirectory = Path.Combine(Path.GetTempPath(), "dg-lab-live-" + Guid.NewGuid().ToString("N"));
+        var options = new GatewayOptions { Port = 0, Host = "localhost", DataDirectory = dataDirectory, AdminToken = AdminToken };
+        options.Accounts.SelfRegister = true;
+        // Loopback is the simulated clients' proxy, so the gateway records their simulated addresses.
+        options.TrustedProxies.AddRange(["127.0.0.1", "::1"]);
+        var scenario = new ScenarioOptions { Seed = 11, Duration = TimeSpan.FromHours(6), Scale = 0.05 };
+        LiveTrafficResult viaAdmin;
+        LiveTrafficResult viaSelfRegistration;
+        try
+        {
+            await using (var app = GatewayApp.Create(options, new GatewayAppSettings
+            {
+                BuiltInModel = s_model.Value,
+                ConfigureLogging = logging => logging.SetMinimumLevel(LogLevel.Warning),
+            }))
+            {
+                await app.StartAsync();
+                viaAdmin = await LiveTrafficDriver.RunAsync(TrafficSimulator.Generate(scenario), new LiveTrafficOptions
+                {
+                    Gateway = app.BaseAddress,
+                    AdminToken = AdminToken,
+                    MaxRequests = 40,
+                    MaxTokensCap = 16,
+                });
+                viaSelfRegistration = await LiveTrafficDriver.RunAsync(TrafficSimulator.Generate(scenario).Skip(40), new LiveTrafficOptions
+                {
+                    Gateway = app.BaseAddress,
+                    SelfRegister = true,
+                    MaxRequests = 10,
+                    MaxTokensCap = 16,
+                    KeySeed = 5,
+                });
+            }
+
+            Assert.Equal(40, viaAdmin.Sent);
+            Assert.Equal(10, viaSelfRegistration.Sent);
+            Assert.Equal(0, viaAdmin.StatusCounts.GetValueOrDefault(0));
+            Assert.True(viaAdmin.StatusCounts.GetValueOrDefault(200) >= 30, string.Join(", ", viaAdmin.StatusCounts));
+
+            var recorded = await ReadUsageAsync(dataDirectory);
+            var perAccount = recorded.Where(e => e.Endpoint == "chat.completions").GroupBy(e => e.AccountId!).ToDictionary(g => g.Key, g => g.ToList());
+            foreach (var (simulated, count) in viaAdmin.RequestsPerAccount.Concat(viaSelfRegistration.RequestsPerAccount))
+            {
+                var gatewayId = viaAdmin.GatewayAccountIds.GetValueOrDefault(simulated) ?? viaSelfRegistration.GatewayAccountIds[simulated];
+                Assert.True(perAccount.TryGetValue(gatewayId, out var events), $"no usage recorded for {gatewayId}");
+                Assert.True(events.Count >= count, $"{gatewayId}: {events.Count} recorded, {count} sent");
+            }
+
+            // The admin-created accounts keep the simulated ids and their simulated client addresses.
+            var first = TrafficSimulator.Generate(scenario).First();
+            Assert.Contains(perAccount[first.Event.AccountId!], e => e.ClientAddress == first.Event.ClientAddress);
+            Assert.Contains(perAccount.Keys, id => id.StartsWith("self-", StringComparison.Ordinal));
+        }
+        finally
+        {
+            try
+            {
+                Directory.Delete(dataDirectory, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+        }
+    }
+
+    [Fact]
+    public async Task Replay_RefusesNonLoopbackGateways()
+    {
+        await Assert.ThrowsAsync<ArgumentException>(() => LiveTrafficDriver.RunAsync([], new LiveTrafficOptions { Gateway = new Uri("http://example.com/"), AdminToken = "x" }));
+    }
+
+    private static async Task<List<UsageEvent>> ReadUsageAsync(string dataDirectory)
+    {
+        await using var storage = SqliteStorage.Open(dataDirectory, new StorageOptions(), TimeProvider.System, NullLoggerFactory.Instance);
+        var events = new List<UsageEvent>();
+        await foreach (var e in storage.UsageEvents.ReadAsync(new UsageQuery(), CancellationToken.None))
+        {
+            events.Add(e);
+        }
+
+        return events;
+    }
+}
