@@ -6,6 +6,7 @@ var root = new RootCommand("DistillGuard: an OpenAI-compatible gateway that dete
     ServeCommand.Create(),
     ModelCommands.Create(),
     SimulateCommand.Create(),
+    DetectionCommands.CreateCalibrate(), DetectionCommands.CreateEvaluate(),
 };
 
 return await root.Parse(args).InvokeAsync();

@@ -19,6 +19,9 @@ public sealed class CalibrationBuilder
     private readonly HashSet<string> _heldOutAccounts = new(StringComparer.Ordinal);
     private int _referenceSnapshots;
 
+    /// <summary>The held-out half's per-account-week maximum scores under the last built calibration (ascending).</summary>
+    public double[] HeldOutWeekMaxima { get; private set; } = [];
+
     /// <summary>Accounts that went into the references.</summary>
     public int ReferenceAccounts => _referenceAccounts.Count;
 
@@ -85,6 +88,7 @@ public sealed class CalibrationBuilder
             References = references,
         };
         var maxima = WeekMaxima(withoutThresholds, _heldOut, weekOrigin);
+        HeldOutWeekMaxima = [.. maxima.Values.Select(v => v.Score).Order()];
         var thresholds = new Dictionary<string, RiskThresholds>(StringComparer.Ordinal)
         {
             [Cohorts.All] = RiskThresholds.Fit([.. maxima.Values.Select(v => v.Score)]),

@@ -26,14 +26,7 @@ public static class RiskScoring
     /// <summary>The combined evidence S of <paramref name="features"/>.</summary>
     public static double Evidence(WindowFeatures features, string cohort, DetectionCalibration calibration)
     {
-        var p = PValues(features, cohort, calibration);
-        var total = 0.0;
-        for (var i = 0; i < p.Length; i++)
-        {
-            total += calibration.Combination.Term(Detector.All[i], p[i]);
-        }
-
-        return total;
+        return calibration.Combination.Combine(PValues(features, cohort, calibration));
     }
 
     /// <summary>The full assessment of one account.</summary>
@@ -42,7 +35,8 @@ public static class RiskScoring
         var band = Cohorts.Band(features.Requests);
         var references = calibration.ReferencesFor(cohort, band);
         var terms = new List<RiskContribution>();
-        var total = 0.0;
+        var p = new double[Detector.Count];
+        Array.Fill(p, 1.0);
         for (var i = 0; i < Detector.Count; i++)
         {
             var detector = Detector.All[i];
@@ -53,18 +47,18 @@ public static class RiskScoring
             }
 
             var reference = references[i];
-            var p = reference?.PValue(value) ?? 1;
-            var term = calibration.Combination.Term(detector, p);
-            total += term;
+            p[i] = reference?.PValue(value) ?? 1;
+            var term = calibration.Combination.Term(detector, p[i]);
             if (term > 0 && reference is not null)
             {
-                var percentile = Math.Round(100 * (1 - p), p < 1e-3 ? 3 : 1);
+                var percentile = Math.Round(100 * (1 - p[i]), p[i] < 1e-3 ? 3 : 1);
                 var detail = string.Create(CultureInfo.InvariantCulture,
                     $"{detector.Meaning}: {value:G3}; {percentile}th percentile of benign '{cohort}' accounts ({(detector.ByEvidence ? band + " requests" : "all volumes")}, n={reference.Count}), robust z {reference.RobustZ(value):F1}");
                 terms.Add(new RiskContribution(detector.Code, detail, Math.Round(value, 4), percentile, Math.Round(term, 3)));
             }
         }
 
+        var total = calibration.Combination.Combine(p);
         terms.Sort(static (a, b) => b.Evidence.CompareTo(a.Evidence));
         if (terms.Count > MaxReasons)
         {

@@ -2,9 +2,11 @@ namespace DistillGuard.Detection.Scoring;
 
 /// <summary>Turns per-detector p-values into one additive evidence score whose terms are the reason codes.</summary>
 /// <remarks>
-/// S = Σ w_d · max(0, ln(τ / p_d)) with each term capped: a truncated-product combination (Zaykin et al. 2002) so that
+/// Each detector's term is w_d · max(0, ln(τ / p_d)), capped: a truncated-product combination (Zaykin et al. 2002) so that
 /// unremarkable detectors (p ≥ τ) add nothing and one broken detector cannot dominate (research notes §5.5). Detectors
-/// are correlated, so S is never read through a χ² table: its thresholds come from held-out benign accounts.
+/// that measure the same thing (four volume measures, two timing measures, …) are strongly dependent, so only the
+/// largest term of each group is added: S = Σ_groups max_{d ∈ group} term_d, a calibrated max within groups and a sum
+/// across them. S is never read through a χ² table: its thresholds come from held-out benign accounts.
 /// </remarks>
 public sealed class EvidenceCombination
 {
@@ -19,6 +21,27 @@ public sealed class EvidenceCombination
 
     /// <summary>The weight of one detector.</summary>
     public double Weight(Detector detector) => Weights.TryGetValue(detector.Code, out var w) ? Math.Max(0, w) : 1;
+
+    /// <summary>The combined evidence of per-detector p-values (indexed by <see cref="DetectorKind"/>).</summary>
+    public double Combine(ReadOnlySpan<double> pValues)
+    {
+        Span<double> groups = stackalloc double[Detector.Groups.Count];
+        groups.Clear();
+        for (var i = 0; i < pValues.Length; i++)
+        {
+            var detector = Detector.All[i];
+            var g = detector.GroupIndex;
+            groups[g] = Math.Max(groups[g], Term(detector, pValues[i]));
+        }
+
+        var total = 0.0;
+        foreach (var g in groups)
+        {
+            total += g;
+        }
+
+        return total;
+    }
 
     /// <summary>One detector's term.</summary>
     public double Term(Detector detector, double pValue) =>

@@ -15,37 +15,49 @@ public sealed record RiskThresholds(double Review, double Friction, int Units, i
 
     /// <summary>Fits both thresholds to the per-account-week maximum scores of benign accounts.</summary>
     /// <remarks>
-    /// Where the sample is large enough (n·α ≥ 10) the threshold is the empirical (1 − α) quantile; otherwise it is
+    /// Where the sample reaches the budget (n·α ≥ 1) the threshold is the empirical (1 − α) quantile; otherwise it is
     /// extrapolated with an exponential tail fitted to the top exceedances (peaks over threshold, GPD shape 0), and
     /// never put below the largest benign score seen, nor below what one detector at p = α would contribute. A small margin keeps ties at the threshold unflagged.
     /// </remarks>
     public static RiskThresholds Fit(IReadOnlyCollection<double> benignWeekMaxima)
     {
         var sorted = benignWeekMaxima.Where(v => !double.IsNaN(v)).OrderBy(v => v).ToArray();
-        var n = sorted.Length;
-        if (n == 0)
+        if (sorted.Length == 0)
         {
             return new RiskThresholds(double.PositiveInfinity, double.PositiveInfinity, 0, 0);
         }
 
-        var k = Math.Clamp(n / 20, Math.Min(10, n - 1), 500);
-        var u = k > 0 ? sorted[n - k - 1] : sorted[^1];
-        var beta = k > 0 ? Math.Max(sorted[(n - k)..].Average(v => v - u), 0.5) : 1;
+        // Never flag on less evidence than one detector alone at the budget would give (ln(τ/α) with τ = 0.1).
+        var review = Math.Max(ThresholdAt(sorted, ReviewBudget), Math.Log(0.1 / ReviewBudget));
+        var friction = Math.Max(review, Math.Max(ThresholdAt(sorted, FrictionBudget), Math.Log(0.1 / FrictionBudget)));
+        return new RiskThresholds(review, friction, sorted.Length, TailPoints(sorted.Length));
+    }
 
-        double Threshold(double alpha)
+    /// <summary>The score above which a share <paramref name="alpha"/> of benign units lies, from ascending <paramref name="sorted"/> maxima.</summary>
+    public static double ThresholdAt(double[] sorted, double alpha)
+    {
+        var n = sorted.Length;
+        if (n == 0)
         {
-            if (n * alpha >= 10)
-            {
-                return sorted[(int)Math.Ceiling((1 - alpha) * n) - 1] + 1e-9;
-            }
-
-            var extrapolated = k > 0 ? u + (beta * Math.Log(k / (n * alpha))) : sorted[^1];
-            return Math.Max(extrapolated, sorted[^1]) + 1e-9;
+            return double.PositiveInfinity;
         }
 
-        // Never flag on less evidence than one detector alone at the budget would give (ln(τ/α) with τ = 0.1).
-        var review = Math.Max(Threshold(ReviewBudget), Math.Log(0.1 / ReviewBudget));
-        var friction = Math.Max(review, Math.Max(Threshold(FrictionBudget), Math.Log(0.1 / FrictionBudget)));
-        return new RiskThresholds(review, friction, n, k);
+        if (n * alpha >= 1)
+        {
+            return sorted[(int)Math.Ceiling((1 - alpha) * n) - 1] + 1e-9;
+        }
+
+        var k = TailPoints(n);
+        if (k == 0)
+        {
+            return sorted[^1] + 1e-9;
+        }
+
+        var u = sorted[n - k - 1];
+        var beta = Math.Max(sorted[(n - k)..].Average(v => v - u), 0.5);
+        var extrapolated = u + (beta * Math.Log(k / (n * alpha)));
+        return Math.Max(extrapolated, sorted[^1]) + 1e-9;
     }
+
+    private static int TailPoints(int n) => Math.Clamp(n / 20, Math.Min(10, n - 1), 500);
 }

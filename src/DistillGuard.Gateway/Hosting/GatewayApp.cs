@@ -1,6 +1,7 @@
 using System.Net;
 using System.Security.Cryptography;
 using DistillGuard.Gateway.Admin;
+using DistillGuard.Gateway.Detection;
 using DistillGuard.Gateway.Inference;
 using DistillGuard.Gateway.Observability;
 using DistillGuard.Gateway.OpenAI;
@@ -129,6 +130,7 @@ public sealed class GatewayApp : IAsyncDisposable
         services.AddSingleton<InferenceHandler>();
         services.AddSingleton<IRateLimiter, TokenBucketRateLimiter>();
         services.AddSingleton<RateLimitAdmission>();
+        services.AddDistillGuardDetection(dataDirectory);
         services.TryAddSingleton<IAccountRiskSource, UnscoredRiskSource>();
         services.AddDistillGuardWatermarking(options, dataDirectory);
         services.AddSingleton(sp =>

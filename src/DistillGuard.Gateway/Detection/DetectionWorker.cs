@@ -1,0 +1,109 @@
+using DistillGuard.Detection.Engine;
+using DistillGuard.Detection.Scoring;
+using DistillGuard.Storage.Accounts;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace DistillGuard.Gateway.Detection;
+
+/// <summary>Feeds queued usage events to the engine and re-scores every account periodically, off the request path.</summary>
+internal sealed class DetectionWorker(
+    DetectionObserver observer,
+    DetectionEngine engine,
+    IAccountStore accounts,
+    DetectionHostOptions options,
+    TimeProvider time,
+    ILogger<DetectionWorker> logger) : BackgroundService
+{
+    private readonly Dictionary<string, string> _levels = new(StringComparer.Ordinal);
+    private long _reportedDrops;
+
+    /// <summary>Events folded into the engine so far.</summary>
+    public long Observed => Interlocked.Read(ref _observed);
+
+    private long _observed;
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var reader = observer.Reader;
+        var nextRescore = time.GetUtcNow() + options.RescoreInterval;
+        try
+        {
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                using var wait = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
+                wait.CancelAfter(Until(nextRescore));
+                try
+                {
+                    if (await reader.WaitToReadAsync(wait.Token) is false)
+                    {
+                        return;
+                    }
+                }
+                catch (OperationCanceledException) when (!stoppingToken.IsCancellationRequested)
+                {
+                    // Rescore time.
+                }
+
+                while (reader.TryRead(out var usageEvent))
+                {
+                    try
+                    {
+                        if (usageEvent.AccountId is { Length: > 0 } id && !engine.HasProfile(id) && await accounts.GetAsync(id, stoppingToken) is { } account)
+                        {
+                            engine.SetProfile(id, new AccountProfile(account.Tier, account.Verified));
+                        }
+
+                        engine.Observe(usageEvent);
+                        Interlocked.Increment(ref _observed);
+                    }
+                    catch (Exception e) when (e is not OperationCanceledException)
+                    {
+                        DetectionLog.ObserveFailed(logger, e);
+                    }
+                }
+
+                if (time.GetUtcNow() >= nextRescore)
+                {
+                    Rescore();
+                    nextRescore = time.GetUtcNow() + options.RescoreInterval;
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    /// <summary>Scores every account, logs band transitions, and drops idle accounts.</summary>
+    internal void Rescore()
+    {
+        var now = time.GetUtcNow();
+        foreach (var assessment in engine.AssessAll(now))
+        {
+            var previous = _levels.GetValueOrDefault(assessment.AccountId, "low");
+            if (assessment.Flagged && previous != assessment.Level && Rank(assessment.Level) > Rank(previous))
+            {
+                DetectionLog.AccountFlagged(logger, assessment.AccountId, assessment.Level, assessment.Score, string.Join(", ", assessment.Reasons.Select(r => r.Code)));
+            }
+
+            _levels[assessment.AccountId] = assessment.Level;
+        }
+
+        engine.Prune(now);
+        var dropped = observer.Dropped;
+        if (dropped > _reportedDrops)
+        {
+            DetectionLog.EventsDropped(logger, dropped);
+            _reportedDrops = dropped;
+        }
+    }
+
+    private static int Rank(string level) => level switch { "review" => 1, "friction" => 2, _ => 0 };
+
+    private TimeSpan Until(DateTimeOffset when)
+    {
+        var wait = when - time.GetUtcNow();
+        return wait < TimeSpan.FromMilliseconds(1) ? TimeSpan.FromMilliseconds(1) : wait;
+    }
+}

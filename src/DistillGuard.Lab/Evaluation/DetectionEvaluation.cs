@@ -1,0 +1,284 @@
+using System.Diagnostics;
+using DistillGuard.Detection.Calibration;
+using DistillGuard.Detection.Engine;
+using DistillGuard.Detection.Scoring;
+using DistillGuard.Lab.Simulation;
+
+namespace DistillGuard.Lab.Evaluation;
+
+/// <summary>What to evaluate: which seeds calibrate, which are scored, and how big each scenario is.</summary>
+public sealed class EvaluationOptions
+{
+    public IReadOnlyList<int> CalibrationSeeds { get; set; } = [1, 2, 3];
+
+    /// <summary>Seeds scored; never the calibration seeds.</summary>
+    public IReadOnlyList<int> EvaluationSeeds { get; set; } = [11, 12, 13];
+
+    public double Scale { get; set; } = 1;
+
+    /// <summary>Multiplies attacker archetypes' account counts in scored scenarios (tighter intervals; benign traffic unchanged).</summary>
+    public double AttackerScale { get; set; } = 4;
+
+    public TimeSpan Duration { get; set; } = TimeSpan.FromDays(7);
+
+    /// <summary>Target FPRs of the reported operating points.</summary>
+    public IReadOnlyList<double> TargetFprs { get; set; } = [1e-4, 1e-3, 1e-2];
+
+    public Action<string>? Progress { get; set; }
+
+    /// <summary>Throws when the seed sets overlap or are too small.</summary>
+    public void Validate()
+    {
+        if (CalibrationSeeds.Count == 0 || EvaluationSeeds.Count == 0)
+        {
+            throw new ArgumentException("Both seed sets need at least one seed.");
+        }
+
+        if (CalibrationSeeds.Intersect(EvaluationSeeds).Any())
+        {
+            throw new ArgumentException("Calibration and evaluation seeds must differ: the detector is never scored on what it was fitted on.");
+        }
+
+        if (Duration <= TimeSpan.Zero || Scale <= 0 || AttackerScale <= 0)
+        {
+            throw new ArgumentException("Duration and scales must be positive.");
+        }
+    }
+}
+
+/// <summary>Calibrates on some simulator seeds and scores the detector on others: detection, false flags, harvest before the flag.</summary>
+public static class DetectionEvaluation
+{
+    private const string NaiveHarvester = "naive-harvester";
+    private const int TimelinesPerArchetype = 2;
+
+    /// <summary>Runs the evaluation (minutes at scale 1).</summary>
+    public static EvaluationReport Run(EvaluationOptions options)
+    {
+        options.Validate();
+        var watch = Stopwatch.StartNew();
+        var (calibration, builder) = SimulatedCalibration.Fit(options.CalibrationSeeds, seed => Scenario(options, seed, attackers: false), options.Progress);
+        var pooled = calibration.ThresholdsFor(Cohorts.All);
+        var heldOut = builder.HeldOutWeekMaxima;
+        var tracks = new Dictionary<string, AccountTrack>(StringComparer.Ordinal);
+        long events = 0;
+        foreach (var seed in options.EvaluationSeeds)
+        {
+            var scenario = Scenario(options, seed, attackers: true);
+            var accounts = TrafficSimulator.Accounts(scenario).ToDictionary(a => a.Id, StringComparer.Ordinal);
+            foreach (var account in accounts.Values)
+            {
+                tracks[Key(seed, account.Id)] = new AccountTrack(account);
+            }
+
+            var engine = new DetectionEngine(calibration);
+            var stream = TrafficSimulator.Generate(scenario).Select(e =>
+            {
+                events++;
+                var track = tracks[Key(seed, e.Event.AccountId!)];
+                track.Requests++;
+                track.FirstSeen ??= e.Event.Timestamp;
+                if (e.IsAttacker)
+                {
+                    track.AttackRequests++;
+                }
+
+                return e.Event;
+            });
+            var sampled = new Dictionary<string, int>(StringComparer.Ordinal);
+            foreach (var snapshot in TrafficReplay.Snapshots(engine, stream, SimulatedCalibration.Tick, id => SimulatedCalibration.Profile(accounts, id)))
+            {
+                var track = tracks[Key(seed, snapshot.AccountId)];
+                var assessment = RiskScoring.Assess(snapshot.AccountId, snapshot.Time, snapshot.Cohort, snapshot.Features, calibration, engine.Options);
+                if (track.Timeline is null && seed == options.EvaluationSeeds[0] && sampled.GetValueOrDefault(track.Account.Archetype) < TimelinesPerArchetype)
+                {
+                    sampled[track.Account.Archetype] = sampled.GetValueOrDefault(track.Account.Archetype) + 1;
+                    track.Timeline = [];
+                }
+
+                track.Add(assessment, snapshot, CalibrationBuilder.Week(snapshot.Time, scenario.Start), scenario.Start);
+            }
+
+            options.Progress?.Invoke($"evaluation seed {seed}: {accounts.Count} accounts scored");
+        }
+
+        var all = tracks.Values.ToList();
+        var benign = all.Where(t => !t.Account.IsAttacker && !t.Account.Authorised).ToList();
+        var attackers = all.Where(t => t.Account.IsAttacker).ToList();
+        var benignWeeks = benign.SelectMany(t => t.WeekMax.Values).ToList();
+        var attackerMax = attackers.Select(t => t.MaxEvidence).ToList();
+
+        var operatingPoints = options.TargetFprs.Select(alpha =>
+        {
+            var threshold = RiskThresholds.ThresholdAt(heldOut, alpha);
+            return new OperatingPoint(alpha, threshold,
+                BinomialInterval.Of(attackerMax.Count(s => s >= threshold), attackerMax.Count),
+                BinomialInterval.Of(benignWeeks.Count(s => s >= threshold), benignWeeks.Count));
+        }).ToList();
+
+        var archetypes = TrafficSimulator.Archetypes.Select(name => Summarise(name, all.Where(t => t.Account.Archetype == name).ToList())).Where(r => r.Accounts > 0).ToList();
+        var naive = all.Where(t => t.Account.Archetype == NaiveHarvester && t.FirstReview is not null).ToList();
+        var naiveRequests = Median(naive.Select(t => (double)t.FirstReview!.Value.Requests));
+        var naiveHours = Median(naive.Select(t => t.FirstReview!.Value.Hours));
+        var adaptive = new[] { "paraphrasing-adaptive", "timing-mimic", "low-and-slow", "hydra-fleet" }
+            .Where(TrafficSimulator.Archetypes.Contains)
+            .Select(name =>
+            {
+                var group = all.Where(t => t.Account.Archetype == name).ToList();
+                var flagged = group.Where(t => t.FirstReview is not null).ToList();
+                return new AdaptiveCost(name, BinomialInterval.Of(flagged.Count, group.Count),
+                    Ratio(Median(flagged.Select(t => (double)t.FirstReview!.Value.Requests)), naiveRequests),
+                    Ratio(Median(flagged.Select(t => t.FirstReview!.Value.Hours)), naiveHours));
+            }).ToList();
+
+        var resellers = all.Where(t => t.Account.Archetype == "reseller" && t.Requests > 0).ToList();
+        var shares = new (string Band, double Lo, double Hi)[] { ("< 7.5 % (≈ 5 %)", 0, 0.075), ("7.5–15 % (≈ 10 %)", 0.075, 0.15), ("15–35 % (≈ 25 %)", 0.15, 0.35), ("≥ 35 % (≈ 50 %)", 0.35, 1.01) }
+            .Select(b =>
+            {
+                var group = resellers.Where(t => t.AttackShare >= b.Lo && t.AttackShare < b.Hi).ToList();
+                return new ResellerShareResult(b.Band, BinomialInterval.Of(group.Count(t => t.FirstReview is { Requests: <= 1500 }), group.Count));
+            }).Where(r => r.FlaggedWithin1500.Trials > 0).ToList();
+
+        return new EvaluationReport
+        {
+            CalibrationSeeds = options.CalibrationSeeds,
+            EvaluationSeeds = options.EvaluationSeeds,
+            Scale = options.Scale,
+            Days = options.Duration.TotalDays,
+            CalibrationSource = calibration.Source,
+            ReviewThreshold = Math.Round(pooled.Review, 3),
+            FrictionThreshold = Math.Round(pooled.Friction, 3),
+            CalibrationHeldOutAccountWeeks = heldOut.Length,
+            Events = events,
+            Seconds = Math.Round(watch.Elapsed.TotalSeconds, 1),
+            Archetypes = archetypes,
+            OperatingPoints = operatingPoints,
+            ResellerShares = shares,
+            AdaptiveCosts = adaptive,
+            BenignReview = BinomialInterval.Of(benign.Sum(t => t.ReviewWeeks.Count), benign.Sum(t => t.WeekMax.Count)),
+            BenignFriction = BinomialInterval.Of(benign.Sum(t => t.FrictionWeeks.Count), benign.Sum(t => t.WeekMax.Count)),
+            AttackerReview = BinomialInterval.Of(attackers.Count(t => t.FirstReview is not null), attackers.Count),
+            Roc = Roc(benignWeeks, all),
+            Timelines = [.. all.Where(t => t.Timeline is { Count: > 0 }).Select(t => new ScoreTimeline(t.Account.Archetype, t.Account.IsAttacker, t.Timeline!))],
+        };
+    }
+
+    private static ScenarioOptions Scenario(EvaluationOptions options, int seed, bool attackers)
+    {
+        var scenario = new ScenarioOptions { Seed = seed, Duration = options.Duration, Scale = options.Scale, IncludeAttackers = attackers };
+        if (attackers && options.AttackerScale != 1)
+        {
+            scenario.AccountsPerArchetype = TrafficSimulator.AttackerArchetypes.ToDictionary(
+                a => a,
+                a => Math.Max(1, (int)Math.Round(TrafficSimulator.AccountCount(a, new ScenarioOptions { Scale = 1 }) * options.AttackerScale)));
+        }
+
+        return scenario;
+    }
+
+    private static ArchetypeResult Summarise(string name, List<AccountTrack> group)
+    {
+        var attacker = group.Count > 0 && group[0].Account.IsAttacker;
+        var authorised = group.Count > 0 && group[0].Account.Authorised;
+        var weeks = group.Sum(t => t.WeekMax.Count);
+        var flagged = group.Where(t => t.FirstReview is not null).ToList();
+        var review = attacker ? BinomialInterval.Of(flagged.Count, group.Count) : BinomialInterval.Of(group.Sum(t => t.ReviewWeeks.Count), weeks);
+        var friction = attacker ? BinomialInterval.Of(group.Count(t => t.FrictionWeeks.Count > 0), group.Count) : BinomialInterval.Of(group.Sum(t => t.FrictionWeeks.Count), weeks);
+        var reasons = flagged.SelectMany(t => t.FirstReasons).GroupBy(r => r).OrderByDescending(g => g.Count()).Take(3).Select(g => g.Key).ToList();
+        return new ArchetypeResult(name, attacker, authorised, group.Count, weeks, group.Sum(t => (long)t.Requests), review, friction,
+            Median(flagged.Select(t => (double)t.FirstReview!.Value.Requests)),
+            Quantile(flagged.Select(t => (double)t.FirstReview!.Value.Requests), 0.9),
+            Median(flagged.Select(t => (double)t.FirstReview!.Value.Tokens)),
+            Median(flagged.Select(t => t.FirstReview!.Value.Hours)),
+            Median(group.Select(t => (double)t.Requests)),
+            Median(group.Select(t => t.MaxEvidence)) ?? 0,
+            reasons);
+    }
+
+    private static Dictionary<string, IReadOnlyList<(double, double)>> Roc(List<double> benignWeeks, List<AccountTrack> all)
+    {
+        var result = new Dictionary<string, IReadOnlyList<(double, double)>>(StringComparer.Ordinal);
+        var benign = benignWeeks.Order().ToArray();
+        void Add(string name, IReadOnlyList<double> positives)
+        {
+            if (positives.Count == 0 || benign.Length == 0)
+            {
+                return;
+            }
+
+            var points = new List<(double, double)>();
+            // At most ~600 thresholds: every distinct positive score and a quantile grid over the benign ones.
+            var grid = Enumerable.Range(0, 400).Select(i => benign[(int)((long)i * (benign.Length - 1) / 399)]);
+            foreach (var threshold in grid.Concat(benign[^Math.Min(100, benign.Length)..]).Concat(positives).Append(double.PositiveInfinity).Distinct().Order())
+            {
+                var fpr = benign.Count(s => s >= threshold) / (double)benign.Length;
+                var tpr = positives.Count(s => s >= threshold) / (double)positives.Count;
+                points.Add((fpr, tpr));
+            }
+
+            result[name] = points;
+        }
+
+        Add("all attackers", [.. all.Where(t => t.Account.IsAttacker).Select(t => t.MaxEvidence)]);
+        foreach (var group in all.Where(t => t.Account.IsAttacker).GroupBy(t => t.Account.Archetype))
+        {
+            Add(group.Key, [.. group.Select(t => t.MaxEvidence)]);
+        }
+
+        return result;
+    }
+
+    private static string Key(int seed, string account) => $"{seed}/{account}";
+
+    private static double? Ratio(double? a, double? b) => a is { } x && b is { } y && y > 0 ? Math.Round(x / y, 2) : null;
+
+    private static double? Median(IEnumerable<double> values) => Quantile(values, 0.5);
+
+    private static double? Quantile(IEnumerable<double> values, double q)
+    {
+        var sorted = values.Order().ToArray();
+        return sorted.Length == 0 ? null : sorted[(int)Math.Round(q * (sorted.Length - 1))];
+    }
+
+    /// <summary>What the evaluation remembers about one scored account.</summary>
+    private sealed class AccountTrack(SimulatedAccount account)
+    {
+        public SimulatedAccount Account { get; } = account;
+        public int Requests;
+        public int AttackRequests;
+        public DateTimeOffset? FirstSeen;
+        public double MaxEvidence;
+        public readonly Dictionary<long, double> WeekMax = [];
+        public readonly HashSet<long> ReviewWeeks = [];
+        public readonly HashSet<long> FrictionWeeks = [];
+        public (long Requests, long Tokens, double Hours)? FirstReview;
+        public IReadOnlyList<string> FirstReasons = [];
+        public List<(double Days, double Score)>? Timeline;
+
+        public double AttackShare => Requests == 0 ? 0 : (double)AttackRequests / Requests;
+
+        public void Add(AccountAssessment assessment, AccountSnapshot snapshot, long week, DateTimeOffset start)
+        {
+            // Evidence below the minimum request count cannot flag, so it does not count on the ROC either.
+            var evidence = assessment.Level == "insufficient_evidence" ? 0 : assessment.Evidence;
+            MaxEvidence = Math.Max(MaxEvidence, evidence);
+            WeekMax[week] = Math.Max(WeekMax.GetValueOrDefault(week), evidence);
+            if (assessment.Flagged)
+            {
+                ReviewWeeks.Add(week);
+                if (FirstReview is null)
+                {
+                    FirstReview = (snapshot.TotalRequests, snapshot.TotalCompletionTokens, (snapshot.Time - (FirstSeen ?? start)).TotalHours);
+                    FirstReasons = [.. assessment.Reasons.Take(3).Select(r => r.Code)];
+                }
+            }
+
+            if (assessment.Level == "friction")
+            {
+                FrictionWeeks.Add(week);
+            }
+
+            Timeline?.Add(((snapshot.Time - start).TotalDays, assessment.Score));
+        }
+    }
+}

@@ -1,0 +1,70 @@
+using System.Text.Json.Serialization;
+
+namespace DistillGuard.Lab.Evaluation;
+
+/// <summary>What <c>distillguard evaluate</c> measured: per-archetype rates, TPR at fixed FPR, harvest before the flag.</summary>
+public sealed record EvaluationReport
+{
+    public required IReadOnlyList<int> CalibrationSeeds { get; init; }
+    public required IReadOnlyList<int> EvaluationSeeds { get; init; }
+    public required double Scale { get; init; }
+    public required double Days { get; init; }
+    public required string CalibrationSource { get; init; }
+    public required double ReviewThreshold { get; init; }
+    public required double FrictionThreshold { get; init; }
+    public required int CalibrationHeldOutAccountWeeks { get; init; }
+    public required long Events { get; init; }
+    public required double Seconds { get; init; }
+    public required IReadOnlyList<ArchetypeResult> Archetypes { get; init; }
+    public required IReadOnlyList<OperatingPoint> OperatingPoints { get; init; }
+    public required IReadOnlyList<ResellerShareResult> ResellerShares { get; init; }
+    public required IReadOnlyList<AdaptiveCost> AdaptiveCosts { get; init; }
+    public required BinomialInterval BenignReview { get; init; }
+    public required BinomialInterval BenignFriction { get; init; }
+    public required BinomialInterval AttackerReview { get; init; }
+
+    /// <summary>ROC points (FPR over benign account-weeks, TPR over attacker accounts) for the chart, pooled and per attacker archetype.</summary>
+    [JsonIgnore]
+    public IReadOnlyDictionary<string, IReadOnlyList<(double Fpr, double Tpr)>> Roc { get; init; } = new Dictionary<string, IReadOnlyList<(double, double)>>();
+
+    /// <summary>Score over time for a few accounts per archetype, for the chart.</summary>
+    [JsonIgnore]
+    public IReadOnlyList<ScoreTimeline> Timelines { get; init; } = [];
+}
+
+/// <summary>One archetype's outcome on the evaluation seeds.</summary>
+/// <param name="Review">Attackers: accounts flagged (review band or above) at any time. Legitimate: account-weeks flagged.</param>
+/// <param name="Friction">The same at the friction band.</param>
+/// <param name="MedianRequestsBeforeFlag">Attackers: median requests an account had sent when first flagged (flagged accounts only).</param>
+public sealed record ArchetypeResult(
+    string Archetype,
+    bool Attacker,
+    bool Authorised,
+    int Accounts,
+    int AccountWeeks,
+    long Requests,
+    BinomialInterval Review,
+    BinomialInterval Friction,
+    double? MedianRequestsBeforeFlag,
+    double? P90RequestsBeforeFlag,
+    double? MedianTokensBeforeFlag,
+    double? MedianHoursToFlag,
+    double? MedianRequestsAtEnd,
+    double MedianMaxEvidence,
+    IReadOnlyList<string> TopReasons);
+
+/// <summary>TPR at a threshold fitted on the calibration seeds' held-out benign account-weeks for a target FPR, and the FPR it really had.</summary>
+public sealed record OperatingPoint(double TargetFpr, double Threshold, BinomialInterval Tpr, BinomialInterval ObservedFpr);
+
+/// <summary>Reseller accounts by their real distillation share: flagged within their first 1,500 requests.</summary>
+public sealed record ResellerShareResult(string ShareBand, BinomialInterval FlaggedWithin1500);
+
+/// <summary>How much more an adaptive attacker sends (and how much longer it runs) before the flag than the naive harvester.</summary>
+public sealed record AdaptiveCost(string Archetype, BinomialInterval Detected, double? RequestMultiplier, double? TimeMultiplier);
+
+/// <summary>One account's score over time.</summary>
+public sealed record ScoreTimeline(string Archetype, bool Attacker, IReadOnlyList<(double Days, double Score)> Points);
+
+[JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals)]
+[JsonSerializable(typeof(EvaluationReport))]
+internal sealed partial class EvaluationJsonContext : JsonSerializerContext;

@@ -1,0 +1,84 @@
+using System.Text.Json;
+using DistillGuard.Gateway.Tests.Infrastructure;
+using Microsoft.Extensions.Logging;
+
+namespace DistillGuard.Gateway.Tests.Detection;
+
+public sealed class DetectionGatewayTests
+{
+    private static readonly string[] Subjects =
+    [
+        "photosynthesis", "binary search", "plate tectonics", "compound interest", "the immune system", "quicksort",
+        "supply and demand", "the water cycle", "general relativity", "protein folding", "the Roman senate", "entropy",
+    ];
+
+    [Fact]
+    public async Task Detect_TemplatedReasoningHarvester_IsFlaggedWithReasons_CasualIsNot()
+    {
+        await using var gateway = await TestGateway.StartAsync();
+        var harvesterKey = await gateway.CreateAccountAsync("harvester");
+        var casualKey = await gateway.CreateAccountAsync("casual");
+
+        for (var i = 0; i < 160; i++)
+        {
+            var prompt = $"You are an expert data analyst. Provide complete and transparent reasoning for every answer.\\nExplain {Subjects[i % Subjects.Length]} for case {i * 7919 % 10_000}. Show every step of your reasoning step by step before the final answer.";
+            await SendAsync(gateway, harvesterKey, prompt);
+        }
+
+        foreach (var prompt in new[] { "What's a good recipe for pancakes?", "Can you help me write a note to my landlord?", "Any tips for a job interview tomorrow?" })
+        {
+            await SendAsync(gateway, casualKey, prompt);
+        }
+
+        // The engine is fed off the request path: poll until the worker has caught up.
+        JsonElement harvester = default;
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        do
+        {
+            harvester = await GetAccountAsync(gateway, "harvester");
+            if (harvester.GetProperty("flagged").GetBoolean())
+            {
+                break;
+            }
+
+            await Task.Delay(200);
+        }
+        while (DateTime.UtcNow < deadline);
+
+        Assert.True(harvester.GetProperty("flagged").GetBoolean(), harvester.ToString());
+        Assert.Contains(harvester.GetProperty("riskLevel").GetString(), new[] { "review", "friction" });
+        var reasons = harvester.GetProperty("reasons").EnumerateArray().ToList();
+        Assert.True(reasons.Count >= 3, harvester.ToString());
+        Assert.Contains(reasons, r => r.GetProperty("code").GetString() == "elicitation_share");
+        Assert.All(reasons, r => Assert.True(r.GetProperty("percentile").GetDouble() >= 90));
+
+        var casual = await GetAccountAsync(gateway, "casual");
+        Assert.False(casual.GetProperty("flagged").GetBoolean());
+        Assert.Equal("insufficient_evidence", casual.GetProperty("riskLevel").GetString());
+
+        using var list = await gateway.Admin.GetAsync("admin/v1/accounts?flagged=true&sort=risk&limit=10");
+        using var listed = JsonDocument.Parse(await list.Content.ReadAsStringAsync());
+        var ids = listed.RootElement.GetProperty("data").EnumerateArray().Select(a => a.GetProperty("id").GetString()).ToList();
+        Assert.Contains("harvester", ids);
+        Assert.DoesNotContain("casual", ids);
+
+        // Detection logs name accounts and reason codes, never prompt text.
+        Assert.DoesNotContain(gateway.Logs.Entries, e => e.Level > LogLevel.Trace && e.Message.Contains("expert data analyst", StringComparison.Ordinal));
+    }
+
+    private static async Task SendAsync(TestGateway gateway, string apiKey, string prompt)
+    {
+        var body = JsonSerializer.Serialize(new { model = "dg-teacher", max_tokens = 4, messages = new[] { new { role = "user", content = prompt } } });
+        using var request = gateway.Post("v1/chat/completions", body, apiKey);
+        using var response = await gateway.Http.SendAsync(request);
+        response.EnsureSuccessStatusCode();
+    }
+
+    private static async Task<JsonElement> GetAccountAsync(TestGateway gateway, string id)
+    {
+        using var response = await gateway.Admin.GetAsync($"admin/v1/accounts/{id}");
+        response.EnsureSuccessStatusCode();
+        using var document = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        return document.RootElement.Clone();
+    }
+}
