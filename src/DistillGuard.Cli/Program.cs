@@ -5,6 +5,7 @@ var root = new RootCommand("DistillGuard: an OpenAI-compatible gateway that dete
 {
     ServeCommand.Create(),
     ModelCommands.Create(),
+    WatermarkCommands.Create(),
     SimulateCommand.Create(),
     DetectionCommands.CreateCalibrate(), DetectionCommands.CreateEvaluate(),
 };

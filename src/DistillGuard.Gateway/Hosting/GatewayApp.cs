@@ -147,7 +147,10 @@ public sealed class GatewayApp : IAsyncDisposable
 
             foreach (var upstream in options.Upstreams)
             {
-                var backend = new UpstreamBackend(upstream, sp.GetRequiredService<GatewayMetrics>(), time, sp.GetRequiredService<ILogger<UpstreamBackend>>());
+                var backend = new UpstreamBackend(upstream, sp.GetRequiredService<GatewayMetrics>(), time, sp.GetRequiredService<ILogger<UpstreamBackend>>())
+                {
+                    TextWatermark = WatermarkSetup.UpstreamMark(options.Watermark, sp),
+                };
                 disposables.Add(backend);
                 backends.Add(backend);
             }

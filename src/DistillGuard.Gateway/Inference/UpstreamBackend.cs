@@ -54,6 +54,9 @@ internal sealed partial class UpstreamBackend : IModelBackend, IDisposable
 
     public IReadOnlyList<string> Models { get; }
 
+    /// <summary>Optional post-hoc watermark of the relayed text (the lexical mark); null relays the text untouched.</summary>
+    public DistillGuard.Watermarking.Lexical.LexicalWatermark? TextWatermark { get; init; }
+
     private Uri ChatUri { get; }
 
     private Uri CompletionsUri { get; }
@@ -170,6 +173,11 @@ internal sealed partial class UpstreamBackend : IModelBackend, IDisposable
             throw Fault("invalid_response", StatusCodes.Status502BadGateway, $"The upstream '{Name}' returned a body that is not JSON.", "upstream_error");
         }
 
+        if (TextWatermark is not null)
+        {
+            payload = new Watermarking.UpstreamTextMarking(TextWatermark).RewriteBody(payload);
+        }
+
         context.Response.StatusCode = StatusCodes.Status200OK;
         context.Response.ContentType = "application/json";
         await context.Response.Body.WriteAsync(payload, clientAborted);
@@ -185,6 +193,7 @@ internal sealed partial class UpstreamBackend : IModelBackend, IDisposable
         using var sse = new ServerSentEventWriter(context.Response);
         await sse.StartAsync(clientAborted);
         var sawDone = false;
+        var marking = TextWatermark is null ? null : new Watermarking.UpstreamTextMarking(TextWatermark);
         try
         {
             await foreach (var item in SseParser.Create(upstream, static (_, data) => Encoding.UTF8.GetString(data)).EnumerateAsync(idle.Token))
@@ -211,7 +220,7 @@ internal sealed partial class UpstreamBackend : IModelBackend, IDisposable
                     _metrics.RecordFirstToken(request.Model, elapsed);
                 }
 
-                await sse.WriteDataAsync(Encoding.UTF8.GetBytes(item.Data), clientAborted);
+                await sse.WriteDataAsync(Encoding.UTF8.GetBytes(marking?.RewriteChunk(item.Data) ?? item.Data), clientAborted);
             }
         }
         catch (OperationCanceledException) when (clientAborted.IsCancellationRequested)

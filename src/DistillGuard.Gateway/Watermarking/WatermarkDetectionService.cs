@@ -6,18 +6,32 @@ using DistillGuard.Watermarking.Statistics;
 
 namespace DistillGuard.Gateway.Watermarking;
 
-/// <summary>Runs the configured detectors on a text and combines them into one answer.</summary>
-internal sealed class WatermarkDetectionService
+/// <summary>Runs the configured detectors on a text and combines them into one answer (the admin endpoint and <c>distillguard watermark detect</c>).</summary>
+public sealed class WatermarkDetectionService
 {
     private readonly TextDetector _tokens;
     private readonly LexicalWatermark? _lexical;
     private readonly WatermarkOptions _options;
 
+    /// <summary>Creates the detector for <paramref name="options"/> with the keys of <paramref name="keyring"/>.</summary>
     public WatermarkDetectionService(WatermarkOptions options, WatermarkKeyring keyring)
     {
         _options = options;
         _tokens = new TextDetector(new TokenDetector(keyring.DetectionKeys, WatermarkSetup.Parameters(options)), TextTokenizer.Gpt2);
         _lexical = options.LexicalForUpstreams ? new LexicalWatermark(keyring.DetectionKeys) : null;
+    }
+
+    /// <summary>The detector over the master key already in <paramref name="dataDirectory"/>.</summary>
+    /// <exception cref="FileNotFoundException">The data directory has no watermark key.</exception>
+    public static WatermarkDetectionService ForDataDirectory(WatermarkOptions options, string dataDirectory)
+    {
+        var path = Path.Combine(dataDirectory, WatermarkKeyFile.FileName);
+        if (!File.Exists(path))
+        {
+            throw new FileNotFoundException($"No watermark key in {dataDirectory} (it is created when the gateway first starts there).", path);
+        }
+
+        return new WatermarkDetectionService(options, WatermarkSetup.Keyring(options, dataDirectory));
     }
 
     /// <summary>Detects with the token scheme and, when upstream marking is on, the lexical one; the better is reported, corrected for two tries.</summary>

@@ -1,4 +1,6 @@
 using DistillGuard.Watermarking.Keys;
+using DistillGuard.Watermarking.Lexical;
+using Microsoft.Extensions.DependencyInjection;
 using DistillGuard.Watermarking.Schemes;
 
 namespace DistillGuard.Gateway.Watermarking;
@@ -63,4 +65,8 @@ internal static class WatermarkSetup
     /// <summary>The keyring from the master key in <paramref name="dataDirectory"/> (created on first start).</summary>
     public static WatermarkKeyring Keyring(WatermarkOptions options, string dataDirectory) =>
         new(WatermarkKeyFile.LoadOrCreate(dataDirectory), options.Epoch, options.DetectEpochs);
+
+    /// <summary>The lexical marker for upstream answers when <see cref="WatermarkOptions.LexicalForUpstreams"/> is on (current key only).</summary>
+    public static LexicalWatermark? UpstreamMark(WatermarkOptions options, IServiceProvider services) =>
+        options.LexicalForUpstreams ? new LexicalWatermark([services.GetRequiredService<WatermarkKeyring>().Current]) : null;
 }
