@@ -1,0 +1,95 @@
+using System.IO.Hashing;
+using System.Runtime.InteropServices;
+using BenchmarkDotNet.Attributes;
+using DistillGuard.Detection.Engine;
+using DistillGuard.Detection.Prompts;
+using DistillGuard.Detection.Scoring;
+using DistillGuard.Storage.Usage;
+
+namespace DistillGuard.Benchmarks;
+
+/// <summary>Per-event cost of the detection engine's hot path, against hashing the prompt once as the baseline.</summary>
+[MemoryDiagnoser]
+public class DetectionBenchmarks
+{
+    private const int Events = 4096;
+    private static readonly string[] Subjects = ["photosynthesis", "binary search", "plate tectonics", "compound interest", "the immune system", "quicksort", "supply and demand", "the water cycle"];
+    private UsageEvent[] _events = [];
+    private DetectionEngine _engine = null!;
+    private DateTimeOffset _now;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        var random = new Random(42);
+        var start = new DateTimeOffset(2026, 3, 2, 0, 0, 0, TimeSpan.Zero);
+        _events = new UsageEvent[Events];
+        for (var i = 0; i < Events; i++)
+        {
+            // Half templated reasoning harvest (~230 characters), half casual prompts with a resent conversation (~150–400).
+            var templated = i % 2 == 0;
+            var prompt = templated
+                ? $"You are an expert data analyst. Provide complete and transparent reasoning for every answer.\nExplain {Subjects[random.Next(Subjects.Length)]} for case {random.Next(100_000)}. Show every step of your reasoning before the final answer."
+                : $"Can you help me plan a trip to Lisbon in {random.Next(1, 12)} weeks with a budget of {random.Next(500, 3000)} euros?\nSure, here are some ideas for your trip.\nThanks, and what about food near the river?";
+            _events[i] = new UsageEvent
+            {
+                RequestId = "req_" + i,
+                Timestamp = start.AddSeconds(i * 3),
+                AccountId = "acct-" + (i % 1000),
+                Endpoint = "chat.completions",
+                Model = "dg-teacher",
+                PromptText = prompt,
+                PromptTokens = prompt.Length / 4,
+                CompletionTokens = templated ? 4096 : 200,
+                MaxTokens = templated ? 4096 : null,
+                Status = 200,
+                FinishReason = templated ? "length" : "stop",
+            };
+        }
+
+        _engine = new DetectionEngine(DetectionCalibration.LoadDefault() ?? new DetectionCalibration());
+        foreach (var e in _events)
+        {
+            _engine.Observe(e);
+        }
+
+        _now = _events[^1].Timestamp;
+    }
+
+    [Benchmark(Baseline = true, OperationsPerInvoke = Events)]
+    public ulong HashPromptOnly()
+    {
+        ulong sum = 0;
+        foreach (var e in _events)
+        {
+            sum += XxHash3.HashToUInt64(MemoryMarshal.AsBytes(e.PromptText.AsSpan()));
+        }
+
+        return sum;
+    }
+
+    [Benchmark(OperationsPerInvoke = Events)]
+    public double AnalysePrompt()
+    {
+        Span<ulong> words = stackalloc ulong[32];
+        var sum = 0.0;
+        foreach (var e in _events)
+        {
+            sum += PromptAnalysis.Analyse(e.PromptText, words).Elicitation;
+        }
+
+        return sum;
+    }
+
+    [Benchmark(OperationsPerInvoke = Events)]
+    public void Observe()
+    {
+        foreach (var e in _events)
+        {
+            _engine.Observe(e);
+        }
+    }
+
+    [Benchmark]
+    public double AssessOneAccount() => _engine.Assess("acct-7", _now)!.Evidence;
+}
