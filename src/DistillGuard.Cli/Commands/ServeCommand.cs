@@ -14,11 +14,12 @@ internal static class ServeCommand
         var config = new Option<FileInfo?>("--config") { Description = "JSON config file; validated at start-up (see docs/configuration.md)." };
         var model = new Option<FileInfo?>("--model") { Description = "Serve this saved model file as the built-in model instead of dg-teacher." };
         var modelId = new Option<string?>("--model-id") { Description = "Model id to serve the built-in model under (default dg-teacher)." };
+        var policy = new Option<FileInfo?>("--policy") { Description = "Response-policy file (JSON; reloaded on change); the shipped default policy when left out." };
         var selfRegister = new Option<bool>("--self-register") { Description = "Let unknown API keys register themselves (demos and simulation only)." };
 
         var command = new Command("serve", "Run the gateway in front of the built-in model and any configured upstreams.")
         {
-            port, host, data, config, model, modelId, selfRegister,
+            port, host, data, config, model, modelId, policy, selfRegister,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -56,6 +57,11 @@ internal static class ServeCommand
             if (parse.GetValue(modelId) is { } id)
             {
                 options.BuiltInModel.Id = id;
+            }
+
+            if (parse.GetValue(policy) is { } policyFile)
+            {
+                options.PolicyFile = policyFile.FullName;
             }
 
             if (parse.GetValue(selfRegister))

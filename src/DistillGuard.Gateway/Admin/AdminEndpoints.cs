@@ -2,6 +2,7 @@ using System.Text.Json;
 using DistillGuard.Gateway.Hosting;
 using DistillGuard.Gateway.Inference;
 using DistillGuard.Gateway.OpenAI;
+using DistillGuard.Gateway.Policy;
 using DistillGuard.Gateway.Watermarking;
 using DistillGuard.Storage.Accounts;
 using DistillGuard.Storage.Usage;
@@ -39,6 +40,7 @@ internal static class AdminEndpoints
         admin.MapPost("/accounts", CreateAccountAsync);
         admin.MapGet("/accounts", ListAccountsAsync);
         admin.MapGet("/accounts/{id}", GetAccountAsync);
+        admin.MapPolicyApi();
         admin.MapWatermarkApi();
     }
 

@@ -5,6 +5,7 @@ using DistillGuard.Gateway.Detection;
 using DistillGuard.Gateway.Inference;
 using DistillGuard.Gateway.Observability;
 using DistillGuard.Gateway.OpenAI;
+using DistillGuard.Gateway.Policy;
 using DistillGuard.Gateway.Usage;
 using DistillGuard.Gateway.Watermarking;
 using DistillGuard.LanguageModels;
@@ -132,6 +133,7 @@ public sealed class GatewayApp : IAsyncDisposable
         services.AddSingleton<RateLimitAdmission>();
         services.AddDistillGuardDetection(dataDirectory);
         services.TryAddSingleton<IAccountRiskSource, UnscoredRiskSource>();
+        services.AddDistillGuardPolicy(options, dataDirectory);
         services.AddDistillGuardWatermarking(options, dataDirectory);
         services.AddSingleton(sp =>
         {
@@ -187,6 +189,16 @@ public sealed class GatewayApp : IAsyncDisposable
         app.MapMetrics("/metrics", app.Services.GetRequiredService<GatewayMetrics>().Registry);
         app.MapGet("/healthz", () => Results.Text("ok"));
         app.MapFallback(context => OpenAIError.NotFound(context, $"No route for {context.Request.Method} {context.Request.Path}.", "unknown_url"));
+
+        // A broken policy file stops start-up with the line and the reason, like a broken config file.
+        try
+        {
+            _ = app.Services.GetRequiredService<PolicyProvider>();
+        }
+        catch (JsonConfigException e)
+        {
+            throw new GatewayConfigException(e.Message);
+        }
 
         // Build the model catalog (and so load or build the model) now, not on the first request.
         _ = app.Services.GetRequiredService<ModelCatalog>();

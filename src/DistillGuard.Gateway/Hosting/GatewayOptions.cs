@@ -23,6 +23,9 @@ public sealed class GatewayOptions
 
     public RateLimitSettings RateLimits { get; set; } = new();
 
+    /// <summary>The response-policy file (JSON; reloaded on change); the shipped default policy when null.</summary>
+    public string? PolicyFile { get; set; }
+
     public BuiltInModelOptions BuiltInModel { get; set; } = new();
 
     /// <summary>The watermark of the built-in model's output and its detector.</summary>

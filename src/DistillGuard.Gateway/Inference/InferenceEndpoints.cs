@@ -3,6 +3,7 @@ using System.Text.Unicode;
 using System.Text.Json.Nodes;
 using DistillGuard.Gateway.Hosting;
 using DistillGuard.Gateway.OpenAI;
+using DistillGuard.Gateway.Policy;
 using DistillGuard.Gateway.Usage;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -82,7 +83,7 @@ internal static class InferenceEndpoints
 }
 
 /// <summary>Authenticates, validates and routes one inference request.</summary>
-internal sealed class InferenceHandler(ApiKeyAuthentication authentication, ModelCatalog catalog, GatewayOptions options, RateLimitAdmission admission)
+internal sealed class InferenceHandler(ApiKeyAuthentication authentication, ModelCatalog catalog, GatewayOptions options, RateLimitAdmission admission, PolicyEnforcement policy)
 {
     public async Task HandleAsync(HttpContext context, InferenceKind kind)
     {
@@ -94,7 +95,7 @@ internal sealed class InferenceHandler(ApiKeyAuthentication authentication, Mode
                 return;
             }
 
-            if (!await admission.AdmitAsync(context, usage))
+            if (!await admission.AdmitAsync(context, usage) || !await policy.AdmitAsync(context, usage))
             {
                 return;
             }
@@ -121,7 +122,8 @@ internal sealed class InferenceHandler(ApiKeyAuthentication authentication, Mode
                 return;
             }
 
-            await backend.HandleAsync(context, request, usage);
+            // The usage log keeps what the client asked for; the backend serves what the policy allows.
+            await backend.HandleAsync(context, policy.Shape(request, usage), usage);
         }
         catch (OpenAIErrorException e)
         {

@@ -8,6 +8,7 @@ using System.Text.Json.Nodes;
 using DistillGuard.Gateway.Hosting;
 using DistillGuard.Gateway.Observability;
 using DistillGuard.Gateway.OpenAI;
+using DistillGuard.Gateway.Policy;
 using DistillGuard.Gateway.Usage;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
@@ -112,7 +113,7 @@ internal sealed partial class UpstreamBackend : IModelBackend, IDisposable
             }
             else
             {
-                await RelayJsonAsync(context, usage, response, linked.Token, clientAborted);
+                await RelayJsonAsync(context, request, usage, response, linked.Token, clientAborted);
             }
         }
     }
@@ -138,7 +139,7 @@ internal sealed partial class UpstreamBackend : IModelBackend, IDisposable
         return JsonSerializer.SerializeToUtf8Bytes(body, GatewayJsonContext.Default.JsonObject);
     }
 
-    private async Task RelayJsonAsync(HttpContext context, RequestUsage usage, HttpResponseMessage response, CancellationToken token, CancellationToken clientAborted)
+    private async Task RelayJsonAsync(HttpContext context, InferenceRequest request, RequestUsage usage, HttpResponseMessage response, CancellationToken token, CancellationToken clientAborted)
     {
         byte[] payload;
         try
@@ -178,6 +179,11 @@ internal sealed partial class UpstreamBackend : IModelBackend, IDisposable
             payload = new Watermarking.UpstreamTextMarking(TextWatermark).RewriteBody(payload);
         }
 
+        if (request.StripReasoning)
+        {
+            payload = ReasoningStripper.StripCompletion(payload);
+        }
+
         context.Response.StatusCode = StatusCodes.Status200OK;
         context.Response.ContentType = "application/json";
         await context.Response.Body.WriteAsync(payload, clientAborted);
@@ -193,6 +199,7 @@ internal sealed partial class UpstreamBackend : IModelBackend, IDisposable
         using var sse = new ServerSentEventWriter(context.Response);
         await sse.StartAsync(clientAborted);
         var sawDone = false;
+        var stripper = request.StripReasoning ? new ReasoningStripper() : null;
         var marking = TextWatermark is null ? null : new Watermarking.UpstreamTextMarking(TextWatermark);
         try
         {
@@ -212,6 +219,16 @@ internal sealed partial class UpstreamBackend : IModelBackend, IDisposable
 
                 usage.StreamedChunks++;
                 usage.FlushTokenMeter();
+                var data = item.Data;
+                if (stripper is not null)
+                {
+                    if (stripper.StripChunk(data) is not { } stripped)
+                    {
+                        continue;
+                    }
+
+                    data = stripped;
+                }
 
                 if (usage.TimeToFirstTokenMs is null)
                 {
@@ -220,7 +237,7 @@ internal sealed partial class UpstreamBackend : IModelBackend, IDisposable
                     _metrics.RecordFirstToken(request.Model, elapsed);
                 }
 
-                await sse.WriteDataAsync(Encoding.UTF8.GetBytes(marking?.RewriteChunk(item.Data) ?? item.Data), clientAborted);
+                await sse.WriteDataAsync(Encoding.UTF8.GetBytes(marking?.RewriteChunk(data) ?? data), clientAborted);
             }
         }
         catch (OperationCanceledException) when (clientAborted.IsCancellationRequested)

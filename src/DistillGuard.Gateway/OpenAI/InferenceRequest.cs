@@ -64,6 +64,60 @@ public sealed class InferenceRequest
     /// <summary>Echo the prompt before the completion (completions endpoint).</summary>
     public bool Echo { get; private init; }
 
+    /// <summary>Remove reasoning traces (<c>reasoning_content</c>, <c>&lt;think&gt;</c> blocks) from the answer.</summary>
+    public bool StripReasoning { get; private init; }
+
+    /// <summary>True when the response ladder reshaped this request to make it less distillable.</summary>
+    public bool Reduced { get; private init; }
+
+    /// <summary>This request as "reduce distillability" allows it: no logprobs, fewer choices, capped length, no reasoning.</summary>
+    internal InferenceRequest Reduce(DistillGuard.Policy.Configuration.ReductionRule rule)
+    {
+        var body = Body.DeepClone().AsObject();
+        var logprobs = Logprobs;
+        var topLogprobs = TopLogprobs;
+        if (rule.DropLogprobs && (Logprobs || TopLogprobs > 0))
+        {
+            body.Remove("logprobs");
+            body.Remove("top_logprobs");
+            logprobs = false;
+            topLogprobs = 0;
+        }
+
+        var n = rule.MaxChoices is { } maxChoices ? Math.Min(N, maxChoices) : N;
+        if (n != N)
+        {
+            body["n"] = n;
+        }
+
+        var maxTokens = MaxTokens;
+        if (rule.MaxTokens is { } cap && (MaxTokens is null || MaxTokens > cap))
+        {
+            maxTokens = cap;
+            body.Remove("max_tokens");
+            body[body.ContainsKey("max_completion_tokens") ? "max_completion_tokens" : "max_tokens"] = cap;
+        }
+
+        return new InferenceRequest(Kind, body, Model)
+        {
+            Messages = Messages,
+            Prompt = Prompt,
+            Echo = Echo,
+            Stream = Stream,
+            IncludeUsage = IncludeUsage,
+            N = n,
+            MaxTokens = maxTokens,
+            Temperature = Temperature,
+            TopP = TopP,
+            Seed = Seed,
+            Stop = Stop,
+            Logprobs = logprobs,
+            TopLogprobs = topLogprobs,
+            StripReasoning = rule.StripReasoning,
+            Reduced = true,
+        };
+    }
+
     /// <summary>All the prompt text in one string, as logged (for the usage log only; never logged above Trace).</summary>
     public string PromptText => Kind == InferenceKind.Completion
         ? Prompt

@@ -32,6 +32,9 @@ internal sealed class RequestUsage
 
     public string? ErrorCode { get; set; }
 
+    /// <summary>The response-ladder decision in force for the caller when the request arrived.</summary>
+    public DistillGuard.Policy.Ladder.PolicyDecision? Decision { get; set; }
+
     /// <summary>Content chunks relayed from an upstream stream so far: the token estimate until its usage arrives.</summary>
     public int StreamedChunks { get; set; }
 

@@ -71,7 +71,9 @@ public sealed class DetectionGatewayTests
         var body = JsonSerializer.Serialize(new { model = "dg-teacher", max_tokens = 4, messages = new[] { new { role = "user", content = prompt } } });
         using var request = gateway.Post("v1/chat/completions", body, apiKey);
         using var response = await gateway.Http.SendAsync(request);
-        response.EnsureSuccessStatusCode();
+
+        // Once flagged, the response ladder may ask for verification or throttle; detection keeps scoring either way.
+        Assert.Contains(response.StatusCode, new[] { System.Net.HttpStatusCode.OK, System.Net.HttpStatusCode.Forbidden, System.Net.HttpStatusCode.TooManyRequests });
     }
 
     private static async Task<JsonElement> GetAccountAsync(TestGateway gateway, string id)

@@ -1,0 +1,181 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using DistillGuard.Gateway.Inference;
+using DistillGuard.Gateway.OpenAI;
+using DistillGuard.Policy.Ladder;
+using DistillGuard.Storage.Accounts;
+using DistillGuard.Storage.Policy;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+
+namespace DistillGuard.Gateway.Policy;
+
+/// <summary>The analyst's side of the ladder: account actions, the review queue and the audit log (under <c>/admin/v1</c>).</summary>
+internal static class PolicyEndpoints
+{
+    public static void MapPolicyApi(this RouteGroupBuilder admin)
+    {
+        admin.MapPost("/accounts/{id}/actions", ActOnAccountAsync);
+        admin.MapGet("/accounts/{id}/policy", GetAccountPolicyAsync);
+        admin.MapGet("/review", ListReviewAsync);
+        admin.MapGet("/review/{id:long}", GetReviewAsync);
+        admin.MapPost("/review/{id:long}", DecideReviewAsync);
+        admin.MapGet("/audit", ListAuditAsync);
+    }
+
+    private static async Task ActOnAccountAsync(HttpContext context, string id, IAccountStore accounts, IPolicyStore store, PolicyState state, PolicyWorker worker, TimeProvider time)
+    {
+        var body = await ReadAsync(context, PolicyApiJsonContext.Default.AccountActionRequest);
+        if (await accounts.GetAsync(id, context.RequestAborted) is null)
+        {
+            await OpenAIError.NotFound(context, $"No account with id '{id}'.", "account_not_found");
+            return;
+        }
+
+        var reason = RequireReason(body.Reason);
+        var actor = Actor(context, body.Actor);
+        var now = time.GetUtcNow();
+        var band = ActionLadder.Name(state.DecisionFor(id).Band);
+        var status = body.Action switch
+        {
+            "allowlist" => OverrideStatus.Allowlisted,
+            "block" => OverrideStatus.Suspended,
+            "clear" => OverrideStatus.Cleared,
+            "verify" => OverrideStatus.Verified,
+            _ => throw OpenAIErrorException.InvalidRequest("'action' must be one of allowlist, block, clear, verify.", "action"),
+        };
+
+        var manual = new AccountOverride(id, status, actor, reason, now, band);
+        await store.SetOverrideAsync(manual, new AuditRecord(0, now, id, actor, "account:" + body.Action, reason, null), context.RequestAborted);
+        state.SetOverride(manual);
+        await worker.RefreshAsync(id, context.RequestAborted);
+        await WritePolicyAsync(context, id, state);
+    }
+
+    private static Task GetAccountPolicyAsync(HttpContext context, string id, PolicyState state) => WritePolicyAsync(context, id, state);
+
+    private static async Task ListReviewAsync(HttpContext context, IPolicyStore store, string? status, int? limit)
+    {
+        if (status is not (null or "open" or "approved" or "rejected" or "appealed"))
+        {
+            throw OpenAIErrorException.InvalidRequest("'status' must be one of open, approved, rejected, appealed.", "status");
+        }
+
+        var items = await store.ListReviewAsync(status, Math.Clamp(limit ?? 100, 1, 10_000), context.RequestAborted);
+        await context.Response.WriteAsJsonAsync(new ReviewList(items), PolicyApiJsonContext.Default.ReviewList, cancellationToken: context.RequestAborted);
+    }
+
+    private static async Task GetReviewAsync(HttpContext context, long id, IPolicyStore store)
+    {
+        if (await store.GetReviewAsync(id, context.RequestAborted) is not { } item)
+        {
+            await OpenAIError.NotFound(context, $"No review item {id}.", "review_not_found");
+            return;
+        }
+
+        await context.Response.WriteAsJsonAsync(item, PolicyApiJsonContext.Default.ReviewItem, cancellationToken: context.RequestAborted);
+    }
+
+    private static async Task DecideReviewAsync(HttpContext context, long id, IPolicyStore store, PolicyState state, PolicyWorker worker, TimeProvider time)
+    {
+        var body = await ReadAsync(context, PolicyApiJsonContext.Default.ReviewDecisionRequest);
+        if (await store.GetReviewAsync(id, context.RequestAborted) is not { } item)
+        {
+            await OpenAIError.NotFound(context, $"No review item {id}.", "review_not_found");
+            return;
+        }
+
+        var reason = RequireReason(body.Reason);
+        var actor = Actor(context, body.Actor);
+        var now = time.GetUtcNow();
+        var (status, manualStatus) = (body.Decision, item.Status) switch
+        {
+            ("approve", "open" or "appealed") => ("approved", OverrideStatus.Suspended),
+            ("reject", "open" or "appealed") => ("rejected", OverrideStatus.Cleared),
+            ("appeal", "approved") => ("appealed", (string?)null),
+            ("approve" or "reject", _) => throw new OpenAIErrorException(StatusCodes.Status409Conflict, $"Review item {id} is '{item.Status}'; only open or appealed items can be decided.", "invalid_request_error", "conflict"),
+            ("appeal", _) => throw new OpenAIErrorException(StatusCodes.Status409Conflict, $"Review item {id} is '{item.Status}'; only an approved suspension can be appealed.", "invalid_request_error", "conflict"),
+            _ => throw OpenAIErrorException.InvalidRequest("'decision' must be one of approve, reject, appeal.", "decision"),
+        };
+
+        var decided = await store.DecideReviewAsync(id, status, actor, reason, now, new AuditRecord(0, now, item.AccountId, actor, "review:" + body.Decision, reason, item.EvidenceJson), context.RequestAborted);
+        if (manualStatus is not null)
+        {
+            var manual = new AccountOverride(item.AccountId, manualStatus, actor, reason, now, item.Band);
+            await store.SetOverrideAsync(manual, new AuditRecord(0, now, item.AccountId, actor, manualStatus == OverrideStatus.Suspended ? "account:suspend" : "account:clear", $"review {id}: {reason}", null), context.RequestAborted);
+            state.SetOverride(manual);
+            await worker.RefreshAsync(item.AccountId, context.RequestAborted);
+        }
+
+        await context.Response.WriteAsJsonAsync(decided, PolicyApiJsonContext.Default.ReviewItem, cancellationToken: context.RequestAborted);
+    }
+
+    private static async Task ListAuditAsync(HttpContext context, IPolicyStore store, string? account, int? limit)
+    {
+        var records = await store.ListAuditAsync(account, Math.Clamp(limit ?? 100, 1, 10_000), context.RequestAborted);
+        await context.Response.WriteAsJsonAsync(new AuditList(records), PolicyApiJsonContext.Default.AuditList, cancellationToken: context.RequestAborted);
+    }
+
+    private static async Task WritePolicyAsync(HttpContext context, string id, PolicyState state)
+    {
+        var decision = state.DecisionFor(id);
+        var manual = state.Override(id);
+        var view = new AccountPolicyView(
+            id,
+            ActionLadder.Name(decision.Band),
+            [.. decision.Applied.Order().Select(a => a.Name())],
+            [.. decision.Shadowed.Order().Select(a => a.Name())],
+            decision.Explanation,
+            manual?.Status,
+            manual?.Actor,
+            manual?.Reason,
+            manual?.At);
+        await context.Response.WriteAsJsonAsync(view, PolicyApiJsonContext.Default.AccountPolicyView, cancellationToken: context.RequestAborted);
+    }
+
+    private static async Task<T> ReadAsync<T>(HttpContext context, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type)
+        where T : class
+    {
+        var body = await InferenceEndpoints.ReadBodyAsync(context);
+        try
+        {
+            return JsonSerializer.Deserialize(body, type) ?? throw OpenAIErrorException.InvalidRequest("The request body must be a JSON object.");
+        }
+        catch (JsonException e)
+        {
+            throw OpenAIErrorException.InvalidRequest("The request body is not valid: " + InferenceEndpoints.Reason(e), e.Path, "invalid_json");
+        }
+    }
+
+    private static string RequireReason(string? reason) =>
+        string.IsNullOrWhiteSpace(reason) ? throw OpenAIErrorException.InvalidRequest("'reason' is required: every action is audited with why.", "reason") : reason.Trim();
+
+    /// <summary>Who acts: the body's <c>actor</c>, else the <c>X-DistillGuard-Analyst</c> header, else "admin".</summary>
+    private static string Actor(HttpContext context, string? actor) =>
+        actor is { Length: > 0 } ? actor
+        : context.Request.Headers["X-DistillGuard-Analyst"].ToString() is { Length: > 0 } header ? header
+        : "admin";
+}
+
+/// <summary>Body of <c>POST /admin/v1/accounts/{id}/actions</c>.</summary>
+public sealed record AccountActionRequest(string? Action, string? Reason, string? Actor);
+
+/// <summary>Body of <c>POST /admin/v1/review/{id}</c>.</summary>
+public sealed record ReviewDecisionRequest(string? Decision, string? Reason, string? Actor);
+
+/// <summary>An account's place on the ladder.</summary>
+public sealed record AccountPolicyView(string AccountId, string Band, IReadOnlyList<string> Applied, IReadOnlyList<string> Shadowed, string Explanation, string? Override, string? OverrideBy, string? OverrideReason, DateTimeOffset? OverrideAt);
+
+public sealed record ReviewList(IReadOnlyList<ReviewItem> Data);
+
+public sealed record AuditList(IReadOnlyList<AuditRecord> Data);
+
+[JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow)]
+[JsonSerializable(typeof(AccountActionRequest))]
+[JsonSerializable(typeof(ReviewDecisionRequest))]
+[JsonSerializable(typeof(AccountPolicyView))]
+[JsonSerializable(typeof(ReviewList))]
+[JsonSerializable(typeof(AuditList))]
+[JsonSerializable(typeof(ReviewItem))]
+internal sealed partial class PolicyApiJsonContext : JsonSerializerContext;

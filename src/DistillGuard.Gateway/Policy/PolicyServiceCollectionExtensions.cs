@@ -1,0 +1,56 @@
+using DistillGuard.Detection.Engine;
+using DistillGuard.Gateway.Admin;
+using DistillGuard.Gateway.Detection;
+using DistillGuard.Gateway.Hosting;
+using DistillGuard.Gateway.Watermarking;
+using DistillGuard.Storage.Policy;
+using DistillGuard.Watermarking.Keys;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace DistillGuard.Gateway.Policy;
+
+/// <summary>Wires the response ladder into the gateway: policy file, decisions, enforcement, review queue and audit.</summary>
+public static class PolicyServiceCollectionExtensions
+{
+    /// <summary>Adds the policy; call after detection (it decorates the risk source) and before watermarking (it decides the watermark per account).</summary>
+    public static IServiceCollection AddDistillGuardPolicy(this IServiceCollection services, GatewayOptions options, string dataDirectory)
+    {
+        services.TryAddSingleton(new PolicyHostOptions());
+        services.AddSingleton(sp => new PolicyProvider(options.PolicyFile, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<PolicyProvider>>()));
+        services.AddSingleton<PolicyState>();
+        services.AddSingleton<IPolicyStore>(sp => SqlitePolicyStore.Open(dataDirectory, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILoggerFactory>().CreateLogger("DistillGuard.Storage")));
+        services.AddSingleton<PolicyWorker>();
+        services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<PolicyWorker>());
+        services.AddSingleton<PolicyEnforcement>();
+        services.AddSingleton<IAccountRiskSource>(sp => new PolicyRiskSource(
+            new EngineRiskSource(sp.GetRequiredService<DetectionEngine>(), sp.GetRequiredService<TimeProvider>()),
+            sp.GetRequiredService<PolicyState>()));
+        services.AddSingleton<IWatermarkPolicy>(sp => new PolicyWatermark(
+            new ConfiguredWatermarkPolicy(options.Watermark, sp.GetRequiredService<WatermarkKeyring>()),
+            options.Watermark,
+            sp.GetRequiredService<WatermarkKeyring>(),
+            sp.GetRequiredService<PolicyState>(),
+            sp.GetRequiredService<PolicyProvider>()));
+        return services;
+    }
+}
+
+/// <summary>The admin API's risk view with the ladder's applied actions in <c>action</c>.</summary>
+internal sealed class PolicyRiskSource(IAccountRiskSource detection, PolicyState state) : IAccountRiskSource
+{
+    public AccountRisk? GetRisk(string accountId)
+    {
+        var risk = detection.GetRisk(accountId);
+        var decision = state.DecisionFor(accountId);
+        if (decision.IsPassive)
+        {
+            return risk;
+        }
+
+        var applied = decision.Applied.Where(a => a != DistillGuard.Policy.Ladder.LadderAction.Monitor).ToHashSet();
+        return (risk ?? new AccountRisk(0, "unscored", false, [], "none", null)) with { Action = PolicyWorker.Names(applied) };
+    }
+}

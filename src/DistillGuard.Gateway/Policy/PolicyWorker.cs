@@ -1,0 +1,214 @@
+using System.Globalization;
+using System.Text.Json;
+using DistillGuard.Detection.Engine;
+using DistillGuard.Policy.Ladder;
+using DistillGuard.Storage.Accounts;
+using DistillGuard.Storage.Policy;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace DistillGuard.Gateway.Policy;
+
+/// <summary>Turns the detector's assessments into ladder decisions, off the request path, and records every change.</summary>
+/// <remarks>
+/// Each pass scores every active account, decides with the policy in force, caches the decision for the request
+/// path, and — when an account's band or actions change — appends an audit record and, on entering a band whose
+/// rule asks for it, opens a review-queue entry with a snapshot of the evidence (reasons and figures, no prompt text).
+/// </remarks>
+internal sealed partial class PolicyWorker(
+    DetectionEngine engine,
+    IAccountStore accounts,
+    IPolicyStore store,
+    PolicyProvider policy,
+    PolicyState state,
+    PolicyHostOptions options,
+    TimeProvider time,
+    ILogger<PolicyWorker> logger) : BackgroundService
+{
+    private readonly Dictionary<string, Account> _accounts = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim _pass = new(1, 1);
+
+    public override async Task StartAsync(CancellationToken cancellationToken)
+    {
+        foreach (var manual in await store.ListOverridesAsync(cancellationToken))
+        {
+            state.SetOverride(manual);
+        }
+
+        await base.StartAsync(cancellationToken);
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(options.Interval, time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken))
+            {
+                try
+                {
+                    await EvaluateAsync(time.GetUtcNow(), stoppingToken);
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    LogPassFailed(logger, e);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    /// <summary>One pass over every account the engine knows and every account with an override.</summary>
+    public async Task EvaluateAsync(DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        await _pass.WaitAsync(cancellationToken);
+        try
+        {
+            var document = policy.Current;
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var assessment in engine.AssessAll(now))
+            {
+                seen.Add(assessment.AccountId);
+                var thresholds = engine.Calibration.ThresholdsFor(assessment.Cohort);
+                var risk = new RiskInput(
+                    assessment.Evidence,
+                    thresholds.Review,
+                    thresholds.Friction,
+                    assessment.Level != "insufficient_evidence",
+                    CampaignId: null,
+                    [.. assessment.Reasons.Select(r => r.Code)]);
+                var standing = await StandingAsync(assessment.AccountId, cancellationToken);
+                await ApplyAsync(ActionLadder.Decide(document, standing, risk, now), assessment, now, cancellationToken);
+            }
+
+            foreach (var manual in state.Overrides.ToList())
+            {
+                if (!seen.Contains(manual.AccountId))
+                {
+                    var standing = await StandingAsync(manual.AccountId, cancellationToken);
+                    await ApplyAsync(ActionLadder.Decide(document, standing, new RiskInput(0, 1, 1, Sufficient: false), now), null, now, cancellationToken);
+                }
+            }
+        }
+        finally
+        {
+            _pass.Release();
+        }
+    }
+
+    /// <summary>Re-decides one account now (after an analyst's action), so the change takes effect at once.</summary>
+    public Task RefreshAsync(string accountId, CancellationToken cancellationToken)
+    {
+        state.ForgetDecision(accountId);
+        return EvaluateAsync(time.GetUtcNow(), cancellationToken);
+    }
+
+    private async Task ApplyAsync(PolicyDecision decision, AccountAssessment? assessment, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var had = state.TryGetDecision(decision.AccountId, out var previous);
+        state.SetDecision(decision);
+        if (had && previous.Band == decision.Band && previous.Applied.SetEquals(decision.Applied) && previous.Shadowed.SetEquals(decision.Shadowed))
+        {
+            return;
+        }
+
+        if (!had && decision.Band == RiskBand.None && decision.IsPassive)
+        {
+            return;
+        }
+
+        var evidence = Evidence(decision, assessment);
+        await store.AppendAuditAsync(new AuditRecord(0, now, decision.AccountId, "system", "ladder:" + ActionLadder.Name(decision.Band),
+            $"{decision.Explanation}; applied: {Names(decision.Applied)}; shadow: {Names(decision.Shadowed)}", evidence), cancellationToken);
+        if (decision.Band > RiskBand.None && (!had || decision.Band > previous.Band))
+        {
+            LogBandEntered(logger, decision.AccountId, ActionLadder.Name(decision.Band), Names(decision.Applied));
+        }
+
+        var rule = decision.Band == RiskBand.Friction ? policy.Current.Friction : policy.Current.Review;
+        if (decision.Band > RiskBand.None && rule.Queue && (!had || decision.Band > previous.Band))
+        {
+            var item = new ReviewItem(0, decision.AccountId, now, ActionLadder.Name(decision.Band), assessment?.Score ?? 0, evidence, "open");
+            var audit = new AuditRecord(0, now, decision.AccountId, "system", "review:open", $"entered the {ActionLadder.Name(decision.Band)} band", evidence);
+            await store.OpenReviewAsync(item, audit, cancellationToken);
+        }
+    }
+
+    private async Task<AccountStanding> StandingAsync(string accountId, CancellationToken cancellationToken)
+    {
+        if (!_accounts.TryGetValue(accountId, out var account) && await accounts.GetAsync(accountId, cancellationToken) is { } found)
+        {
+            _accounts[accountId] = account = found;
+        }
+
+        var manual = state.Override(accountId);
+        var band = manual?.Band switch { "review" => RiskBand.Review, "friction" => RiskBand.Friction, _ => RiskBand.None };
+        return new AccountStanding(
+            accountId,
+            account?.Tier ?? "standard",
+            (account?.Verified ?? false) || manual?.Status == OverrideStatus.Verified,
+            OverrideStatus.ToManual(manual?.Status),
+            manual?.At,
+            band);
+    }
+
+    internal static string Names(IReadOnlySet<LadderAction> actions) =>
+        actions.Count == 0 ? "none" : string.Join(",", actions.Order().Select(a => a.Name()));
+
+    private static string Evidence(PolicyDecision decision, AccountAssessment? assessment)
+    {
+        using var buffer = new MemoryStream();
+        using (var w = new Utf8JsonWriter(buffer))
+        {
+            w.WriteStartObject();
+            w.WriteString("band", ActionLadder.Name(decision.Band));
+            w.WriteString("applied", Names(decision.Applied));
+            if (assessment is not null)
+            {
+                w.WriteString("level", assessment.Level);
+                w.WriteNumber("score", Math.Round(assessment.Score, 6));
+                w.WriteNumber("evidence", Math.Round(assessment.Evidence, 4));
+                w.WriteString("cohort", assessment.Cohort);
+                w.WriteNumber("requestsWeek", assessment.RequestsWeek);
+                w.WriteStartArray("reasons");
+                foreach (var reason in assessment.Reasons)
+                {
+                    w.WriteStartObject();
+                    w.WriteString("code", reason.Code);
+                    w.WriteString("detail", reason.Detail);
+                    w.WriteNumber("value", double.IsFinite(reason.Value) ? Math.Round(reason.Value, 6) : 0);
+                    if (reason.Percentile is { } percentile)
+                    {
+                        w.WriteNumber("percentile", Math.Round(percentile, 3));
+                    }
+
+                    w.WriteEndObject();
+                }
+
+                w.WriteEndArray();
+            }
+
+            w.WriteEndObject();
+        }
+
+        return System.Text.Encoding.UTF8.GetString(buffer.ToArray());
+    }
+
+    [LoggerMessage(EventId = 1403, Level = LogLevel.Warning, Message = "Account {AccountId} entered the {Band} band; applying {Actions}")]
+    private static partial void LogBandEntered(ILogger logger, string accountId, string band, string actions);
+
+    [LoggerMessage(EventId = 1404, Level = LogLevel.Error, Message = "A policy pass failed; the previous decisions stay in force")]
+    private static partial void LogPassFailed(ILogger logger, Exception exception);
+}
+
+/// <summary>How the policy runs in the gateway.</summary>
+public sealed class PolicyHostOptions
+{
+    /// <summary>How often decisions are refreshed from the detector.</summary>
+    public TimeSpan Interval { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Show the applied rungs to the client in an <c>x-distillguard-policy</c> header.</summary>
+    public bool ExposeHeader { get; set; } = true;
+}
