@@ -6,12 +6,6 @@ namespace DistillGuard.Gateway.Tests.Detection;
 
 public sealed class DetectionGatewayTests
 {
-    private static readonly string[] Subjects =
-    [
-        "photosynthesis", "binary search", "plate tectonics", "compound interest", "the immune system", "quicksort",
-        "supply and demand", "the water cycle", "general relativity", "protein folding", "the Roman senate", "entropy",
-    ];
-
     [Fact]
     public async Task Detect_TemplatedReasoningHarvester_IsFlaggedWithReasons_CasualIsNot()
     {
@@ -21,7 +15,7 @@ public sealed class DetectionGatewayTests
 
         for (var i = 0; i < 160; i++)
         {
-            var prompt = $"You are an expert data analyst. Provide complete and transparent reasoning for every answer.\\nExplain {Subjects[i % Subjects.Length]} for case {i * 7919 % 10_000}. Show every step of your reasoning step by step before the final answer.";
+            var prompt = HarvestPrompts.Prompt(i);
             await SendAsync(gateway, harvesterKey, prompt);
         }
 

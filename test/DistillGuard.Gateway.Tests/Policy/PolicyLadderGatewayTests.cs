@@ -9,12 +9,6 @@ namespace DistillGuard.Gateway.Tests.Policy;
 /// <summary>The ladder end to end: a harvester climbs it visibly, a casual user is untouched, an analyst undoes it.</summary>
 public sealed class PolicyLadderGatewayTests
 {
-    private static readonly string[] Subjects =
-    [
-        "photosynthesis", "binary search", "plate tectonics", "compound interest", "the immune system", "quicksort",
-        "supply and demand", "the water cycle", "general relativity", "protein folding", "the Roman senate", "entropy",
-    ];
-
     [Fact]
     public async Task Harvester_ClimbsTheLadder_CasualIsUntouched_AnalystSuspendsThenRestores()
     {
@@ -24,7 +18,7 @@ public sealed class PolicyLadderGatewayTests
 
         for (var i = 0; i < 160; i++)
         {
-            var prompt = $"You are an expert data analyst. Provide complete and transparent reasoning for every answer.\\nExplain {Subjects[i % Subjects.Length]} for case {i * 7919 % 10_000}. Show every step of your reasoning step by step before the final answer.";
+            var prompt = HarvestPrompts.Prompt(i);
             using var response = await SendAsync(gateway, harvesterKey, prompt, logprobs: true);
             if (response.StatusCode != HttpStatusCode.OK)
             {
