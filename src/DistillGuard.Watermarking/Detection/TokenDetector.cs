@@ -25,7 +25,12 @@ public sealed class TokenDetector
         _keys = keys;
         _parameters = parameters;
         _vocabulary = vocabularySize;
+        _tieSeed = keys[0].WindowSeed((byte)'T', []);
     }
+
+    // Keyed, so that for a fixed text the tie-break still varies with the key (the randomness H0 is about); its own
+    // tag keeps it independent of the green bits.
+    private readonly ulong _tieSeed;
 
     /// <summary>The parameters detected.</summary>
     public WatermarkParameters Parameters => _parameters;
@@ -111,7 +116,7 @@ public sealed class TokenDetector
                 scoredAt[scored++] = i;
             }
 
-            var tieBreak = WatermarkKey.ToUnit(WatermarkKey.Mix(fold));
+            var tieBreak = WatermarkKey.ToUnit(WatermarkKey.Mix(fold ^ _tieSeed));
 
             // The best (key, payload) on the whole text.
             var best = 0;

@@ -156,7 +156,7 @@ public static class WatermarkEvaluation
             var pValues = new double[settings.NullTexts];
             Parallel.For(0, settings.NullTexts, i =>
             {
-                var random = new Random(HashCode.Combine(settings.Seed, i, name.Length));
+                var random = new Random(unchecked((settings.Seed * 31) + (i * 2) + (name == "gumbel" ? 1 : 0)));
                 var length = (int)Math.Round(Math.Exp(Math.Log(16) + (random.NextDouble() * (Math.Log(1000) - Math.Log(16)))));
                 var span = Span(i % 2 == 0 ? humanStream : modelStream, length, random);
                 pValues[i] = new TokenDetector([master.DeriveEpoch(1_000 + i)], parameters).Detect(span).PValue;
@@ -276,18 +276,21 @@ public static class WatermarkEvaluation
         {
             var prompt = prompts[(i * 7919) % prompts.Length];
             var ids = new List<int>(tokens);
+            var stalled = false;
             for (var attempt = 0; ids.Count < tokens; attempt++)
             {
-                // End-of-text survives only when it is the sole candidate; then the text goes on from where it stopped.
+                // End-of-text survives only when it is the sole candidate of the nucleus; then one step is drawn from
+                // the whole vocabulary (end-of-text still suppressed) and the text goes on from there.
                 var request = new GenerationRequest
                 {
                     PromptTokens = [.. prompt, .. ids],
-                    MaxTokens = tokens - ids.Count,
+                    MaxTokens = stalled ? 1 : tokens - ids.Count,
                     Temperature = Temperature,
-                    TopP = TopP,
+                    TopP = stalled ? 1f : TopP,
                     Seed = seed + (i * 104_729L) + attempt,
                     LogitsProcessor = processor,
                 };
+                var before = ids.Count;
                 foreach (var step in generator.Generate(request))
                 {
                     foreach (var token in step.Tokens)
@@ -295,6 +298,8 @@ public static class WatermarkEvaluation
                         ids.Add(token.Id);
                     }
                 }
+
+                stalled = ids.Count == before;
             }
 
             results[i] = [.. ids];

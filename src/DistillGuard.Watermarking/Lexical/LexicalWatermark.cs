@@ -107,7 +107,7 @@ public sealed class LexicalWatermark
             }
 
             scored++;
-            fold = WatermarkKey.Mix(fold ^ (ulong)StringComparer.Ordinal.GetHashCode(lower) ^ ((ulong)context.Length << 40));
+            fold = WatermarkKey.Mix(fold ^ (ulong)Fnv1a(lower) ^ ((ulong)Fnv1a(context) << 1));
             var first = false;
             for (var k = 0; k < keys; k++)
             {
@@ -119,7 +119,7 @@ public sealed class LexicalWatermark
             colours?.Add(new TokenColour(i, words[i], first ? "green" : "red", first ? 1 : 0));
         }
 
-        var tie = WatermarkKey.ToUnit(WatermarkKey.Mix(fold));
+        var tie = WatermarkKey.ToUnit(WatermarkKey.Mix(fold ^ _keys[0].Hash((byte)'T', [])));
         var best = 0;
         for (var k = 1; k < keys; k++)
         {
