@@ -60,7 +60,7 @@ public sealed class TokenDetector
             Array.Clear(sums, 0, combos);
             Array.Clear(above, 0, combos);
             var gumbelGreen = -Math.Log(_parameters.Gamma);
-            var set = new TupleSet(Math.Max(0, n - width));
+            using var set = new TupleSet(Math.Max(0, n - width));
             var threshold = _parameters.GreenThreshold;
             var tag = _parameters.Tag;
             ulong fold = 0x243F6A8885A308D3UL;

@@ -1,11 +1,12 @@
+using System.Buffers;
 using System.Runtime.CompilerServices;
 using DistillGuard.Watermarking.Keys;
 
 namespace DistillGuard.Watermarking.Detection;
 
 /// <summary>An exact set of (window, token) tuples packed into 128 bits (up to eight 16-bit ids), open addressing.</summary>
-/// <remarks>Grows by doubling, so scoring n tokens allocates O(log n) times, never per token.</remarks>
-internal sealed class TupleSet
+/// <remarks>Grows by doubling into pooled arrays, returned by <see cref="Dispose"/>: no allocation per token, and none per call once the pool is warm.</remarks>
+internal sealed class TupleSet : IDisposable
 {
     private ulong[] _lo;
     private ulong[] _hi;
@@ -21,10 +22,24 @@ internal sealed class TupleSet
             capacity <<= 1;
         }
 
-        _lo = new ulong[capacity];
-        _hi = new ulong[capacity];
-        _used = new bool[capacity];
+        (_lo, _hi, _used) = Rent(capacity);
         _mask = capacity - 1;
+    }
+
+    public void Dispose() => Return(_lo, _hi, _used);
+
+    private static (ulong[], ulong[], bool[]) Rent(int capacity)
+    {
+        var used = ArrayPool<bool>.Shared.Rent(capacity);
+        Array.Clear(used, 0, capacity);
+        return (ArrayPool<ulong>.Shared.Rent(capacity), ArrayPool<ulong>.Shared.Rent(capacity), used);
+    }
+
+    private static void Return(ulong[] lo, ulong[] hi, bool[] used)
+    {
+        ArrayPool<ulong>.Shared.Return(lo);
+        ArrayPool<ulong>.Shared.Return(hi);
+        ArrayPool<bool>.Shared.Return(used);
     }
 
     /// <summary>Packs a tuple of up to eight ids below 65,536; false when an id does not fit.</summary>
@@ -65,7 +80,7 @@ internal sealed class TupleSet
     /// <summary>Adds the tuple; false when it was already present.</summary>
     public bool Add(ulong lo, ulong hi)
     {
-        if (_count * 2 >= _lo.Length)
+        if (_count * 2 >= _mask + 1)
         {
             Grow();
         }
@@ -90,18 +105,18 @@ internal sealed class TupleSet
 
     private void Grow()
     {
-        var (lo, hi, used) = (_lo, _hi, _used);
-        _lo = new ulong[lo.Length * 2];
-        _hi = new ulong[lo.Length * 2];
-        _used = new bool[lo.Length * 2];
-        _mask = _lo.Length - 1;
+        var (lo, hi, used, capacity) = (_lo, _hi, _used, _mask + 1);
+        (_lo, _hi, _used) = Rent(capacity * 2);
+        _mask = (capacity * 2) - 1;
         _count = 0;
-        for (var i = 0; i < lo.Length; i++)
+        for (var i = 0; i < capacity; i++)
         {
             if (used[i])
             {
                 Add(lo[i], hi[i]);
             }
         }
+
+        Return(lo, hi, used);
     }
 }

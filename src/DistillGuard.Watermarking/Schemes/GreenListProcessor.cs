@@ -55,10 +55,9 @@ public sealed class GreenListProcessor : ILogitsProcessor
                 id -= _vocabulary;
             }
 
-            if (WatermarkKey.TokenValue(seed, id) < _threshold)
-            {
-                logits[i] += _delta;
-            }
+            // Branch-free: green is a coin flip per candidate, which a branch predictor cannot learn.
+            var green = WatermarkKey.TokenValue(seed, id) < _threshold ? 1f : 0f;
+            logits[i] += green * _delta;
         }
     }
 }

@@ -14,9 +14,11 @@ internal static class ResponseWindows
         var length = previous.Length;
         var current = previous[(length - width)..];
         var first = Math.Max(width, length - generatedCount);
+        var last = current[^1];
         for (var end = first; end < length; end++)
         {
-            if (previous.Slice(end - width, width).SequenceEqual(current))
+            // Most windows differ in their last token: test it before comparing the whole window.
+            if (previous[end - 1] == last && previous.Slice(end - width, width).SequenceEqual(current))
             {
                 return true;
             }
