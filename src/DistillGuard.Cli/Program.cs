@@ -8,6 +8,7 @@ var root = new RootCommand("DistillGuard: an OpenAI-compatible gateway that dete
     WatermarkCommands.Create(),
     SimulateCommand.Create(),
     DetectionCommands.CreateCalibrate(), DetectionCommands.CreateEvaluate(),
+    PolicyCommands.Create(),
 };
 
 return await root.Parse(args).InvokeAsync();

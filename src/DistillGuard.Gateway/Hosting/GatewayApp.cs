@@ -41,6 +41,9 @@ public sealed class GatewayAppSettings
     /// <summary>A model already loaded, served as the built-in model instead of loading one from disk.</summary>
     public ILanguageModel? BuiltInModel { get; init; }
 
+    /// <summary>Registers services before the gateway's own (its registrations of optional parts then stand aside).</summary>
+    public Action<IServiceCollection>? ConfigureServices { get; init; }
+
     /// <summary>Receives progress lines while the gateway prepares (model build, storage).</summary>
     public Action<string>? Progress { get; init; }
 }
@@ -114,6 +117,7 @@ public sealed class GatewayApp : IAsyncDisposable
         var adminToken = AdminToken.Resolve(dataDirectory, options.AdminToken);
         var disposables = new List<IDisposable>();
         var services = builder.Services;
+        settings.ConfigureServices?.Invoke(services);
         services.AddSingleton(options);
         services.AddSingleton(time);
         services.AddSingleton(adminToken);

@@ -2,6 +2,8 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using DistillGuard.Gateway.Hosting;
+using DistillGuard.Gateway.Policy;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace DistillGuard.Gateway.Tests.Infrastructure;
@@ -44,6 +46,9 @@ internal sealed class TestGateway : IAsyncDisposable
         var app = GatewayApp.Create(options, new GatewayAppSettings
         {
             BuiltInModel = TestModel.Instance,
+
+            // Tests cannot wait an hour between decisions; the ladder decides within a second here.
+            ConfigureServices = services => services.AddSingleton(new PolicyHostOptions { Interval = TimeSpan.FromMilliseconds(200), DecisionInterval = TimeSpan.FromSeconds(1) }),
             ConfigureLogging = logging =>
             {
                 logging.SetMinimumLevel(LogLevel.Trace);

@@ -1,0 +1,148 @@
+using System.Globalization;
+using System.Text;
+using DistillGuard.Detection.Scoring;
+using DistillGuard.Lab.Evaluation;
+using DistillGuard.Lab.Simulation;
+using DistillGuard.Policy.Configuration;
+using DistillGuard.Policy.Ladder;
+
+namespace DistillGuard.Lab.PolicyEvaluation;
+
+/// <summary>One archetype's cost under the policy.</summary>
+public sealed record ArchetypePolicyResult(
+    string Archetype,
+    bool IsAttacker,
+    int Accounts,
+    long Requests,
+    long Degraded,
+    long Throttled,
+    long Refused,
+    long TokensAsked,
+    long TokensServed,
+    int ReachedReview,
+    int ReachedFriction,
+    int Suspended,
+    double? MedianRequestsAtFirstBand)
+{
+    public double AffectedShare => Requests == 0 ? 0 : (double)(Degraded + Throttled + Refused) / Requests;
+
+    /// <summary>How many times fewer tokens the archetype received than without the policy.</summary>
+    public double Reduction => TokensServed == 0 ? double.PositiveInfinity : (double)TokensAsked / TokensServed;
+}
+
+/// <summary>The policy's measured cost to legitimate users and to distillers, over several simulated weeks.</summary>
+public sealed record PolicyEvaluationResult(
+    string Setting,
+    IReadOnlyList<int> Seeds,
+    IReadOnlyList<ArchetypePolicyResult> Archetypes,
+    BinomialInterval LegitimateAffected,
+    int LegitimateSuspended,
+    int LegitimateQueued,
+    int LegitimateAccounts,
+    long AttackTokensAsked,
+    long AttackTokensServed)
+{
+    public double AttackReduction => AttackTokensServed == 0 ? double.PositiveInfinity : (double)AttackTokensAsked / AttackTokensServed;
+}
+
+/// <summary>Runs the policy over simulated weeks and writes <c>docs/policy.md</c>.</summary>
+public static class PolicyEvaluator
+{
+    /// <summary>Evaluates <paramref name="policy"/> on scenarios of <paramref name="seeds"/> (keep them apart from the calibration's seeds).</summary>
+    public static PolicyEvaluationResult Evaluate(string setting, PolicyDocument policy, DetectionCalibration calibration, IReadOnlyList<int> seeds, double scale, TimeSpan duration, TimeSpan? humanReviewDelay, TimeSpan decisionInterval, Action<string>? progress = null)
+    {
+        var outcomes = new List<AccountOutcome>();
+        foreach (var seed in seeds)
+        {
+            var scenario = new ScenarioOptions { Seed = seed, Scale = scale, Duration = duration };
+            var run = PolicySimulation.RunScenario(scenario, calibration, new PolicySimulationOptions { Policy = policy, HumanReviewDelay = humanReviewDelay, DecisionInterval = decisionInterval });
+            outcomes.AddRange(run.Values);
+            progress?.Invoke($"{setting}: seed {seed}, {run.Count} accounts, {run.Values.Sum(o => o.Requests):N0} requests");
+        }
+
+        var archetypes = outcomes.GroupBy(o => o.Archetype).OrderBy(g => g.First().IsAttacker).ThenBy(g => g.Key, StringComparer.Ordinal).Select(g =>
+        {
+            var attacker = g.First().IsAttacker;
+            var reached = g.Where(o => o.RequestsAtFirstBand is not null).Select(o => (double)o.RequestsAtFirstBand!.Value).Order().ToList();
+            return new ArchetypePolicyResult(
+                g.Key,
+                attacker,
+                g.Count(),
+                g.Sum(o => o.Requests),
+                g.Sum(o => o.Degraded),
+                g.Sum(o => o.Throttled),
+                g.Sum(o => o.Refused),
+                attacker ? g.Sum(o => o.AttackTokensAsked) : g.Sum(o => o.TokensAsked),
+                attacker ? g.Sum(o => o.AttackTokensServed) : g.Sum(o => o.TokensServed),
+                g.Count(o => o.MaxBand >= RiskBand.Review),
+                g.Count(o => o.MaxBand >= RiskBand.Friction),
+                g.Count(o => o.Suspended),
+                reached.Count == 0 ? null : reached[reached.Count / 2]);
+        }).ToList();
+
+        var legitimate = outcomes.Where(o => !o.IsAttacker).ToList();
+        var affected = legitimate.Sum(o => o.Degraded + o.Throttled + o.Refused);
+        var requests = legitimate.Sum(o => o.Requests);
+        return new PolicyEvaluationResult(
+            setting,
+            seeds,
+            archetypes,
+            BinomialInterval.Of((int)affected, (int)requests),
+            legitimate.Count(o => o.Suspended),
+            legitimate.Count(o => o.Queued),
+            legitimate.Count,
+            outcomes.Where(o => o.IsAttacker).Sum(o => o.AttackTokensAsked),
+            outcomes.Where(o => o.IsAttacker).Sum(o => o.AttackTokensServed));
+    }
+
+    /// <summary>The Markdown report for the results of one run.</summary>
+    public static string Markdown(IReadOnlyList<PolicyEvaluationResult> results, string command, string calibrationSource, DateTimeOffset date)
+    {
+        var b = new StringBuilder();
+        var inv = CultureInfo.InvariantCulture;
+        b.AppendLine("# Response policy: what it costs legitimate users and distillers");
+        b.AppendLine();
+        b.AppendLine(inv, $"Regenerated by `{command}` on {date:yyyy-MM-dd} (2-core reference machine). Every request of the simulated weeks is");
+        b.AppendLine("replayed in virtual time through the same detector, ladder (`ActionLadder`) and token buckets the gateway runs;");
+        b.AppendLine("decisions refresh every simulated minute for active accounts (the gateway refreshes every 2 s). Refused requests");
+        b.AppendLine("still reach the detector, as in the gateway. The licensed synthetic-data customer is allowlisted, as an analyst");
+        b.AppendLine("would. The shipped default policy is used: review band → watermark boost + reduced distillability + review queue;");
+        b.AppendLine("friction band → also throttle and require verification; suspension only after a human approves.");
+        b.AppendLine();
+        b.AppendLine(inv, $"Detector calibration: {calibrationSource}. Scored seeds: {string.Join(", ", results[0].Seeds)} — none of them used for calibration.");
+        b.AppendLine();
+        b.AppendLine("## Headline");
+        b.AppendLine();
+        b.AppendLine("| setting | legitimate requests affected (throttled, degraded or refused) | 95 % interval | legitimate accounts suspended | legitimate accounts sent to review | distillation tokens served / asked | reduction |");
+        b.AppendLine("|---|---:|---|---:|---:|---:|---:|");
+        foreach (var r in results)
+        {
+            b.AppendLine(inv, $"| {r.Setting} | {r.LegitimateAffected.Successes:N0} / {r.LegitimateAffected.Trials:N0} = {Pct(r.LegitimateAffected.Rate)} | {Pct(r.LegitimateAffected.Lower)} – {Pct(r.LegitimateAffected.Upper)} | {r.LegitimateSuspended} | {r.LegitimateQueued} of {r.LegitimateAccounts:N0} | {r.AttackTokensServed:N0} / {r.AttackTokensAsked:N0} | {Times(r.AttackReduction)} |");
+        }
+
+        b.AppendLine();
+        b.AppendLine("Targets (issue 5): legitimate cost ≤ 0.1 % of requests and zero legitimate suspensions; ≥ 10× fewer tokens harvested than without policy.");
+        foreach (var r in results)
+        {
+            b.AppendLine();
+            b.AppendLine(inv, $"## Per archetype — {r.Setting}");
+            b.AppendLine();
+            b.AppendLine("| archetype | attacker | accounts | requests | degraded | throttled | refused | affected | reached review / friction | suspended | median requests at first band | tokens served / asked | reduction |");
+            b.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+            foreach (var a in r.Archetypes)
+            {
+                b.AppendLine(inv, $"| {a.Archetype} | {(a.IsAttacker ? "yes" : "no")} | {a.Accounts} | {a.Requests:N0} | {a.Degraded:N0} | {a.Throttled:N0} | {a.Refused:N0} | {Pct(a.AffectedShare)} | {a.ReachedReview} / {a.ReachedFriction} | {a.Suspended} | {(a.MedianRequestsAtFirstBand is { } m ? m.ToString("N0", inv) : "–")} | {a.TokensServed:N0} / {a.TokensAsked:N0} | {Times(a.Reduction)} |");
+            }
+        }
+
+        b.AppendLine();
+        b.AppendLine("For attackers, tokens are the distillation requests' completion tokens only (a reseller's real customers are not");
+        b.AppendLine("counted as harvest); for legitimate archetypes, all completion tokens. \"Degraded\" counts requests the reduction");
+        b.AppendLine("actually changed (logprobs dropped, choices cut, or length capped), not every request of a reduced account.");
+        return b.ToString();
+    }
+
+    private static string Pct(double rate) => (rate * 100).ToString(rate < 0.01 ? "0.000" : "0.0", CultureInfo.InvariantCulture) + " %";
+
+    private static string Times(double ratio) => double.IsPositiveInfinity(ratio) ? "∞ (nothing served)" : ratio.ToString("0.0", CultureInfo.InvariantCulture) + "×";
+}
