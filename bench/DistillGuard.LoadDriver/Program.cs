@@ -58,10 +58,21 @@ await RunOpenLoopAsync(client, viaGateway, body, rate, 2);
 var directLatencies = new List<double>();
 var gatewayLatencies = new List<double>();
 var errors = 0L;
+var directCpu = TimeSpan.Zero;
+var gatewayCpu = TimeSpan.Zero;
+using var self = Process.GetCurrentProcess();
 for (var round = 0; round < rounds; round++)
 {
+    // CPU time of the whole process (load generator, upstream and gateway) per phase: steadier than latency on shared cores.
+    self.Refresh();
+    var cpu0 = self.TotalProcessorTime;
     var d = await RunOpenLoopAsync(client, direct, body, rate, seconds);
+    self.Refresh();
+    var cpu1 = self.TotalProcessorTime;
     var g = await RunOpenLoopAsync(client, viaGateway, body, rate, seconds);
+    self.Refresh();
+    directCpu += cpu1 - cpu0;
+    gatewayCpu += self.TotalProcessorTime - cpu1;
     directLatencies.AddRange(d.Latencies);
     gatewayLatencies.AddRange(g.Latencies);
     errors += d.Errors + g.Errors;
@@ -97,6 +108,9 @@ foreach (var p in new[] { 50, 99 })
     report.AppendLine(CultureInfo.InvariantCulture, $"| streaming time to first chunk p{p} | {a:F3} | {b:F3} | {b - a:F3} | {b / a:F2} |");
 }
 
+var directCpuPerRequest = directCpu.TotalMicroseconds / directLatencies.Count;
+var gatewayCpuPerRequest = gatewayCpu.TotalMicroseconds / gatewayLatencies.Count;
+report.AppendLine(CultureInfo.InvariantCulture, $"| process CPU per request (all parts) | {directCpuPerRequest / 1000:F3} | {gatewayCpuPerRequest / 1000:F3} | {(gatewayCpuPerRequest - directCpuPerRequest) / 1000:F3} | {gatewayCpuPerRequest / directCpuPerRequest:F2} |");
 report.AppendLine();
 report.AppendLine(CultureInfo.InvariantCulture, $"Requests per target: {directLatencies.Count:N0} non-streaming, {streamSamples} streaming; failed requests: {errors}; usage events written: {written:N0}, dropped: {dropped}.");
 Console.WriteLine(report.ToString());

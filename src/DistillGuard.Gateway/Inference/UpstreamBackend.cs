@@ -186,6 +186,7 @@ internal sealed partial class UpstreamBackend : IModelBackend, IDisposable
 
         context.Response.StatusCode = StatusCodes.Status200OK;
         context.Response.ContentType = "application/json";
+        context.Response.ContentLength = payload.Length;
         await context.Response.Body.WriteAsync(payload, clientAborted);
     }
 
