@@ -1,0 +1,141 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+
+namespace DistillGuard.Lab.Radioactivity;
+
+/// <summary>Writes an audit report as Markdown, JSON and an SVG plot of −log10 p against tokens scored.</summary>
+public static class RadioactivityReportWriter
+{
+    private static readonly CultureInfo Invariant = CultureInfo.InvariantCulture;
+
+    /// <summary>The report as indented JSON.</summary>
+    public static string ToJson(RadioactivityReport report) => JsonSerializer.Serialize(report, RadioactivityJsonContext.Default.RadioactivityReport);
+
+    /// <summary>Reads a report written by <see cref="ToJson"/>.</summary>
+    public static RadioactivityReport? FromJson(string json) => JsonSerializer.Deserialize(json, RadioactivityJsonContext.Default.RadioactivityReport);
+
+    /// <summary>The report as Markdown: verdict, evidence, checkpoints, decoy controls and (when tracing) buckets.</summary>
+    public static string ToMarkdown(RadioactivityReport r, string? plotPath = null)
+    {
+        var md = new StringBuilder();
+        md.AppendLine(Invariant, $"## Radioactivity audit: {r.Suspect}").AppendLine();
+        md.AppendLine(Invariant, $"**Verdict: {(r.Radioactive ? "radioactive" : "no evidence")}** — corrected p = {P(r.Log10P)} (α = {r.Alpha:G2}; Bonferroni over {r.Family} looks×buckets), true key rank {r.Decoys.TrueKeyRank} of {r.Decoys.Count + 1}.").AppendLine();
+        md.AppendLine("| quantity | value |").AppendLine("|---|---|");
+        md.AppendLine(Invariant, $"| answers | {r.Answers:N0} |");
+        md.AppendLine(Invariant, $"| tokens seen (our tokenizer) | {r.TokensSeen:N0} |");
+        md.AppendLine(Invariant, $"| tuples scored (each (window, token) once) | {r.TokensScored:N0} |");
+        md.AppendLine(Invariant, $"| dropped: repeated / prompt windows / not served | {r.Repeated:N0} / {r.PromptWindowsDropped:N0} / {r.NotServedDropped:N0} |");
+        md.AppendLine(Invariant, $"| served-window filter | {(r.ServedWindows > 0 ? $"on ({r.ServedWindows:N0} windows)" : "off")} |");
+        md.AppendLine(Invariant, $"| watermark | green list γ {r.Gamma}, h {r.ContextWidth}, buckets scored {r.Buckets} |");
+        md.AppendLine(Invariant, $"| green fraction (γ under H0) | {r.GreenFraction:F4} (z = {r.ZScore:F2}) |");
+        md.AppendLine(Invariant, $"| p at the final count, uncorrected | {P(r.Log10PFinal)} |");
+        md.AppendLine(Invariant, $"| p corrected (the number to quote) | {P(r.Log10P)} |");
+        md.AppendLine(Invariant, $"| decoys: min corrected p / share of final p < 0.05 / KS D (p) | {P(r.Decoys.MinLog10P)} / {r.Decoys.FractionBelow005:P0} / {r.Decoys.KsStatistic:F3} ({r.Decoys.KsPValue:F2}) |");
+        md.AppendLine(Invariant, $"| scoring time | {r.ScoringSeconds:F2} s{(r.CollectionSeconds is { } collecting ? string.Create(Invariant, $" (+ {collecting:F1} s collecting answers)") : "")} |").AppendLine();
+
+        md.AppendLine("| checkpoint (tuples) | reached | p | p corrected |").AppendLine("|---:|---|---:|---:|");
+        foreach (var c in r.Checkpoints)
+        {
+            md.AppendLine(Invariant, $"| {c.Tokens:N0} | {(c.Reached ? "yes" : "no")} | {(c.Reached ? P(c.Log10P) : "–")} | {(c.Reached ? P(c.Log10PCorrected) : "–")} |");
+        }
+
+        if (r.Trace is { Count: > 0 } trace)
+        {
+            md.AppendLine().AppendLine("| bucket | green | p | p corrected over buckets | named |").AppendLine("|---:|---:|---:|---:|---|");
+            foreach (var b in trace.Take(5))
+            {
+                md.AppendLine(Invariant, $"| {b.Bucket} | {b.Green:N0} | {P(b.Log10P)} | {P(b.Log10PCorrected)} | {(b.Named ? "yes" : "")} |");
+            }
+        }
+
+        if (plotPath is not null)
+        {
+            md.AppendLine().AppendLine(Invariant, $"![−log10 p against tuples scored]({plotPath})");
+        }
+
+        return md.ToString();
+    }
+
+    /// <summary>A p-value from its log10, readable at any size (1e-300 and below included).</summary>
+    public static string P(double log10)
+    {
+        if (log10 >= -3)
+        {
+            return Math.Pow(10, log10).ToString("0.###", Invariant);
+        }
+
+        var exponent = Math.Floor(log10);
+        return string.Create(Invariant, $"{Math.Pow(10, log10 - exponent):F1}e{exponent:0}");
+    }
+
+    /// <summary>An SVG line plot of −log10 p against tuples scored: one line per named series, the threshold dashed.</summary>
+    public static string ToSvg(IReadOnlyList<(string Name, IReadOnlyList<CurvePoint> Points)> series, double alpha, string title, bool includeDecoys = true)
+    {
+        const int Width = 760, Height = 420, Left = 60, Right = 200, Top = 36, Bottom = 48;
+        string[] colours = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf"];
+        var maxX = Math.Max(1, series.SelectMany(s => s.Points).Select(p => p.Tokens).DefaultIfEmpty(1).Max());
+        var maxY = Math.Max(-Math.Log10(alpha) * 1.5, series.SelectMany(s => s.Points).Select(p => Math.Max(p.MinusLog10P, p.DecoyMaxMinusLog10P)).DefaultIfEmpty(1).Max() * 1.05);
+        double X(double v) => Left + (v / maxX * (Width - Left - Right));
+        double Y(double v) => Top + ((1 - (Math.Min(v, maxY) / maxY)) * (Height - Top - Bottom));
+        var svg = new StringBuilder();
+        svg.AppendLine(Invariant, $"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{Width}\" height=\"{Height}\" font-family=\"sans-serif\" font-size=\"12\">");
+        svg.AppendLine(Invariant, $"<rect width=\"{Width}\" height=\"{Height}\" fill=\"white\"/>");
+        svg.AppendLine(Invariant, $"<text x=\"{Width / 2}\" y=\"20\" text-anchor=\"middle\" font-size=\"14\">{Escape(title)}</text>");
+        svg.AppendLine(Invariant, $"<line x1=\"{Left}\" y1=\"{Height - Bottom}\" x2=\"{Width - Right}\" y2=\"{Height - Bottom}\" stroke=\"black\"/><line x1=\"{Left}\" y1=\"{Top}\" x2=\"{Left}\" y2=\"{Height - Bottom}\" stroke=\"black\"/>");
+        for (var i = 0; i <= 5; i++)
+        {
+            var xv = maxX * i / 5.0;
+            var yv = maxY * i / 5.0;
+            svg.AppendLine(Invariant, $"<text x=\"{X(xv):F0}\" y=\"{Height - Bottom + 16}\" text-anchor=\"middle\">{xv:N0}</text>");
+            svg.AppendLine(Invariant, $"<text x=\"{Left - 6}\" y=\"{Y(yv) + 4:F0}\" text-anchor=\"end\">{yv:0.#}</text>");
+        }
+
+        svg.AppendLine(Invariant, $"<text x=\"{(Left + Width - Right) / 2}\" y=\"{Height - 10}\" text-anchor=\"middle\">tuples scored</text>");
+        svg.AppendLine(Invariant, $"<text x=\"16\" y=\"{Height / 2}\" text-anchor=\"middle\" transform=\"rotate(-90 16 {Height / 2})\">−log10 p (uncorrected)</text>");
+        var ty = Y(-Math.Log10(alpha));
+        svg.AppendLine(Invariant, $"<line x1=\"{Left}\" y1=\"{ty:F1}\" x2=\"{Width - Right}\" y2=\"{ty:F1}\" stroke=\"gray\" stroke-dasharray=\"6 4\"/>");
+        var legend = Top;
+        void Legend(string name, string colour, string dash)
+        {
+            svg.AppendLine(Invariant, $"<line x1=\"{Width - Right + 10}\" y1=\"{legend}\" x2=\"{Width - Right + 34}\" y2=\"{legend}\" stroke=\"{colour}\" stroke-width=\"2\" stroke-dasharray=\"{dash}\"/><text x=\"{Width - Right + 40}\" y=\"{legend + 4}\">{Escape(name)}</text>");
+            legend += 18;
+        }
+
+        Legend($"α = {alpha:G2}", "gray", "6 4");
+        for (var s = 0; s < series.Count; s++)
+        {
+            var colour = colours[s % colours.Length];
+            var (name, points) = series[s];
+            svg.AppendLine(Invariant, $"<polyline fill=\"none\" stroke=\"{colour}\" stroke-width=\"2\" points=\"{string.Join(' ', points.Select(p => string.Create(Invariant, $"{X(p.Tokens):F1},{Y(p.MinusLog10P):F1}")))}\"/>");
+            Legend(name, colour, "");
+            if (includeDecoys)
+            {
+                svg.AppendLine(Invariant, $"<polyline fill=\"none\" stroke=\"{colour}\" stroke-width=\"1\" stroke-dasharray=\"2 3\" points=\"{string.Join(' ', points.Select(p => string.Create(Invariant, $"{X(p.Tokens):F1},{Y(p.DecoyMaxMinusLog10P):F1}")))}\"/>");
+            }
+        }
+
+        if (includeDecoys)
+        {
+            Legend("strongest decoy (dotted)", "black", "2 3");
+        }
+
+        svg.AppendLine("</svg>");
+        return svg.ToString();
+    }
+
+    /// <summary>Writes <c>report.md</c>, <c>report.json</c> and <c>radioactivity-curve.svg</c> to <paramref name="directory"/>.</summary>
+    public static IReadOnlyList<string> Write(RadioactivityReport report, string directory)
+    {
+        Directory.CreateDirectory(directory);
+        var svg = Path.Combine(directory, "radioactivity-curve.svg");
+        File.WriteAllText(svg, ToSvg([(report.Suspect, report.Curve)], report.Alpha, $"Audit of {report.Suspect}"));
+        var md = Path.Combine(directory, "report.md");
+        File.WriteAllText(md, ToMarkdown(report, "radioactivity-curve.svg"));
+        var json = Path.Combine(directory, "report.json");
+        File.WriteAllText(json, ToJson(report));
+        return [md, json, svg];
+    }
+
+    private static string Escape(string text) => text.Replace("&", "&amp;", StringComparison.Ordinal).Replace("<", "&lt;", StringComparison.Ordinal).Replace(">", "&gt;", StringComparison.Ordinal);
+}
