@@ -77,7 +77,6 @@ internal sealed partial class PolicyWorker(
                     continue;
                 }
 
-                _decidedAt[assessment.AccountId] = now;
                 var thresholds = engine.Calibration.ThresholdsFor(assessment.Cohort);
                 var risk = new RiskInput(
                     assessment.Evidence,
@@ -86,6 +85,12 @@ internal sealed partial class PolicyWorker(
                     assessment.Level != "insufficient_evidence",
                     CampaignId: null,
                     [.. assessment.Reasons.Select(r => r.Code)]);
+                // The hourly budget counts looks with enough evidence to score; until then, look on every pass.
+                if (risk.Sufficient)
+                {
+                    _decidedAt[assessment.AccountId] = now;
+                }
+
                 var standing = await StandingAsync(assessment.AccountId, cancellationToken);
                 await ApplyAsync(ActionLadder.Decide(document, standing, risk, now), assessment, now, cancellationToken);
             }

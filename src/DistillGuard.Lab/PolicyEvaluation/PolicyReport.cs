@@ -145,9 +145,11 @@ public static class PolicyEvaluator
         b.AppendLine("- A legitimate request counts as affected when the ladder throttled it, refused it, or changed it (logprobs dropped,");
         b.AppendLine("  choices cut, length capped). Suspension is never automatic: in the \"human review\" setting an analyst works the");
         b.AppendLine("  queue after the delay and suspends attackers, clears legitimate accounts.");
-        b.AppendLine("- Decisions change at most once per simulated hour per account, the detector's calibrated look cadence. Deciding");
-        b.AppendLine("  every minute instead was tried on a development seed (31, not reported here) and degraded 9 % of legitimate");
-        b.AppendLine("  requests, nearly all of them eval researchers': more looks at the same noise, more false flags.");
+        b.AppendLine("- Decisions change at most once per simulated hour per account once it has enough traffic to be scored, the");
+        b.AppendLine("  detector's calibrated look cadence (ADR 3). The first version decided every minute: on a 2-day run of seed 21");
+        b.AppendLine("  it degraded, throttled or refused 9.4 % of legitimate requests, nearly all eval researchers' (more looks at the");
+        b.AppendLine("  same noise, more false flags). The hourly cadence follows from how the thresholds were fitted, not from that");
+        b.AppendLine("  run; it was checked on development seed 31 before this report was generated.");
         b.AppendLine("- The reseller's accounts are attackers at the account level, so the refusals of their real customers' requests");
         b.AppendLine("  are not in the legitimate column; they are the collateral cost of suspending a reseller, visible in its row.");
         b.AppendLine("- Single-account harvesters are where the ladder works: once in the friction band they are asked to verify, and");

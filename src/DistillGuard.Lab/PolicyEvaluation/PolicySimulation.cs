@@ -119,9 +119,15 @@ public static class PolicySimulation
 
             if (!lastDecided.TryGetValue(id, out var last) || now - last >= options.DecisionInterval)
             {
-                lastDecided[id] = now;
-                decisions[id] = Decide(engine, policy, id, account(id), manual, now);
-                var decided = decisions[id];
+                var (decided, sufficient) = Decide(engine, policy, id, account(id), manual, now);
+                decisions[id] = decided;
+
+                // As in the gateway: the cadence counts looks with enough evidence to score; until then, look again.
+                if (sufficient)
+                {
+                    lastDecided[id] = now;
+                }
+
                 if (decided.Band > outcome.MaxBand)
                 {
                     outcome.MaxBand = decided.Band;
@@ -212,7 +218,7 @@ public static class PolicySimulation
         return (changed ? RequestTreatment.Degraded : RequestTreatment.Served, served);
     }
 
-    private static PolicyDecision Decide(
+    private static (PolicyDecision Decision, bool Sufficient) Decide(
         DetectionEngine engine,
         PolicyDocument policy,
         string id,
@@ -224,12 +230,12 @@ public static class PolicySimulation
         var standing = new AccountStanding(id, account.Tier, account.Verified, status, status == ManualStatus.None ? null : at, band);
         if (engine.Assess(id, now) is not { } assessment)
         {
-            return ActionLadder.Decide(policy, standing, new RiskInput(0, 1, 1, Sufficient: false), now);
+            return (ActionLadder.Decide(policy, standing, new RiskInput(0, 1, 1, Sufficient: false), now), false);
         }
 
         var thresholds = engine.Calibration.ThresholdsFor(assessment.Cohort);
         var risk = new RiskInput(assessment.Evidence, thresholds.Review, thresholds.Friction, assessment.Level != "insufficient_evidence");
-        return ActionLadder.Decide(policy, standing, risk, now);
+        return (ActionLadder.Decide(policy, standing, risk, now), risk.Sufficient);
     }
 
     /// <summary>Replays one simulated scenario; the simulator's labels say which requests are distillation.</summary>

@@ -13,7 +13,7 @@ public sealed class DetectionGatewayTests
         var harvesterKey = await gateway.CreateAccountAsync("harvester");
         var casualKey = await gateway.CreateAccountAsync("casual");
 
-        for (var i = 0; i < 160; i++)
+        for (var i = 0; i < HarvestPrompts.Count; i++)
         {
             var prompt = HarvestPrompts.Prompt(i);
             await SendAsync(gateway, harvesterKey, prompt);

@@ -16,7 +16,7 @@ public sealed class PolicyLadderGatewayTests
         var harvesterKey = await gateway.CreateAccountAsync("harvester");
         var casualKey = await gateway.CreateAccountAsync("casual");
 
-        for (var i = 0; i < 160; i++)
+        for (var i = 0; i < HarvestPrompts.Count; i++)
         {
             var prompt = HarvestPrompts.Prompt(i);
             using var response = await SendAsync(gateway, harvesterKey, prompt, logprobs: true);
