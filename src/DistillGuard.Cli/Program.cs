@@ -9,6 +9,7 @@ var root = new RootCommand("DistillGuard: an OpenAI-compatible gateway that dete
     SimulateCommand.Create(),
     DetectionCommands.CreateCalibrate(), DetectionCommands.CreateEvaluate(),
     PolicyCommands.Create(),
+    AuditCommand.Create(),
 };
 
 return await root.Parse(args).InvokeAsync();
