@@ -26,7 +26,7 @@ internal sealed partial class PolicyWorker(
     ILogger<PolicyWorker> logger) : BackgroundService
 {
     private readonly Dictionary<string, Account> _accounts = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, DateTimeOffset> _decidedAt = new(StringComparer.Ordinal);
+    private DateTimeOffset _lastTick = DateTimeOffset.MinValue;
     private readonly SemaphoreSlim _pass = new(1, 1);
 
     public override async Task StartAsync(CancellationToken cancellationToken)
@@ -61,46 +61,37 @@ internal sealed partial class PolicyWorker(
         }
     }
 
-    /// <summary>One pass over every account the engine knows and every account with an override.</summary>
+    /// <summary>
+    /// One pass: at each new calibration tick (the top of the hour by default) every account the engine knows is
+    /// re-decided; accounts with an analyst's override are re-decided on every pass.
+    /// </summary>
+    /// <remarks>
+    /// Looks happen only at tick boundaries, as in the calibration (one snapshot per active account per tick): a look
+    /// at an arbitrary moment, say right after a burst, sees features the calibration never scored, and inflates the
+    /// false-positive rate (ADR 3).
+    /// </remarks>
     public async Task EvaluateAsync(DateTimeOffset now, CancellationToken cancellationToken)
     {
         await _pass.WaitAsync(cancellationToken);
         try
         {
-            var document = policy.Current;
+            var tick = Floor(now, options.DecisionInterval);
             var seen = new HashSet<string>(StringComparer.Ordinal);
-            foreach (var assessment in engine.AssessAll(now))
+            if (tick > _lastTick)
             {
-                seen.Add(assessment.AccountId);
-                if (_decidedAt.TryGetValue(assessment.AccountId, out var decided) && now - decided < options.DecisionInterval && state.TryGetDecision(assessment.AccountId, out _))
+                _lastTick = tick;
+                foreach (var assessment in engine.AssessAll(now))
                 {
-                    continue;
+                    seen.Add(assessment.AccountId);
+                    await DecideAsync(assessment, now, cancellationToken);
                 }
-
-                var thresholds = engine.Calibration.ThresholdsFor(assessment.Cohort);
-                var risk = new RiskInput(
-                    assessment.Evidence,
-                    thresholds.Review,
-                    thresholds.Friction,
-                    assessment.Level != "insufficient_evidence",
-                    CampaignId: null,
-                    [.. assessment.Reasons.Select(r => r.Code)]);
-                // The hourly budget counts looks with enough evidence to score; until then, look on every pass.
-                if (risk.Sufficient)
-                {
-                    _decidedAt[assessment.AccountId] = now;
-                }
-
-                var standing = await StandingAsync(assessment.AccountId, cancellationToken);
-                await ApplyAsync(ActionLadder.Decide(document, standing, risk, now), assessment, now, cancellationToken);
             }
 
             foreach (var manual in state.Overrides.ToList())
             {
                 if (!seen.Contains(manual.AccountId))
                 {
-                    var standing = await StandingAsync(manual.AccountId, cancellationToken);
-                    await ApplyAsync(ActionLadder.Decide(document, standing, new RiskInput(0, 1, 1, Sufficient: false), now), null, now, cancellationToken);
+                    await DecideAsync(manual.AccountId, now, cancellationToken);
                 }
             }
         }
@@ -117,15 +108,41 @@ internal sealed partial class PolicyWorker(
         try
         {
             state.ForgetDecision(accountId);
-            _decidedAt.Remove(accountId);
+            await DecideAsync(accountId, time.GetUtcNow(), cancellationToken);
         }
         finally
         {
             _pass.Release();
         }
-
-        await EvaluateAsync(time.GetUtcNow(), cancellationToken);
     }
+
+    private Task DecideAsync(string accountId, DateTimeOffset now, CancellationToken cancellationToken) =>
+        engine.Assess(accountId, now) is { } assessment
+            ? DecideAsync(assessment, now, cancellationToken)
+            : DecideUnscoredAsync(accountId, now, cancellationToken);
+
+    private async Task DecideAsync(AccountAssessment assessment, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var thresholds = engine.Calibration.ThresholdsFor(assessment.Cohort);
+        var risk = new RiskInput(
+            assessment.Evidence,
+            thresholds.Review,
+            thresholds.Friction,
+            assessment.Level != "insufficient_evidence",
+            CampaignId: null,
+            [.. assessment.Reasons.Select(r => r.Code)]);
+        var standing = await StandingAsync(assessment.AccountId, cancellationToken);
+        await ApplyAsync(ActionLadder.Decide(policy.Current, standing, risk, now), assessment, now, cancellationToken);
+    }
+
+    private async Task DecideUnscoredAsync(string accountId, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        var standing = await StandingAsync(accountId, cancellationToken);
+        await ApplyAsync(ActionLadder.Decide(policy.Current, standing, new RiskInput(0, 1, 1, Sufficient: false), now), null, now, cancellationToken);
+    }
+
+    private static DateTimeOffset Floor(DateTimeOffset time, TimeSpan tick) =>
+        new(time.UtcTicks - (time.UtcTicks % tick.Ticks), TimeSpan.Zero);
 
     private async Task ApplyAsync(PolicyDecision decision, AccountAssessment? assessment, DateTimeOffset now, CancellationToken cancellationToken)
     {

@@ -145,11 +145,12 @@ public static class PolicyEvaluator
         b.AppendLine("- A legitimate request counts as affected when the ladder throttled it, refused it, or changed it (logprobs dropped,");
         b.AppendLine("  choices cut, length capped). Suspension is never automatic: in the \"human review\" setting an analyst works the");
         b.AppendLine("  queue after the delay and suspends attackers, clears legitimate accounts.");
-        b.AppendLine("- Decisions change at most once per simulated hour per account once it has enough traffic to be scored, the");
-        b.AppendLine("  detector's calibrated look cadence (ADR 3). The first version decided every minute: on a 2-day run of seed 21");
-        b.AppendLine("  it degraded, throttled or refused 9.4 % of legitimate requests, nearly all eval researchers' (more looks at the");
-        b.AppendLine("  same noise, more false flags). The hourly cadence follows from how the thresholds were fitted, not from that");
-        b.AppendLine("  run; it was checked on development seed 31 before this report was generated.");
+        b.AppendLine("- Decisions are taken at the top of each simulated hour, exactly when the calibration took its snapshots (ADR 3).");
+        b.AppendLine("  Looking at other moments inflates false flags, as three earlier versions showed: a decision every minute degraded,");
+        b.AppendLine("  throttled or refused 9.4 % of legitimate requests (2-day run of seed 21); an extra look as soon as an account had");
+        b.AppendLine("  enough traffic to be scored, 5.1 % (seeds 21-23); hourly looks counted from each account's first request, 0 %");
+        b.AppendLine("  (seeds 21-23) — a phase that merely happened to miss the eval researchers' bursts. The aligned cadence follows from");
+        b.AppendLine("  how the thresholds were fitted, not from those runs.");
         b.AppendLine("- The reseller's accounts are attackers at the account level, so the refusals of their real customers' requests");
         b.AppendLine("  are not in the legitimate column; they are the collateral cost of suspending a reseller, visible in its row.");
         b.AppendLine("- Single-account harvesters are where the ladder works: once in the friction band they are asked to verify, and");

@@ -117,17 +117,14 @@ public static class PolicySimulation
                 lastDecided.Remove(id);
             }
 
-            if (!lastDecided.TryGetValue(id, out var last) || now - last >= options.DecisionInterval)
+            // Decide at calibration-tick boundaries (aligned, as the calibration's snapshots are): the first request
+            // after a boundary finds the account's state exactly as it was at the boundary.
+            var boundary = new DateTimeOffset(now.UtcTicks - (now.UtcTicks % options.DecisionInterval.Ticks), TimeSpan.Zero);
+            if (!lastDecided.TryGetValue(id, out var last) || boundary > last)
             {
-                var (decided, sufficient) = Decide(engine, policy, id, account(id), manual, now);
+                lastDecided[id] = boundary;
+                var decided = Decide(engine, policy, id, account(id), manual, boundary);
                 decisions[id] = decided;
-
-                // As in the gateway: the cadence counts looks with enough evidence to score; until then, look again.
-                if (sufficient)
-                {
-                    lastDecided[id] = now;
-                }
-
                 if (decided.Band > outcome.MaxBand)
                 {
                     outcome.MaxBand = decided.Band;
@@ -218,7 +215,7 @@ public static class PolicySimulation
         return (changed ? RequestTreatment.Degraded : RequestTreatment.Served, served);
     }
 
-    private static (PolicyDecision Decision, bool Sufficient) Decide(
+    private static PolicyDecision Decide(
         DetectionEngine engine,
         PolicyDocument policy,
         string id,
@@ -230,12 +227,12 @@ public static class PolicySimulation
         var standing = new AccountStanding(id, account.Tier, account.Verified, status, status == ManualStatus.None ? null : at, band);
         if (engine.Assess(id, now) is not { } assessment)
         {
-            return (ActionLadder.Decide(policy, standing, new RiskInput(0, 1, 1, Sufficient: false), now), false);
+            return ActionLadder.Decide(policy, standing, new RiskInput(0, 1, 1, Sufficient: false), now);
         }
 
         var thresholds = engine.Calibration.ThresholdsFor(assessment.Cohort);
         var risk = new RiskInput(assessment.Evidence, thresholds.Review, thresholds.Friction, assessment.Level != "insufficient_evidence");
-        return (ActionLadder.Decide(policy, standing, risk, now), risk.Sufficient);
+        return ActionLadder.Decide(policy, standing, risk, now);
     }
 
     /// <summary>Replays one simulated scenario; the simulator's labels say which requests are distillation.</summary>
