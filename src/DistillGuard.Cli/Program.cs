@@ -10,6 +10,7 @@ var root = new RootCommand("DistillGuard: an OpenAI-compatible gateway that dete
     DetectionCommands.CreateCalibrate(), DetectionCommands.CreateEvaluate(),
     PolicyCommands.Create(),
     AuditCommand.Create(),
+    LabCommands.Create(),
 };
 
 return await root.Parse(args).InvokeAsync();
