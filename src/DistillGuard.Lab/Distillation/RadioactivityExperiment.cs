@@ -122,5 +122,5 @@ public static class RadioactivityExperiment
 
     /// <summary>The SVG plot: one line per share (served filter), the strongest decoy dotted.</summary>
     public static string ToSvg(RadioactivityResults r) =>
-        RadioactivityReportWriter.ToSvg([.. r.Students.Select(s => (string.Create(CultureInfo.InvariantCulture, $"{s.Share:P1}"), s.Filtered.Curve))], 1e-5, "Radioactivity of students by share of watermarked data (served filter)");
+        RadioactivityReportWriter.ToSvg([.. r.Students.Select(s => (string.Create(CultureInfo.InvariantCulture, $"{s.Share:P1}"), s.Filtered.Curve))], 1e-5, "Students by share of watermarked data (served filter; clipped at 1e-40)", yMax: 40);
 }

@@ -70,12 +70,13 @@ public static class RadioactivityReportWriter
     }
 
     /// <summary>An SVG line plot of −log10 p against tuples scored: one line per named series, the threshold dashed.</summary>
-    public static string ToSvg(IReadOnlyList<(string Name, IReadOnlyList<CurvePoint> Points)> series, double alpha, string title, bool includeDecoys = true)
+    /// <remarks>Values above <paramref name="yMax"/> (when given) are clipped to the top edge, so weak series stay readable next to strong ones.</remarks>
+    public static string ToSvg(IReadOnlyList<(string Name, IReadOnlyList<CurvePoint> Points)> series, double alpha, string title, bool includeDecoys = true, double? yMax = null)
     {
         const int Width = 760, Height = 420, Left = 60, Right = 200, Top = 36, Bottom = 48;
         string[] colours = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf"];
         var maxX = Math.Max(1, series.SelectMany(s => s.Points).Select(p => p.Tokens).DefaultIfEmpty(1).Max());
-        var maxY = Math.Max(-Math.Log10(alpha) * 1.5, series.SelectMany(s => s.Points).Select(p => Math.Max(p.MinusLog10P, p.DecoyMaxMinusLog10P)).DefaultIfEmpty(1).Max() * 1.05);
+        var maxY = yMax ?? Math.Max(-Math.Log10(alpha) * 1.5, series.SelectMany(s => s.Points).Select(p => Math.Max(p.MinusLog10P, p.DecoyMaxMinusLog10P)).DefaultIfEmpty(1).Max() * 1.05);
         double X(double v) => Left + (v / maxX * (Width - Left - Right));
         double Y(double v) => Top + ((1 - (Math.Min(v, maxY) / maxY)) * (Height - Top - Bottom));
         var svg = new StringBuilder();
