@@ -5,6 +5,7 @@ using DistillGuard.Lab.Radioactivity;
 using DistillGuard.LanguageModels;
 using DistillGuard.LanguageModels.Corpus;
 using DistillGuard.LanguageModels.Evaluation;
+using DistillGuard.Watermarking.Evaluation;
 using DistillGuard.Watermarking.Keys;
 using DistillGuard.Watermarking.Schemes;
 
@@ -33,13 +34,29 @@ public sealed record RadioactivitySettings
 
     /// <summary>Seed of prompts and sampling.</summary>
     public int Seed { get; init; } = 1;
+
+    /// <summary>Share at which the distiller's countermeasures are tried.</summary>
+    public double CountermeasureShare { get; init; } = 0.10;
+
+    /// <summary>Whether to run the countermeasures and the distillability table.</summary>
+    public bool Extended { get; init; } = true;
 }
+
+/// <summary>A student's held-out quality under one harvesting condition.</summary>
+public sealed record DistillabilityRow(string Condition, long HarvestTokens, double HeldOutPerplexity);
 
 /// <summary>One student of the experiment and its two audits.</summary>
 public sealed record StudentResult(double Share, long HarvestTokens, long HumanTokens, double HeldOutPerplexity, RadioactivityReport Unfiltered, RadioactivityReport Filtered);
 
 /// <summary>The experiment's results.</summary>
-public sealed record RadioactivityResults(RadioactivitySettings Settings, double HarvestLog10P, long HarvestTokens, IReadOnlyList<StudentResult> Students, double AuditSecondsFor100k, long AuditTimingTuples, TimeSpan Elapsed);
+public sealed record RadioactivityResults(RadioactivitySettings Settings, double HarvestLog10P, long HarvestTokens, IReadOnlyList<StudentResult> Students, double AuditSecondsFor100k, long AuditTimingTuples, TimeSpan Elapsed)
+{
+    /// <summary>Students whose harvest the distiller paraphrased or filtered, at <see cref="RadioactivitySettings.CountermeasureShare"/>.</summary>
+    public IReadOnlyList<(string Countermeasure, StudentResult Result)> Countermeasures { get; init; } = [];
+
+    /// <summary>Student quality (100 % harvest) under no defence, the watermark, and the policy's reductions.</summary>
+    public IReadOnlyList<DistillabilityRow> Distillability { get; init; } = [];
+}
 
 /// <summary>
 /// Distils students from a watermarked teacher at several shares and audits each (in-process: teacher and students
@@ -64,18 +81,71 @@ public static class RadioactivityExperiment
         // Supervised probes (research/watermark.md §A.5 step 2): the prompts the harvesting accounts sent, from the usage log.
         var probePrompts = Enumerable.Range(0, settings.ProbeAnswers).Select(i => prompts[i % prompts.Count]).ToArray();
         var students = new List<StudentResult>();
-        foreach (var share in settings.Shares)
+        ILanguageModel? clean = null;
+        StudentResult Distil(IReadOnlyList<string> texts, double share, string label, out ILanguageModel model)
         {
-            var (texts, reached, harvestTokens, humanTokens) = StudentTraining.Mix(harvestTexts, share, human);
-            var student = StudentTraining.Train(texts, new StudentRecipe { Share = share, Order = settings.StudentOrder, Id = $"dg-student-{share:0.###}" });
-            var perplexity = ModelEvaluation.Perplexity(student, heldOut);
-            var answers = InProcessGeneration.Answer(student, probePrompts, key: null, parameters: null, settings.MaxTokens, (settings.Seed * 1000) + 7, temperature: 0.8f, topP: 0.95f);
+            var (mixed, reached, harvestTokens, humanTokens) = StudentTraining.Mix(texts, share, human);
+            model = StudentTraining.Train(mixed, new StudentRecipe { Share = share, Order = settings.StudentOrder, Id = $"dg-student-{share:0.###}" });
+            var perplexity = ModelEvaluation.Perplexity(model, heldOut);
+            var answers = InProcessGeneration.Answer(model, probePrompts, key: null, parameters: null, settings.MaxTokens, (settings.Seed * 1000) + 7, temperature: 0.8f, topP: 0.95f);
             var samples = answers.Select(a => new AuditSample(a.Prompt, a.Answer)).ToArray();
-            var name = string.Create(CultureInfo.InvariantCulture, $"student {reached:P1} watermarked");
+            var name = string.Create(CultureInfo.InvariantCulture, $"student {reached:P1} watermarked{label}");
             var unfiltered = RadioactivityAudit.Run(samples, key, new AuditOptions { Decoys = settings.Decoys }, name);
             var filtered = RadioactivityAudit.Run(samples, key, new AuditOptions { Decoys = settings.Decoys, Served = served }, name + " (served filter)");
-            students.Add(new StudentResult(reached, harvestTokens, humanTokens, perplexity, unfiltered, filtered));
-            progress?.Invoke($"share {reached:P1}: PPL {perplexity:F1}; p = {RadioactivityReportWriter.P(unfiltered.Log10P)} over {unfiltered.TokensScored:N0} tuples, filtered p = {RadioactivityReportWriter.P(filtered.Log10P)} over {filtered.TokensScored:N0}; decoy min p {RadioactivityReportWriter.P(unfiltered.Decoys.MinLog10P)} ({watch.Elapsed.TotalSeconds:F0} s)");
+            progress?.Invoke($"share {reached:P1}{label}: PPL {perplexity:F1}; p = {RadioactivityReportWriter.P(unfiltered.Log10P)} over {unfiltered.TokensScored:N0} tuples, filtered p = {RadioactivityReportWriter.P(filtered.Log10P)} over {filtered.TokensScored:N0}; decoy min p {RadioactivityReportWriter.P(unfiltered.Decoys.MinLog10P)} ({watch.Elapsed.TotalSeconds:F0} s)");
+            return new StudentResult(reached, harvestTokens, humanTokens, perplexity, unfiltered, filtered);
+        }
+
+        foreach (var share in settings.Shares)
+        {
+            students.Add(Distil(harvestTexts, share, "", out var model));
+            if (share == 0)
+            {
+                clean = model;
+            }
+        }
+
+        var countermeasures = new List<(string, StudentResult)>();
+        var distillability = new List<DistillabilityRow>();
+        if (settings.Extended)
+        {
+            var random = new Random(settings.Seed);
+            var paraphrased = harvest.Select(h => h.Prompt + TextAttacks.SubstituteSynonyms(h.Answer, 0.3, random).Text).ToArray();
+            countermeasures.Add(("synonym paraphrase of 30 % of the harvest's words (WordNet)", Distil(paraphrased, settings.CountermeasureShare, ", paraphrased", out _)));
+
+            // A quality filter: keep the half of the answers a human-text model finds most fluent (the 0 % student, trained on Brown).
+            if (clean is not null)
+            {
+                var tokenizer = LanguageModels.Tokenization.TextTokenizer.Gpt2;
+                var kept = harvest
+                    .Select(h => (Text: h.Prompt + h.Answer, Tokens: tokenizer.Encode(h.Answer)))
+                    .Where(h => h.Tokens.Length > 0)
+                    .OrderBy(h => ModelEvaluation.Perplexity(clean, [h.Tokens]))
+                    .Take(harvest.Count / 2)
+                    .Select(h => h.Text)
+                    .ToArray();
+                countermeasures.Add(("filter: keep the most fluent half of the answers (PPL under a Brown model)", Distil(kept, settings.CountermeasureShare, ", filtered", out _)));
+            }
+
+            // Distillability: a student of the harvest alone, per harvesting condition. The text-only n-gram student uses
+            // neither logprobs nor n > 1, so those two policy reductions cost it nothing by construction.
+            var plain = InProcessGeneration.Answer(teacher, prompts, key: null, parameters: null, settings.MaxTokens, settings.Seed * 1000);
+            var capped = InProcessGeneration.Answer(teacher, prompts, key, parameters, maxTokens: 32, settings.Seed * 1000);
+            DistillabilityRow Row(string condition, IReadOnlyList<HarvestedAnswer> answers)
+            {
+                var texts = answers.Select(a => a.Prompt + a.Answer).ToArray();
+                var model = StudentTraining.Train(texts, new StudentRecipe { Share = 1, Order = settings.StudentOrder });
+                return new DistillabilityRow(condition, HarvestPrompts.Tokens(texts), ModelEvaluation.Perplexity(model, heldOut));
+            }
+
+            distillability.Add(Row("no defence (unwatermarked harvest)", plain));
+            distillability.Add(Row("watermark only (δ 2)", harvest));
+            distillability.Add(Row("watermark + capped length (max_tokens 32)", capped));
+            distillability.Add(Row("watermark + throttled volume (10 % of the answers)", [.. harvest.Take(harvest.Count / 10)]));
+            foreach (var row in distillability)
+            {
+                progress?.Invoke($"distillability: {row.Condition}: {row.HarvestTokens:N0} tokens, PPL {row.HeldOutPerplexity:F1}");
+            }
         }
 
         // Timing of a 100,000-tuple audit with 100 decoys, on held-out human text (no suspect latency).
@@ -84,7 +154,11 @@ public static class RadioactivityExperiment
         var timed = RadioactivityAudit.Run(timingSamples, key, new AuditOptions { Decoys = 100 }, "held-out Brown");
         var seconds = timing.Elapsed.TotalSeconds;
         progress?.Invoke($"audit of {timed.TokensScored:N0} tuples with 100 decoys: {seconds:F2} s");
-        return new RadioactivityResults(settings, harvestAudit.Log10P, harvestAudit.TokensSeen, students, seconds, timed.TokensScored, watch.Elapsed);
+        return new RadioactivityResults(settings, harvestAudit.Log10P, harvestAudit.TokensSeen, students, seconds, timed.TokensScored, watch.Elapsed)
+        {
+            Countermeasures = countermeasures,
+            Distillability = distillability,
+        };
     }
 
     /// <summary>The experiment as the generated part of <c>docs/radioactivity.md</c>.</summary>
@@ -112,6 +186,28 @@ public static class RadioactivityExperiment
             foreach (var (label, report) in new[] { ("all windows", st.Unfiltered), ("served filter", st.Filtered) })
             {
                 md.AppendLine(string.Create(inv, $"| {st.Share:P1} | {label} | ") + string.Join(" | ", report.Checkpoints.Select(c => c.Reached ? RadioactivityReportWriter.P(c.Log10P) : "–")) + " |");
+            }
+        }
+
+        if (r.Countermeasures.Count > 0)
+        {
+            md.AppendLine().AppendLine(inv, $"Countermeasures of the distiller at {r.Settings.CountermeasureShare:P0} watermarked data (our served filter is the original harvest):").AppendLine();
+            md.AppendLine("| countermeasure | student PPL | tuples scored | p (corrected) | served filter: tuples | p (corrected) | decoy min p |").AppendLine("|---|---:|---:|---:|---:|---:|---:|");
+            var baseline = r.Students.FirstOrDefault(x => Math.Abs(x.Share - r.Settings.CountermeasureShare) < 0.005);
+            var rows = (baseline is null ? [] : new[] { ("none", baseline) }).Concat(r.Countermeasures);
+            foreach (var (name, st) in rows)
+            {
+                md.AppendLine(inv, $"| {name} | {st.HeldOutPerplexity:F1} | {st.Unfiltered.TokensScored:N0} | {RadioactivityReportWriter.P(st.Unfiltered.Log10P)} | {st.Filtered.TokensScored:N0} | {RadioactivityReportWriter.P(st.Filtered.Log10P)} | {RadioactivityReportWriter.P(Math.Min(st.Unfiltered.Decoys.MinLog10P, st.Filtered.Decoys.MinLog10P))} |");
+            }
+        }
+
+        if (r.Distillability.Count > 0)
+        {
+            md.AppendLine().AppendLine("Distillability: a student of the harvest alone (order 3), held-out Brown perplexity (lower is a better student; the 0 % student of 1.14 M human tokens is the reference above):").AppendLine();
+            md.AppendLine("| harvesting condition | harvest tokens | student PPL |").AppendLine("|---|---:|---:|");
+            foreach (var row in r.Distillability)
+            {
+                md.AppendLine(inv, $"| {row.Condition} | {row.HarvestTokens:N0} | {row.HeldOutPerplexity:F1} |");
             }
         }
 
