@@ -18,6 +18,7 @@ internal static class LabCommands
         var command = new Command("lab", "Distillation lab: harvest a student through the gateway; measure radioactivity.");
         command.Subcommands.Add(CreateDistill());
         command.Subcommands.Add(CreateRadioactivity());
+        command.Subcommands.Add(LabChainCommand.Create());
         return command;
     }
 
