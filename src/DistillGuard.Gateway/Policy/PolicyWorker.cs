@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text.Json;
 using DistillGuard.Detection.Engine;
 using DistillGuard.Policy.Ladder;
