@@ -21,17 +21,30 @@ public class DetectionBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        var random = new Random(42);
+        _events = SampleEvents(Events, seed: 42);
+        _engine = new DetectionEngine(DetectionCalibration.LoadDefault() ?? new DetectionCalibration());
+        foreach (var e in _events)
+        {
+            _engine.Observe(e);
+        }
+
+        _now = _events[^1].Timestamp;
+    }
+
+    /// <summary>A mixed stream over 1,000 accounts: half templated reasoning harvest, half casual prompts with a resent conversation.</summary>
+    internal static UsageEvent[] SampleEvents(int count, int seed)
+    {
+        var random = new Random(seed);
         var start = new DateTimeOffset(2026, 3, 2, 0, 0, 0, TimeSpan.Zero);
-        _events = new UsageEvent[Events];
-        for (var i = 0; i < Events; i++)
+        var events = new UsageEvent[count];
+        for (var i = 0; i < count; i++)
         {
             // Half templated reasoning harvest (~230 characters), half casual prompts with a resent conversation (~150–400).
             var templated = i % 2 == 0;
             var prompt = templated
                 ? $"You are an expert data analyst. Provide complete and transparent reasoning for every answer.\nExplain {Subjects[random.Next(Subjects.Length)]} for case {random.Next(100_000)}. Show every step of your reasoning before the final answer."
                 : $"Can you help me plan a trip to Lisbon in {random.Next(1, 12)} weeks with a budget of {random.Next(500, 3000)} euros?\nSure, here are some ideas for your trip.\nThanks, and what about food near the river?";
-            _events[i] = new UsageEvent
+            events[i] = new UsageEvent
             {
                 RequestId = "req_" + i,
                 Timestamp = start.AddSeconds(i * 3),
@@ -47,13 +60,7 @@ public class DetectionBenchmarks
             };
         }
 
-        _engine = new DetectionEngine(DetectionCalibration.LoadDefault() ?? new DetectionCalibration());
-        foreach (var e in _events)
-        {
-            _engine.Observe(e);
-        }
-
-        _now = _events[^1].Timestamp;
+        return events;
     }
 
     [Benchmark(Baseline = true, OperationsPerInvoke = Events)]

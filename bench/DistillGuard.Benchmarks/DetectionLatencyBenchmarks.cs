@@ -27,27 +27,7 @@ public class DetectionLatencyBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        var random = new Random(7);
-        var start = new DateTimeOffset(2026, 3, 2, 0, 0, 0, TimeSpan.Zero);
-        _events = new UsageEvent[Events];
-        for (var i = 0; i < Events; i++)
-        {
-            var prompt = i % 2 == 0
-                ? $"You are an expert data analyst. Provide complete and transparent reasoning for every answer.\nExplain case {random.Next(100_000)}. Show every step of your reasoning before the final answer."
-                : $"Can you help me plan a trip to Lisbon in {random.Next(1, 12)} weeks with a budget of {random.Next(500, 3000)} euros?";
-            _events[i] = new UsageEvent
-            {
-                RequestId = "req_" + i,
-                Timestamp = start.AddSeconds(i * 3),
-                AccountId = "acct-" + (i % 1000),
-                Endpoint = "chat.completions",
-                Model = "dg-teacher",
-                PromptText = prompt,
-                PromptTokens = prompt.Length / 4,
-                CompletionTokens = 200,
-                Status = 200,
-            };
-        }
+        _events = DetectionBenchmarks.SampleEvents(Events, seed: 7);
 
         _engine = new DetectionEngine(DetectionCalibration.LoadDefault() ?? new DetectionCalibration());
         _observer = new DetectionObserver(new DetectionHostOptions { ChannelCapacity = 10_000_000 });

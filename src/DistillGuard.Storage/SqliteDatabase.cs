@@ -76,6 +76,19 @@ internal sealed class SqliteDatabase
     }
 
     /// <summary>Closes idle pooled connections so the file handles (and the WAL) are released.</summary>
+    /// <summary>A connection for reading; a failure to open surfaces as a <see cref="StorageException"/>.</summary>
+    public SqliteConnection OpenReader()
+    {
+        try
+        {
+            return OpenConnection();
+        }
+        catch (SqliteException ex)
+        {
+            throw StorageException.FromSqlite(ex, "Opening a reader", Path, "nothing was read.");
+        }
+    }
+
     public void ReleasePool(SqliteConnection connection) => SqliteConnection.ClearPool(connection);
 
     private static void Migrate(

@@ -247,7 +247,7 @@ internal sealed partial class SqliteAccountStore : IAccountStore
     {
         ArgumentNullException.ThrowIfNull(id);
         ObjectDisposedException.ThrowIf(_disposed, this);
-        await using var connection = OpenReader();
+        await using var connection = _database.OpenReader();
         await using var command = connection.CreateCommand();
         command.CommandText = "SELECT id, org, tier, verified, payment_fingerprint_hash, created_at FROM accounts WHERE id = $id;";
         command.Parameters.AddWithValue("$id", id);
@@ -259,7 +259,7 @@ internal sealed partial class SqliteAccountStore : IAccountStore
     public async Task<IReadOnlyList<Account>> ListAsync(CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        await using var connection = OpenReader();
+        await using var connection = _database.OpenReader();
         await using var command = connection.CreateCommand();
         command.CommandText = "SELECT id, org, tier, verified, payment_fingerprint_hash, created_at FROM accounts ORDER BY id;";
         await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
@@ -297,18 +297,6 @@ internal sealed partial class SqliteAccountStore : IAccountStore
 
     private static DateTimeOffset TruncateToMilliseconds(DateTimeOffset value) =>
         DateTimeOffset.FromUnixTimeMilliseconds(value.ToUnixTimeMilliseconds());
-
-    private SqliteConnection OpenReader()
-    {
-        try
-        {
-            return _database.OpenConnection();
-        }
-        catch (SqliteException ex)
-        {
-            throw StorageException.FromSqlite(ex, "Opening a reader", Path, "nothing was read.");
-        }
-    }
 
     /// <inheritdoc />
     public async ValueTask DisposeAsync()

@@ -232,7 +232,7 @@ public sealed class SqlitePolicyStore : IPolicyStore
 
     private Task<IReadOnlyList<T>> QueryAsync<T>(string sql, Action<SqliteCommand>? bind, Func<SqliteDataReader, T> read)
     {
-        using var connection = _database.OpenConnection();
+        using var connection = _database.OpenReader();
         using var command = Command(connection, null, sql);
         bind?.Invoke(command);
         using var reader = command.ExecuteReader();

@@ -276,7 +276,7 @@ internal sealed class SqliteUsageEventStore : IUsageEventStore
             yield break;
         }
 
-        await using var connection = OpenReader();
+        await using var connection = _database.OpenReader();
         await using var command = connection.CreateCommand();
         var where = new List<string>(2);
         if (query.AccountId is not null)
@@ -337,7 +337,7 @@ internal sealed class SqliteUsageEventStore : IUsageEventStore
     {
         ArgumentNullException.ThrowIfNull(accountId);
         ObjectDisposedException.ThrowIf(_disposed, this);
-        await using var connection = OpenReader();
+        await using var connection = _database.OpenReader();
         await using var command = connection.CreateCommand();
         command.CommandText = """
             SELECT COUNT(*), COALESCE(SUM(prompt_tokens), 0), COALESCE(SUM(completion_tokens), 0)
@@ -353,7 +353,7 @@ internal sealed class SqliteUsageEventStore : IUsageEventStore
     public async Task<long> CountAsync(CancellationToken cancellationToken)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        await using var connection = OpenReader();
+        await using var connection = _database.OpenReader();
         await using var command = connection.CreateCommand();
         command.CommandText = "SELECT COUNT(*) FROM usage_events;";
         return (long)(await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false))!;
@@ -413,18 +413,6 @@ internal sealed class SqliteUsageEventStore : IUsageEventStore
         finally
         {
             _writeLock.Release();
-        }
-    }
-
-    private SqliteConnection OpenReader()
-    {
-        try
-        {
-            return _database.OpenConnection();
-        }
-        catch (SqliteException ex)
-        {
-            throw StorageException.FromSqlite(ex, "Opening a reader", Path, "nothing was read.");
         }
     }
 
