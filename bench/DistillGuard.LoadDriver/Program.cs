@@ -21,6 +21,7 @@ var rate = IntArg("--rate", 1000);
 var seconds = IntArg("--seconds", 10);
 var rounds = IntArg("--rounds", 3);
 var streamSamples = IntArg("--stream-samples", 300);
+var warmup = IntArg("--warmup", 2);
 
 var upstream = await FakeUpstream.StartAsync();
 var data = Path.Combine(Path.GetTempPath(), "dg-load-" + Guid.NewGuid().ToString("N"));
@@ -30,6 +31,7 @@ var options = new GatewayOptions
     DataDirectory = data,
     AdminToken = "load-driver-admin-token-0123456789",
     BuiltInModel = { Enabled = false },
+    InlineScheduling = IntArg("--inline-scheduling", 1) == 1,
     Upstreams = { new UpstreamOptions { Name = "fake", BaseUrl = upstream.BaseUrl + "v1", Models = ["bench-model"] } },
 };
 
@@ -52,8 +54,8 @@ var direct = new Uri(upstream.BaseUrl, "v1/chat/completions");
 var viaGateway = new Uri(gateway.BaseAddress, "v1/chat/completions");
 
 Console.Error.WriteLine($"warm-up, then {rounds} rounds of {seconds} s at {rate} req/s per target");
-await RunOpenLoopAsync(client, direct, body, rate, 2);
-await RunOpenLoopAsync(client, viaGateway, body, rate, 2);
+await RunOpenLoopAsync(client, direct, body, rate, warmup);
+await RunOpenLoopAsync(client, viaGateway, body, rate, warmup);
 
 var directLatencies = new List<double>();
 var gatewayLatencies = new List<double>();

@@ -23,6 +23,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.AspNetCore.HttpOverrides;
+using Microsoft.AspNetCore.Server.Kestrel.Transport.Sockets;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Logging;
@@ -94,7 +95,14 @@ public sealed class GatewayApp : IAsyncDisposable
         var dataDirectory = Path.GetFullPath(options.DataDirectory);
         Directory.CreateDirectory(dataDirectory);
 
-        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = typeof(GatewayApp).Assembly.GetName().Name });
+        // The gateway reads its own config file; ASP.NET Core's appsettings watcher would otherwise watch the working
+        // directory, and with it every SQLite write under ./data, on a thread of its own.
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            ApplicationName = typeof(GatewayApp).Assembly.GetName().Name,
+            ContentRootPath = AppContext.BaseDirectory,
+            Args = ["--hostBuilder:reloadConfigOnChange=false"],
+        });
         builder.Logging.ClearProviders();
         if (settings.ConfigureLogging is { } configureLogging)
         {
@@ -113,6 +121,8 @@ public sealed class GatewayApp : IAsyncDisposable
             kestrel.Limits.MaxRequestBodySize = options.Limits.MaxRequestBodyBytes;
             Listen(kestrel, options.Host, options.Port);
         });
+
+        builder.Services.Configure<SocketTransportOptions>(transport => transport.UnsafePreferInlineScheduling = options.InlineScheduling);
 
         var adminToken = AdminToken.Resolve(dataDirectory, options.AdminToken);
         var disposables = new List<IDisposable>();
@@ -188,6 +198,16 @@ public sealed class GatewayApp : IAsyncDisposable
         app.UseForwardedHeaders();
         app.UseExceptionHandler(new ExceptionHandlerOptions { ExceptionHandler = WriteUnhandledAsync, SuppressDiagnosticsCallback = _ => false });
         app.UseWhen(c => c.Request.Path.StartsWithSegments("/v1", StringComparison.Ordinal), v1 => v1.UseMiddleware<UsageRecordingMiddleware>());
+        if (options.InlineScheduling)
+        {
+            // Admin requests query SQLite synchronously (its async API is synchronous underneath): off the socket thread.
+            app.UseWhen(c => c.Request.Path.StartsWithSegments("/admin", StringComparison.Ordinal), admin => admin.Use(async (context, next) =>
+            {
+                await Task.Yield();
+                await next(context);
+            }));
+        }
+
         app.MapInferenceApi();
         app.MapAdminApi(adminToken);
         app.MapMetrics("/metrics", app.Services.GetRequiredService<GatewayMetrics>().Registry);

@@ -37,6 +37,14 @@ public sealed class GatewayOptions
     /// <summary>Peers whose <c>X-Forwarded-For</c> is honoured: IP addresses or CIDR networks. Loopback when empty.</summary>
     public List<string> TrustedProxies { get; set; } = [];
 
+    /// <summary>
+    /// Run request handlers on the thread that read the request instead of queueing them to the thread pool
+    /// (Kestrel's inline scheduling): one hand-off fewer per request, which is most of the gateway's added
+    /// latency on a small machine. Safe because the request path never blocks: CPU-bound work (the built-in
+    /// model, admin queries) moves itself to the thread pool first.
+    /// </summary>
+    public bool InlineScheduling { get; set; } = true;
+
     /// <summary>Admin token; normally left out of the file (environment or data directory).</summary>
     [JsonIgnore]
     public string? AdminToken { get; set; }

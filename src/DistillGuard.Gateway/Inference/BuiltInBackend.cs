@@ -22,6 +22,8 @@ internal sealed class BuiltInBackend(ILanguageModel model, string modelId, TextT
 
     public async Task HandleAsync(HttpContext context, InferenceRequest request, RequestUsage usage)
     {
+        // Generation is CPU-bound for milliseconds: leave the socket thread (inline scheduling) for the thread pool.
+        await Task.Yield();
         IReadOnlyList<int> promptTokens = request.Kind == InferenceKind.Chat
             ? [.. tokenizer.Encode(PromptText(request)), TextTokenizer.EndOfText]
             : tokenizer.Encode(PromptText(request));
