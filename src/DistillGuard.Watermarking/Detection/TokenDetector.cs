@@ -52,37 +52,53 @@ public sealed class TokenDetector
         var sums = ArrayPool<double>.Shared.Rent(combos);
         var above = ArrayPool<int>.Shared.Rent(combos);
         var seeds = ArrayPool<ulong>.Shared.Rent(_keys.Count);
+        var exponents = ArrayPool<long>.Shared.Rent(combos);
         var scores = keepScores ? ArrayPool<double>.Shared.Rent(Math.Max(1, combos * n)) : null;
         var scoredAt = ArrayPool<int>.Shared.Rent(Math.Max(1, n));
-        var states = keepScores ? ArrayPool<byte>.Shared.Rent(Math.Max(1, n)) : null;
+        var states = ArrayPool<byte>.Shared.Rent(Math.Max(1, n));
         try
         {
-            Array.Clear(sums, 0, combos);
+            // Green list: sums count green tuples. Gumbel: sums hold the running product of (1 − r)·2³² in [1, 2)
+            // and exponents its powers of two, so the score Σ −ln(1 − r) takes one multiply per token and one
+            // logarithm per text (see ProductLog) instead of a logarithm per token.
+            sums.AsSpan(0, combos).Fill(green ? 0 : 1);
             Array.Clear(above, 0, combos);
+            Array.Clear(exponents, 0, combos);
             var gumbelGreen = -Math.Log(_parameters.Gamma);
-            using var set = new TupleSet(Math.Max(0, n - width));
             var threshold = _parameters.GreenThreshold;
             var tag = _parameters.Tag;
             ulong fold = 0x243F6A8885A308D3UL;
             int scored = 0, repeated = 0;
-            for (var i = 0; i < n; i++)
+
+            // Pass 1, de-duplication alone: a tight loop whose set probes are independent, so the processor keeps
+            // several cache misses in flight on long texts instead of one per token behind the hashing below.
+            using (var set = new TupleSet(Math.Max(0, n - width)))
             {
-                if (i < width)
+                states.AsSpan(0, Math.Min(width, n)).Clear(); // StateContext is 0
+                for (var i = width; i < n; i++)
                 {
-                    SetState(states, i, StateContext);
+                    var fresh = TupleSet.TryPack(tokens.Slice(i - width, width), tokens[i], out var lo, out var hi) && set.Add(lo, hi);
+                    states[i] = fresh ? StateScored : StateRepeated;
+                    repeated += fresh ? 0 : 1;
+                }
+            }
+
+            // Pass 2, scoring: one SipHash per new tuple and key, then one PRF value per payload.
+            for (var i = width; i < n; i++)
+            {
+                if (states[i] != StateScored)
+                {
                     continue;
                 }
 
                 var window = tokens.Slice(i - width, width);
                 var token = tokens[i];
-                if (!TupleSet.TryPack(window, token, out var lo, out var hi) || !set.Add(lo, hi))
+                if (green)
                 {
-                    SetState(states, i, StateRepeated);
-                    repeated++;
-                    continue;
+                    TupleSet.TryPack(window, token, out var lo, out var hi);
+                    fold = WatermarkKey.Mix(fold ^ lo) + hi;
                 }
 
-                fold = WatermarkKey.Mix(fold ^ lo) + hi;
                 for (var k = 0; k < _keys.Count; k++)
                 {
                     seeds[k] = _keys[k].WindowSeed(tag, window);
@@ -98,22 +114,41 @@ public sealed class TokenDetector
                             id -= _vocabulary;
                         }
 
-                        var value = WatermarkKey.TokenValue(seeds[k], id);
-                        var score = green
-                            ? (value < threshold ? 1.0 : 0.0)
-                            : -Math.Log(1 - WatermarkKey.ToUnit(value));
+                        var bits = WatermarkKey.TokenBits(seeds[k], id);
                         var combo = (k * payloads) + m;
-                        sums[combo] += score;
-                        above[combo] += score > gumbelGreen ? 1 : 0;
+                        if (green)
+                        {
+                            sums[combo] += bits < threshold ? 1 : 0;
+                        }
+                        else
+                        {
+                            // 1 − r = (~u + ½) / 2³²; "green" for the display fraction means 1 − r < γ.
+                            var complement = ~bits;
+                            sums[combo] *= complement + 0.5;
+                            above[combo] += complement < threshold ? 1 : 0;
+                        }
+
                         if (scores is not null)
                         {
-                            scores[(combo * n) + scored] = score;
+                            scores[(combo * n) + scored] = green ? (bits < threshold ? 1 : 0) : WatermarkKey.ExponentialScore(bits);
                         }
                     }
                 }
 
-                SetState(states, i, StateScored);
                 scoredAt[scored++] = i;
+                if (!green && (scored & (ProductRenormalisation - 1)) == 0)
+                {
+                    Renormalise(sums.AsSpan(0, combos), exponents.AsSpan(0, combos));
+                }
+            }
+
+            if (!green)
+            {
+                Renormalise(sums.AsSpan(0, combos), exponents.AsSpan(0, combos));
+                for (var c = 0; c < combos; c++)
+                {
+                    sums[c] = ProductLog(scored, sums[c], exponents[c]);
+                }
             }
 
             var tieBreak = WatermarkKey.ToUnit(WatermarkKey.Mix(fold ^ _tieSeed));
@@ -179,7 +214,7 @@ public sealed class TokenDetector
                 Epoch = watermarked ? _keys[bestKey].Epoch : null,
                 Payload = watermarked && payloads > 1 ? bestPayload : null,
                 Window = windowMatch,
-                Tokens = options.Colour && states is not null && scores is not null
+                Tokens = options.Colour && scores is not null
                     ? Colour(tokens, states, scores.AsSpan(best * n, Math.Max(scored, 0)), green ? 0.5 : gumbelGreen, tokenText)
                     : null,
             };
@@ -189,30 +224,40 @@ public sealed class TokenDetector
             ArrayPool<double>.Shared.Return(sums);
             ArrayPool<int>.Shared.Return(above);
             ArrayPool<ulong>.Shared.Return(seeds);
+            ArrayPool<long>.Shared.Return(exponents);
             ArrayPool<int>.Shared.Return(scoredAt);
             if (scores is not null)
             {
                 ArrayPool<double>.Shared.Return(scores);
             }
 
-            if (states is not null)
-            {
-                ArrayPool<byte>.Shared.Return(states);
-            }
+            ArrayPool<byte>.Shared.Return(states);
         }
     }
+
+    // Every factor of the Gumbel product lies in [½, 2³²), so a product kept in [1, 2) stays far inside the double
+    // range for 16 more factors (at most 2⁵¹³); renormalising every 16 scored tokens is safe.
+    private const int ProductRenormalisation = 16;
+
+    /// <summary>Moves the binary exponent of each product into <paramref name="exponents"/>, leaving the mantissa in [1, 2).</summary>
+    private static void Renormalise(Span<double> products, Span<long> exponents)
+    {
+        for (var c = 0; c < products.Length; c++)
+        {
+            var bits = BitConverter.DoubleToInt64Bits(products[c]);
+            exponents[c] += ((bits >> 52) & 0x7FF) - 1023;
+            products[c] = BitConverter.Int64BitsToDouble((bits & 0x000F_FFFF_FFFF_FFFFL) | 0x3FF0_0000_0000_0000L);
+        }
+    }
+
+    /// <summary>Σ −ln(1 − rᵢ) over <paramref name="scored"/> tokens from Π (1 − rᵢ)·2³² = mantissa · 2^exponent.</summary>
+    /// <remarks>The integer (32·n − exponent) is exact, so the only rounding is in one product by ln 2 and one logarithm.</remarks>
+    private static double ProductLog(int scored, double mantissa, long exponent) =>
+        (((32L * scored) - exponent) * Math.Log(2)) - Math.Log(mantissa);
 
     private const byte StateContext = 0;
     private const byte StateRepeated = 1;
     private const byte StateScored = 2;
-
-    private static void SetState(byte[]? states, int index, byte state)
-    {
-        if (states is not null)
-        {
-            states[index] = state;
-        }
-    }
 
     private double LogPValue(int scored, double sum, double tieBreak, bool green, out double conservative)
     {

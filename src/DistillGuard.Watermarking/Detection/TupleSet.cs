@@ -5,14 +5,17 @@ using DistillGuard.Watermarking.Keys;
 namespace DistillGuard.Watermarking.Detection;
 
 /// <summary>An exact set of (window, token) tuples packed into 128 bits (up to eight 16-bit ids), open addressing.</summary>
-/// <remarks>Grows by doubling into pooled arrays, returned by <see cref="Dispose"/>: no allocation per token, and none per call once the pool is warm.</remarks>
+/// <remarks>
+/// Each slot is two adjacent words (lo, hi), so a probe touches one cache line; (0, 0) marks an empty slot and the
+/// one tuple that packs to (0, 0) is kept in a flag. Grows by doubling into pooled arrays, returned by
+/// <see cref="Dispose"/>: no allocation per token, and none per call once the pool is warm.
+/// </remarks>
 internal sealed class TupleSet : IDisposable
 {
-    private ulong[] _lo;
-    private ulong[] _hi;
-    private bool[] _used;
+    private ulong[] _slots;
     private int _count;
     private int _mask;
+    private bool _hasZero;
 
     public TupleSet(int expected)
     {
@@ -22,24 +25,17 @@ internal sealed class TupleSet : IDisposable
             capacity <<= 1;
         }
 
-        (_lo, _hi, _used) = Rent(capacity);
+        _slots = Rent(capacity);
         _mask = capacity - 1;
     }
 
-    public void Dispose() => Return(_lo, _hi, _used);
+    public void Dispose() => ArrayPool<ulong>.Shared.Return(_slots);
 
-    private static (ulong[], ulong[], bool[]) Rent(int capacity)
+    private static ulong[] Rent(int capacity)
     {
-        var used = ArrayPool<bool>.Shared.Rent(capacity);
-        Array.Clear(used, 0, capacity);
-        return (ArrayPool<ulong>.Shared.Rent(capacity), ArrayPool<ulong>.Shared.Rent(capacity), used);
-    }
-
-    private static void Return(ulong[] lo, ulong[] hi, bool[] used)
-    {
-        ArrayPool<ulong>.Shared.Return(lo);
-        ArrayPool<ulong>.Shared.Return(hi);
-        ArrayPool<bool>.Shared.Return(used);
+        var slots = ArrayPool<ulong>.Shared.Rent(2 * capacity);
+        Array.Clear(slots, 0, 2 * capacity);
+        return slots;
     }
 
     /// <summary>Packs a tuple of up to eight ids below 65,536; false when an id does not fit.</summary>
@@ -80,15 +76,30 @@ internal sealed class TupleSet : IDisposable
     /// <summary>Adds the tuple; false when it was already present.</summary>
     public bool Add(ulong lo, ulong hi)
     {
+        if ((lo | hi) == 0)
+        {
+            var added = !_hasZero;
+            _hasZero = true;
+            return added;
+        }
+
         if (_count * 2 >= _mask + 1)
         {
             Grow();
         }
 
+        var slots = _slots;
         var index = (int)(WatermarkKey.Mix(lo ^ (hi * 0x9E3779B97F4A7C15UL)) & (ulong)_mask);
-        while (_used[index])
+        while (true)
         {
-            if (_lo[index] == lo && _hi[index] == hi)
+            var storedLo = slots[2 * index];
+            var storedHi = slots[(2 * index) + 1];
+            if ((storedLo | storedHi) == 0)
+            {
+                break;
+            }
+
+            if (storedLo == lo && storedHi == hi)
             {
                 return false;
             }
@@ -96,27 +107,26 @@ internal sealed class TupleSet : IDisposable
             index = (index + 1) & _mask;
         }
 
-        _used[index] = true;
-        _lo[index] = lo;
-        _hi[index] = hi;
+        slots[2 * index] = lo;
+        slots[(2 * index) + 1] = hi;
         _count++;
         return true;
     }
 
     private void Grow()
     {
-        var (lo, hi, used, capacity) = (_lo, _hi, _used, _mask + 1);
-        (_lo, _hi, _used) = Rent(capacity * 2);
+        var (old, capacity) = (_slots, _mask + 1);
+        _slots = Rent(capacity * 2);
         _mask = (capacity * 2) - 1;
         _count = 0;
         for (var i = 0; i < capacity; i++)
         {
-            if (used[i])
+            if ((old[2 * i] | old[(2 * i) + 1]) != 0)
             {
-                Add(lo[i], hi[i]);
+                Add(old[2 * i], old[(2 * i) + 1]);
             }
         }
 
-        Return(lo, hi, used);
+        ArrayPool<ulong>.Shared.Return(old);
     }
 }

@@ -10,18 +10,11 @@ internal static class SipHash
     /// <summary>SipHash-2-4 of <paramref name="message"/> under the 128-bit key (<paramref name="k0"/>, <paramref name="k1"/>).</summary>
     public static ulong Hash(ulong k0, ulong k1, ReadOnlySpan<byte> message)
     {
-        var v0 = k0 ^ 0x736f6d6570736575UL;
-        var v1 = k1 ^ 0x646f72616e646f6dUL;
-        var v2 = k0 ^ 0x6c7967656e657261UL;
-        var v3 = k1 ^ 0x7465646279746573UL;
+        var state = new State(k0, k1);
         var full = message.Length & ~7;
         for (var i = 0; i < full; i += 8)
         {
-            var m = BinaryPrimitives.ReadUInt64LittleEndian(message[i..]);
-            v3 ^= m;
-            Round(ref v0, ref v1, ref v2, ref v3);
-            Round(ref v0, ref v1, ref v2, ref v3);
-            v0 ^= m;
+            state.Compress(BinaryPrimitives.ReadUInt64LittleEndian(message.Slice(i, 8)));
         }
 
         var last = (ulong)message.Length << 56;
@@ -31,34 +24,69 @@ internal static class SipHash
             last |= (ulong)tail[i] << (8 * i);
         }
 
-        v3 ^= last;
-        Round(ref v0, ref v1, ref v2, ref v3);
-        Round(ref v0, ref v1, ref v2, ref v3);
-        v0 ^= last;
-        v2 ^= 0xff;
-        Round(ref v0, ref v1, ref v2, ref v3);
-        Round(ref v0, ref v1, ref v2, ref v3);
-        Round(ref v0, ref v1, ref v2, ref v3);
-        Round(ref v0, ref v1, ref v2, ref v3);
-        return v0 ^ v1 ^ v2 ^ v3;
+        state.Compress(last);
+        return state.Finish();
     }
 
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static void Round(ref ulong v0, ref ulong v1, ref ulong v2, ref ulong v3)
+    /// <summary>SipHash-2-4 of the first <paramref name="length"/> bytes of <paramref name="padded"/>, whose bytes after them up to the next multiple of 8 are zero.</summary>
+    public static ulong HashPadded(ulong k0, ulong k1, ReadOnlySpan<byte> padded, int length)
     {
-        v0 += v1;
-        v1 = BitOperations.RotateLeft(v1, 13);
-        v1 ^= v0;
-        v0 = BitOperations.RotateLeft(v0, 32);
-        v2 += v3;
-        v3 = BitOperations.RotateLeft(v3, 16);
-        v3 ^= v2;
-        v0 += v3;
-        v3 = BitOperations.RotateLeft(v3, 21);
-        v3 ^= v0;
-        v2 += v1;
-        v1 = BitOperations.RotateLeft(v1, 17);
-        v1 ^= v2;
-        v2 = BitOperations.RotateLeft(v2, 32);
+        var state = new State(k0, k1);
+        var full = length & ~7;
+        for (var i = 0; i < full; i += 8)
+        {
+            state.Compress(BinaryPrimitives.ReadUInt64LittleEndian(padded.Slice(i, 8)));
+        }
+
+        state.Compress(BinaryPrimitives.ReadUInt64LittleEndian(padded.Slice(full, 8)) | ((ulong)length << 56));
+        return state.Finish();
+    }
+
+    /// <summary>The four state words; a struct of four fields, so the JIT keeps them in registers.</summary>
+    private struct State(ulong k0, ulong k1)
+    {
+        private ulong _v0 = k0 ^ 0x736f6d6570736575UL;
+        private ulong _v1 = k1 ^ 0x646f72616e646f6dUL;
+        private ulong _v2 = k0 ^ 0x6c7967656e657261UL;
+        private ulong _v3 = k1 ^ 0x7465646279746573UL;
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Compress(ulong m)
+        {
+            _v3 ^= m;
+            Round();
+            Round();
+            _v0 ^= m;
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public ulong Finish()
+        {
+            _v2 ^= 0xff;
+            Round();
+            Round();
+            Round();
+            Round();
+            return _v0 ^ _v1 ^ _v2 ^ _v3;
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private void Round()
+        {
+            _v0 += _v1;
+            _v1 = BitOperations.RotateLeft(_v1, 13);
+            _v1 ^= _v0;
+            _v0 = BitOperations.RotateLeft(_v0, 32);
+            _v2 += _v3;
+            _v3 = BitOperations.RotateLeft(_v3, 16);
+            _v3 ^= _v2;
+            _v0 += _v3;
+            _v3 = BitOperations.RotateLeft(_v3, 21);
+            _v3 ^= _v0;
+            _v2 += _v1;
+            _v1 = BitOperations.RotateLeft(_v1, 17);
+            _v1 ^= _v2;
+            _v2 = BitOperations.RotateLeft(_v2, 32);
+        }
     }
 }

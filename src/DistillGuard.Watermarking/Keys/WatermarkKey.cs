@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
 using System.Security.Cryptography;
 using System.Text;
 
@@ -11,9 +12,10 @@ namespace DistillGuard.Watermarking.Keys;
 /// the SipHash-2-4 key is the first 16 bytes of the 32-byte key (two little-endian 64-bit words);
 /// the window seed is <c>s = SipHash(tag ‖ h ‖ id₁ … id_h)</c> with a one-byte scheme tag (<c>'G'</c> green list,
 /// <c>'E'</c> exponential minimum, <c>'B'</c> account buckets, <c>'L'</c> lexical), one byte h, and each id as a
-/// little-endian int32; the value of a candidate is <c>u = SplitMix64Finalizer(s ⊕ (id + 1)·0x9E3779B97F4A7C15)</c>.
-/// One SipHash per step and one multiply-xorshift per candidate keep generation and detection cheap; the secret
-/// seed makes u unpredictable without the key. <see cref="ToString"/> never shows key material.
+/// little-endian int32; the 32-bit value of a candidate is <c>u = lowbias32(lo(s) ⊕ id)</c> with <c>hi(s)</c> xored in
+/// after the first multiply (see <see cref="TokenBits(ulong, int)"/>). One SipHash per step and two 32-bit
+/// multiply-xorshifts per candidate keep generation and detection cheap (eight candidates per AVX2 instruction);
+/// the secret seed makes u unpredictable without the key. <see cref="ToString"/> never shows key material.
 /// </remarks>
 public sealed class WatermarkKey
 {
@@ -57,15 +59,28 @@ public sealed class WatermarkKey
     /// <summary>The keyed seed of a context window for the scheme with tag <paramref name="tag"/>.</summary>
     public ulong WindowSeed(byte tag, ReadOnlySpan<int> window)
     {
-        Span<byte> message = stackalloc byte[2 + (4 * window.Length)];
+        if (window.Length > 7)
+        {
+            Span<byte> message = stackalloc byte[2 + (4 * window.Length)];
+            WriteWindow(message, tag, window);
+            return SipHash.Hash(_k0, _k1, message);
+        }
+
+        // Up to 30 bytes, zero-padded to four words: SipHash reads its last word whole instead of byte by byte.
+        Span<byte> padded = stackalloc byte[32];
+        padded.Clear();
+        WriteWindow(padded, tag, window);
+        return SipHash.HashPadded(_k0, _k1, padded, 2 + (4 * window.Length));
+    }
+
+    private static void WriteWindow(Span<byte> message, byte tag, ReadOnlySpan<int> window)
+    {
         message[0] = tag;
         message[1] = (byte)window.Length;
         for (var i = 0; i < window.Length; i++)
         {
-            BinaryPrimitives.WriteInt32LittleEndian(message[(2 + (4 * i))..], window[i]);
+            BinaryPrimitives.WriteInt32LittleEndian(message.Slice(2 + (4 * i), 4), window[i]);
         }
-
-        return SipHash.Hash(_k0, _k1, message);
     }
 
     /// <summary>The keyed 64-bit hash of arbitrary bytes under scheme tag <paramref name="tag"/>.</summary>
@@ -77,9 +92,68 @@ public sealed class WatermarkKey
         return SipHash.Hash(_k0, _k1, buffer);
     }
 
-    /// <summary>The pseudo-random 64-bit value of candidate <paramref name="id"/> after a window with seed <paramref name="seed"/>.</summary>
+    /// <summary>The pseudo-random 32-bit value of candidate <paramref name="id"/> after a window with seed <paramref name="seed"/>.</summary>
+    /// <remarks>
+    /// Chris Wellons' lowbias32 mixer (hash-prospector, 2018: shifts 16, 15, 16; multipliers 0x7feb352d, 0x846ca68b)
+    /// applied to the low seed word xor the id, with the high seed word xored in after the first multiply, so both
+    /// halves of the seed key the value. A bijection of the id for a fixed seed. 32-bit lanes are what AVX2 can
+    /// multiply (it has no 64-bit multiply), which is why the candidate value is 32 bits wide.
+    /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static ulong TokenValue(ulong seed, int id) => Mix((seed ^ ((ulong)(uint)(id + 1) * 0x9E3779B97F4A7C15UL)));
+    public static uint TokenBits(ulong seed, int id)
+    {
+        var x = (uint)seed ^ (uint)id;
+        x ^= x >> 16;
+        x *= 0x7FEB352DU;
+        x ^= (uint)(seed >> 32);
+        x ^= x >> 15;
+        x *= 0x846CA68BU;
+        return x ^ (x >> 16);
+    }
+
+    /// <summary><see cref="TokenBits(ulong, int)"/> of eight candidates at once, with the seed split into its low and high words.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector256<uint> TokenBits(Vector256<uint> low, Vector256<uint> high, Vector256<int> ids)
+    {
+        var x = MixedBeforeLastShift(low, high, ids);
+        return x ^ Vector256.ShiftRightLogical(x, 16);
+    }
+
+    /// <summary><see cref="TokenBits(ulong, int)"/> of eight candidates without its last xorshift (x ^ x &gt;&gt; 16), which leaves the top 16 bits unchanged.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector256<uint> MixedBeforeLastShift(Vector256<uint> low, Vector256<uint> high, Vector256<int> ids)
+    {
+        var x = low ^ ids.AsUInt32();
+        x ^= Vector256.ShiftRightLogical(x, 16);
+        x *= 0x7FEB352DU;
+        x ^= high;
+        x ^= Vector256.ShiftRightLogical(x, 15);
+        return x * 0x846CA68BU;
+    }
+
+    /// <summary><see cref="TokenBits(ulong, int)"/> in the high half of a 64-bit value, so a comparison with ⌊γ·2⁶⁴⌋ decides green exactly as the 32-bit one with <see cref="GreenThreshold(double)"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ulong TokenValue(ulong seed, int id) => (ulong)TokenBits(seed, id) << 32;
+
+    /// <summary>The 32-bit green threshold of fraction <paramref name="gamma"/>: a candidate is green when its <see cref="TokenBits(ulong, int)"/> is below it.</summary>
+    /// <remarks>⌈⌊γ·2⁶⁴⌋ / 2³²⌉, which makes <c>u &lt; T</c> the same test as <c>u·2³² &lt; ⌊γ·2⁶⁴⌋</c>.</remarks>
+    public static uint GreenThreshold(double gamma)
+    {
+        var wide = (ulong)(gamma * 18446744073709551616.0);
+        return (uint)Math.Min(uint.MaxValue, (wide >> 32) + ((wide & 0xFFFF_FFFFUL) == 0 ? 0UL : 1UL));
+    }
+
+    /// <summary>The Gumbel scheme's uniform r = (u + ½) / 2³² of a candidate value, in (0, 1) and exact in a double.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static double ToUniform(uint bits) => (bits + 0.5) * (1.0 / 4294967296);
+
+    /// <summary>The Exp(1) score −ln(1 − r) of a candidate value, r = (u + ½) / 2³² the Gumbel scheme's uniform.</summary>
+    /// <remarks>1 − r = (~u + ½) / 2³² exactly, so the score is 32 ln 2 − ln(~u + ½) without cancellation near r = 1.</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static double ExponentialScore(uint bits) => ThirtyTwoLn2 - Math.Log(~bits + 0.5);
+
+    /// <summary>32 ln 2: the score offset of <see cref="ExponentialScore"/>.</summary>
+    internal static readonly double ThirtyTwoLn2 = 32 * Math.Log(2);
 
     /// <summary>The SplitMix64 finalizer (Steele, Lea and Flood, 2014): a bijection with full avalanche.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -37,9 +37,10 @@ public sealed record WatermarkParameters
     /// <summary>Every problem with these parameters, as (property, reason).</summary>
     public IEnumerable<(string Property, string Reason)> Problems()
     {
-        if (!(Gamma > 0 && Gamma < 1))
+        // The green test compares 32-bit values, so γ needs at least one value green and one red.
+        if (!(Gamma >= 1.0 / 4294967296 && Gamma <= 1 - (1.0 / 4294967296)))
         {
-            yield return (nameof(Gamma), "must be strictly between 0 and 1");
+            yield return (nameof(Gamma), "must be strictly between 0 and 1 (within 2^-32 of neither)");
         }
 
         if (!double.IsFinite(Delta) || Delta < 0 || Delta > 20)
@@ -70,6 +71,6 @@ public sealed record WatermarkParameters
     /// <summary>The PRF tag byte of the scheme.</summary>
     internal byte Tag => Scheme == WatermarkScheme.GreenList ? (byte)'G' : (byte)'E';
 
-    /// <summary>The green threshold: a value below it is green.</summary>
-    internal ulong GreenThreshold => (ulong)(Gamma * 18446744073709551616.0);
+    /// <summary>The green threshold: a <see cref="Keys.WatermarkKey.TokenBits(ulong, int)"/> value below it is green.</summary>
+    internal uint GreenThreshold => Keys.WatermarkKey.GreenThreshold(Gamma);
 }

@@ -22,7 +22,8 @@ public sealed class ConformanceTests(ITestOutputHelper output)
         };
         var seed = Key.WindowSeed((byte)'G', [464, 3290]);
         var threshold = WatermarkParameters.GreenListDefaults.GreenThreshold;
-        lines.Add("green(0..31)=" + string.Concat(Enumerable.Range(0, 32).Select(id => WatermarkKey.TokenValue(seed, id) < threshold ? '1' : '0')));
+        lines.Add("bits(0..3)=" + string.Join(',', Enumerable.Range(0, 4).Select(id => WatermarkKey.TokenBits(seed, id).ToString("x8", CultureInfo.InvariantCulture))));
+        lines.Add("green(0..31)=" + string.Concat(Enumerable.Range(0, 32).Select(id => WatermarkKey.TokenBits(seed, id) < threshold ? '1' : '0')));
         var green = new TokenDetector([Key], WatermarkParameters.GreenListDefaults).Detect(Tokens);
         var gumbel = new TokenDetector([Key], WatermarkParameters.GumbelDefaults).Detect(Tokens);
         lines.Add(FormattableString.Invariant($"greenList n={green.ScoredTokens} green={green.GreenFraction * green.ScoredTokens} log10p={green.Log10PValue:R} log10pConservative={Math.Log10(green.ConservativePValue):R}"));
