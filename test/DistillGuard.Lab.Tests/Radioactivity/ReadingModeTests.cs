@@ -1,6 +1,7 @@
 using DistillGuard.Lab.Distillation;
 using DistillGuard.Lab.Radioactivity;
 using DistillGuard.LanguageModels;
+using DistillGuard.LanguageModels.Sampling;
 using DistillGuard.LanguageModels.Tokenization;
 using DistillGuard.Watermarking.Schemes;
 
@@ -56,8 +57,9 @@ public sealed class ReadingModeTests
     /// <summary>The suspect's top-1 prediction at every position of each text, as the completions endpoint would report it.</summary>
     private static ReadingRow[] Read(ILanguageModel model, IEnumerable<string> texts)
     {
+        // A greedy one-token step is the model's argmax (ties to the lower id), without scoring the whole vocabulary.
         var tokenizer = TextTokenizer.Gpt2;
-        var scores = new float[model.VocabularySize];
+        var generator = new TextGenerator(model, tokenizer);
         var rows = new List<ReadingRow>();
         foreach (var text in texts)
         {
@@ -71,9 +73,8 @@ public sealed class ReadingModeTests
             predicted[0] = -1;
             for (var i = 1; i < ids.Length; i++)
             {
-                int[] context = [TextTokenizer.EndOfText, .. ids[..i]];
-                model.GetLogProbabilities(context.AsSpan(Math.Max(0, context.Length - (model.Order - 1))), scores);
-                predicted[i] = Array.IndexOf(scores, scores.Max());
+                var step = generator.Generate(new GenerationRequest { PromptTokens = ids[..i], MaxTokens = 1, Temperature = 0 }).First();
+                predicted[i] = step.Tokens.Count == 1 ? step.Tokens[0].Id : TextTokenizer.EndOfText;
             }
 
             rows.Add(new ReadingRow(ids, predicted));
