@@ -23,12 +23,14 @@ internal static class AuditCommand
         var maxTokens = new Option<int>("--max-tokens") { Description = "max_tokens per probe (default 256).", DefaultValueFactory = _ => 256 };
         var decoys = new Option<int>("--decoys") { Description = "Decoy keys through the same pipeline (default 100).", DefaultValueFactory = _ => 100 };
         var buckets = new Option<int>("--buckets") { Description = "Payload buckets of the watermark; > 1 turns on tracing.", DefaultValueFactory = _ => 1 };
+        var reading = new Option<FileInfo?>("--reading") { Description = "Our watermarked texts, one per line, for the reading-mode test (default: the --served file)." };
+        var readingTokens = new Option<int>("--reading-tokens") { Description = "Tokens of those texts the suspect reads through /completions with echo and logprobs (default 50000; 0 skips reading mode).", DefaultValueFactory = _ => 50_000 };
         var concurrency = new Option<int>("--concurrency") { Description = "Requests in flight (default 4).", DefaultValueFactory = _ => 4 };
         var json = new Option<bool>("--json") { Description = "Print the report as JSON." };
         var output = new Option<string>("--out") { Description = "Directory for report.md, report.json and the plot (default ./audit).", DefaultValueFactory = _ => "audit" };
         var command = new Command("audit", "Audit a suspect model behind any OpenAI-compatible API for our watermark (radioactivity test with decoy controls).")
         {
-            baseUrl, apiKey, model, data, epoch, probes, prompts, served, maxTokens, decoys, buckets, concurrency, json, output,
+            baseUrl, apiKey, model, data, epoch, probes, prompts, served, reading, readingTokens, maxTokens, decoys, buckets, concurrency, json, output,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -48,6 +50,7 @@ internal static class AuditCommand
             var key = new WatermarkKeyring(WatermarkKeyFile.LoadOrCreate(dataDirectory), parse.GetValue(epoch)).Current;
             var parameters = WatermarkParameters.GreenListDefaults with { PayloadBuckets = parse.GetValue(buckets) };
             IReadOnlyList<string> probeTexts;
+            IReadOnlyList<string> readingTexts = [];
             ServedWindows? servedWindows = null;
             try
             {
@@ -57,7 +60,14 @@ internal static class AuditCommand
                     : HarvestPrompts.FromBrown(count, seed: 7, heldOut: true);
                 if (parse.GetValue(served) is { } servedFile)
                 {
-                    servedWindows = ServedWindows.FromTexts(await File.ReadAllLinesAsync(servedFile.FullName, cancellationToken), parameters.ContextWidth);
+                    var servedTexts = await File.ReadAllLinesAsync(servedFile.FullName, cancellationToken);
+                    servedWindows = ServedWindows.FromTexts(servedTexts, parameters.ContextWidth);
+                    readingTexts = servedTexts;
+                }
+
+                if (parse.GetValue(reading) is { } readingFile)
+                {
+                    readingTexts = await File.ReadAllLinesAsync(readingFile.FullName, cancellationToken);
                 }
             }
             catch (IOException e)
@@ -66,30 +76,15 @@ internal static class AuditCommand
                 return 2;
             }
 
-            var probe = new SuspectProbe(endpoint, parse.GetValue(apiKey)!, parse.GetValue(model)!) { Concurrency = Math.Max(1, parse.GetValue(concurrency)) };
             var quiet = parse.GetValue(json);
-            (IReadOnlyList<AuditSample> Samples, int Failed, TimeSpan Elapsed) collected = default;
-            if (quiet)
-            {
-                collected = await probe.CollectAsync(probeTexts, parse.GetValue(maxTokens), cancellationToken: cancellationToken);
-            }
-            else
-            {
-                await AnsiConsole.Progress().StartAsync(async context =>
-                {
-                    var task = context.AddTask($"probing {Markup.Escape(parse.GetValue(model)!)}", maxValue: probeTexts.Count);
-                    collected = await probe.CollectAsync(probeTexts, parse.GetValue(maxTokens), done => task.Value = done, cancellationToken);
-                });
-            }
-
-            if (collected.Samples is not { Count: > 0 })
+            var options = new AuditOptions { Parameters = parameters, Decoys = parse.GetValue(decoys), Served = servedWindows, Trace = parameters.PayloadBuckets > 1 };
+            var report = await AuditAsync(endpoint, parse.GetValue(apiKey)!, parse.GetValue(model)!, key, options, probeTexts, parse.GetValue(maxTokens), Math.Max(1, parse.GetValue(concurrency)), readingTexts.Where(t => t.Length > 0), parse.GetValue(readingTokens), quiet, cancellationToken);
+            if (report.Answers == 0)
             {
                 await Console.Error.WriteLineAsync($"distillguard: the suspect answered none of {probeTexts.Count} probes.");
                 return 1;
             }
 
-            var options = new AuditOptions { Parameters = parameters, Decoys = parse.GetValue(decoys), Served = servedWindows, Trace = parameters.PayloadBuckets > 1 };
-            var report = RadioactivityAudit.Run(collected.Samples, key, options, parse.GetValue(model)!) with { CollectionSeconds = collected.Elapsed.TotalSeconds };
             var files = RadioactivityReportWriter.Write(report, Path.GetFullPath(parse.GetValue(output)!));
             if (quiet)
             {
@@ -98,11 +93,50 @@ internal static class AuditCommand
             else
             {
                 Console.WriteLine(RadioactivityReportWriter.ToMarkdown(report));
-                AnsiConsole.MarkupLine($"{collected.Failed} probes failed; report → {Markup.Escape(string.Join(", ", files))}");
+                AnsiConsole.MarkupLine($"report → {Markup.Escape(string.Join(", ", files))}");
             }
 
             return 0;
         });
         return command;
+    }
+
+    /// <summary>
+    /// Probes the suspect (progress bar unless <paramref name="quiet"/>), audits its answers and, when it returns prompt
+    /// log-probabilities, runs the reading-mode test on <paramref name="readingTexts"/> and attaches it to the report.
+    /// </summary>
+    internal static async Task<RadioactivityReport> AuditAsync(Uri endpoint, string apiKey, string model, WatermarkKey key, AuditOptions options, IReadOnlyList<string> probeTexts, int maxTokens, int concurrency, IEnumerable<string> readingTexts, int readingTokens, bool quiet, CancellationToken cancellationToken)
+    {
+        var probe = new SuspectProbe(endpoint, apiKey, model) { Concurrency = concurrency };
+        using var reader = new ReadingProbe(endpoint, apiKey, model) { Concurrency = concurrency };
+        (IReadOnlyList<AuditSample> Samples, int Failed, TimeSpan Elapsed) collected = default;
+        (RadioactivityReport? Report, string? Unavailable) read = default;
+        var readingOptions = new AuditOptions { Parameters = options.Parameters with { PayloadBuckets = 1 }, Decoys = options.Decoys, DecoySeed = options.DecoySeed };
+        var readAtAll = readingTokens > 0 && readingTexts.Any();
+        if (quiet)
+        {
+            collected = await probe.CollectAsync(probeTexts, maxTokens, cancellationToken: cancellationToken);
+            if (readAtAll)
+            {
+                read = await reader.AuditAsync(readingTexts, readingTokens, key, readingOptions, model, cancellationToken: cancellationToken);
+            }
+        }
+        else
+        {
+            await AnsiConsole.Progress().StartAsync(async context =>
+            {
+                var task = context.AddTask($"probing {Markup.Escape(model)}", maxValue: probeTexts.Count);
+                collected = await probe.CollectAsync(probeTexts, maxTokens, done => task.Value = done, cancellationToken);
+                if (readAtAll)
+                {
+                    var reading = context.AddTask("reading mode", maxValue: 1);
+                    read = await reader.AuditAsync(readingTexts, readingTokens, key, readingOptions, model, (done, total) => (reading.MaxValue, reading.Value) = (total, done), cancellationToken);
+                }
+            });
+            AnsiConsole.MarkupLine($"{collected.Failed} of {probeTexts.Count} probes failed");
+        }
+
+        var report = RadioactivityAudit.Run(collected.Samples ?? [], key, options, model) with { CollectionSeconds = collected.Elapsed.TotalSeconds };
+        return report with { Reading = read.Report, ReadingUnavailable = readAtAll ? read.Unavailable : readingTokens <= 0 ? "skipped (--reading-tokens 0)" : "no watermarked text to read (pass --served or --reading)" };
     }
 }

@@ -84,11 +84,18 @@ internal static class LabCommands
     private static Command CreateRadioactivity()
     {
         var data = new Option<string>("--data") { Description = "Data directory (watermark key, dg-teacher model; default ./data).", DefaultValueFactory = _ => "data" };
-        var harvest = new Option<int>("--harvest") { Description = "Answers harvested from the teacher (default 6000).", DefaultValueFactory = _ => 6000 };
-        var probes = new Option<int>("--probes") { Description = "Probe answers per student (default 6000).", DefaultValueFactory = _ => 6000 };
-        var quick = new Option<bool>("--quick") { Description = "Smoke run (600 answers each); does not touch docs/." };
+        var harvest = new Option<int>("--harvest") { Description = "Answers harvested from the teacher (default 2000).", DefaultValueFactory = _ => 2000 };
+        var probes = new Option<int>("--probes") { Description = "Probe answers per student (default 1500).", DefaultValueFactory = _ => 1500 };
+        var readingTokens = new Option<int>("--reading-tokens") { Description = "Reading-mode tokens per student (default 20000).", DefaultValueFactory = _ => 20_000 };
+        var cleanSeeds = new Option<int>("--clean-seeds") { Description = "Clean students, one per seed (default 20).", DefaultValueFactory = _ => 20 };
+        var cleanProbes = new Option<int>("--clean-probes") { Description = "Probe answers per clean student (default 300).", DefaultValueFactory = _ => 300 };
+        var cleanReading = new Option<int>("--clean-reading-tokens") { Description = "Reading-mode tokens per clean student (default 5000).", DefaultValueFactory = _ => 5_000 };
+        var quick = new Option<bool>("--quick") { Description = "Smoke run (300 answers, 2 clean seeds); does not touch docs/." };
         var docs = new Option<string>("--docs") { Description = "Docs directory to write radioactivity.md and images/ into (default ./docs).", DefaultValueFactory = _ => "docs" };
-        var command = new Command("radioactivity", "Distil students at 0/1/5/10/100 % watermarked data in-process, audit each with decoys, write docs/radioactivity.md.") { data, harvest, probes, quick, docs };
+        var command = new Command("radioactivity", "Over HTTP: distil students at 0/1/5/10/100 % watermarked data, audit each (answers, served filter, reading mode) with decoys, countermeasures, distillability, clean seeds; write docs/radioactivity.md.")
+        {
+            data, harvest, probes, readingTokens, cleanSeeds, cleanProbes, cleanReading, quick, docs,
+        };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var dataDirectory = Path.GetFullPath(parse.GetValue(data)!);
@@ -97,10 +104,30 @@ internal static class LabCommands
             var isQuick = parse.GetValue(quick);
             var settings = new RadioactivitySettings
             {
-                HarvestAnswers = isQuick ? 600 : parse.GetValue(harvest),
-                ProbeAnswers = isQuick ? 600 : parse.GetValue(probes),
+                HarvestAnswers = isQuick ? 300 : parse.GetValue(harvest),
+                ProbeAnswers = isQuick ? 300 : parse.GetValue(probes),
+                ReadingTokens = isQuick ? 5_000 : parse.GetValue(readingTokens),
+                CleanSeeds = isQuick ? 2 : parse.GetValue(cleanSeeds),
+                CleanProbeAnswers = isQuick ? 100 : parse.GetValue(cleanProbes),
+                CleanReadingTokens = isQuick ? 2_000 : parse.GetValue(cleanReading),
             };
-            var results = RadioactivityExperiment.Run(teacher, key, settings, line => AnsiConsole.MarkupLine(Markup.Escape(line)));
+            var scratch = Path.Combine(Path.GetTempPath(), "dg-lab-" + Guid.NewGuid().ToString("N")[..12]);
+            RadioactivityResults results;
+            try
+            {
+                results = await RadioactivityExperiment.RunAsync(new LoopbackGateways(dataDirectory, scratch), teacher, key, settings, line => AnsiConsole.MarkupLine(Markup.Escape(line)), cancellationToken);
+            }
+            finally
+            {
+                try
+                {
+                    Directory.Delete(scratch, recursive: true);
+                }
+                catch (DirectoryNotFoundException)
+                {
+                }
+            }
+
             var commandLine = "distillguard lab radioactivity" + (isQuick ? " --quick" : "");
             var generated = RadioactivityExperiment.ToMarkdown(results, commandLine, "images/radioactivity-curve.svg");
             Console.WriteLine(generated);

@@ -38,13 +38,20 @@ internal sealed class BuiltInBackend(ILanguageModel model, string modelId, TextT
             return;
         }
 
+        // Legacy echo with logprobs also scores the prompt itself (max_tokens 0 asks for nothing else).
+        var echoed = request.Kind == InferenceKind.Completion && request.Echo && request.Logprobs
+            ? PromptLogprobs.Score(model, _generator, tokenizer, promptTokens, request.TopLogprobs, ct)
+            : null;
         var choices = new List<Choice>(request.N);
         for (var i = 0; i < request.N; i++)
         {
             var choice = new Choice(i);
-            foreach (var step in _generator.Generate(ToGeneration(request, promptTokens, i, usage), ct))
+            if (request.MaxTokens != 0)
             {
-                choice.Add(step);
+                foreach (var step in _generator.Generate(ToGeneration(request, promptTokens, i, usage), ct))
+                {
+                    choice.Add(step);
+                }
             }
 
             usage.CompletionTokens += choice.TokenCount;
@@ -61,7 +68,7 @@ internal sealed class BuiltInBackend(ILanguageModel model, string modelId, TextT
         }
         else
         {
-            WriteTextCompletion(writer, request, id, created, choices, usage);
+            WriteTextCompletion(writer, request, id, created, choices, usage, echoed);
         }
 
         await writer.FlushAsync(ct);
@@ -316,7 +323,7 @@ internal sealed class BuiltInBackend(ILanguageModel model, string modelId, TextT
         w.WriteEndObject();
     }
 
-    private static void WriteTextCompletion(Utf8JsonWriter w, InferenceRequest request, string id, long created, List<Choice> choices, RequestUsage usage)
+    private void WriteTextCompletion(Utf8JsonWriter w, InferenceRequest request, string id, long created, List<Choice> choices, RequestUsage usage, PromptToken[]? echoed)
     {
         WriteResponseStart(w, id, "text_completion", created, request.Model);
         foreach (var choice in choices)
@@ -327,7 +334,7 @@ internal sealed class BuiltInBackend(ILanguageModel model, string modelId, TextT
             w.WriteNumber("index", choice.Index);
             if (request.Logprobs)
             {
-                WriteLegacyLogprobs(w, choice.Tokens, request.TopLogprobs, textOffset: prefix.Length);
+                WriteLegacyLogprobs(w, choice.Tokens, request.TopLogprobs, textOffset: prefix.Length, echoed, tokenizer);
             }
             else
             {
@@ -377,10 +384,17 @@ internal sealed class BuiltInBackend(ILanguageModel model, string modelId, TextT
         w.WriteEndArray();
     }
 
-    private static void WriteLegacyLogprobs(Utf8JsonWriter w, IReadOnlyList<GeneratedToken> tokens, int topLogprobs, int textOffset)
+    private static void WriteLegacyLogprobs(Utf8JsonWriter w, IReadOnlyList<GeneratedToken> tokens, int topLogprobs, int textOffset, PromptToken[]? echoed = null, TextTokenizer? tokenizer = null)
     {
+        // With echo the prompt's tokens come first: the first one has no log-probability (null, as in OpenAI's API).
+        echoed ??= [];
         w.WriteStartObject("logprobs");
         w.WriteStartArray("tokens");
+        foreach (var token in echoed)
+        {
+            w.WriteStringValue(tokenizer!.GetTokenText(token.Id));
+        }
+
         foreach (var token in tokens)
         {
             w.WriteStringValue(token.Text);
@@ -388,6 +402,18 @@ internal sealed class BuiltInBackend(ILanguageModel model, string modelId, TextT
 
         w.WriteEndArray();
         w.WriteStartArray("token_logprobs");
+        foreach (var token in echoed)
+        {
+            if (token.LogProbability is { } logProbability)
+            {
+                w.WriteNumberValue(logProbability);
+            }
+            else
+            {
+                w.WriteNullValue();
+            }
+        }
+
         foreach (var token in tokens)
         {
             w.WriteNumberValue(token.LogProbability);
@@ -395,31 +421,32 @@ internal sealed class BuiltInBackend(ILanguageModel model, string modelId, TextT
 
         w.WriteEndArray();
         w.WriteStartArray("top_logprobs");
+        for (var i = 0; i < echoed.Length; i++)
+        {
+            if (i == 0)
+            {
+                w.WriteNullValue();
+            }
+            else
+            {
+                WriteAlternatives(w, echoed[i].Top, topLogprobs);
+            }
+        }
+
         foreach (var token in tokens)
         {
-            w.WriteStartObject();
-            var count = Math.Min(topLogprobs, token.TopLogProbabilities.Count);
-            for (var k = 0; k < count; k++)
-            {
-                // Two alternatives can decode to the same text (different byte fragments); keep the first, JSON keys must be unique.
-                var alternative = token.TopLogProbabilities[k];
-                var duplicate = false;
-                for (var j = 0; j < k; j++)
-                {
-                    duplicate |= token.TopLogProbabilities[j].Text == alternative.Text;
-                }
-
-                if (!duplicate)
-                {
-                    w.WriteNumber(alternative.Text, alternative.LogProbability);
-                }
-            }
-
-            w.WriteEndObject();
+            WriteAlternatives(w, token.TopLogProbabilities, topLogprobs);
         }
 
         w.WriteEndArray();
         w.WriteStartArray("text_offset");
+        var promptOffset = 0;
+        foreach (var token in echoed)
+        {
+            w.WriteNumberValue(promptOffset);
+            promptOffset += tokenizer!.GetTokenText(token.Id).Length;
+        }
+
         var offset = textOffset;
         foreach (var token in tokens)
         {
@@ -428,6 +455,29 @@ internal sealed class BuiltInBackend(ILanguageModel model, string modelId, TextT
         }
 
         w.WriteEndArray();
+        w.WriteEndObject();
+    }
+
+    private static void WriteAlternatives(Utf8JsonWriter w, IReadOnlyList<TokenLogProbability> alternatives, int topLogprobs)
+    {
+        w.WriteStartObject();
+        var count = Math.Min(topLogprobs, alternatives.Count);
+        for (var k = 0; k < count; k++)
+        {
+            // Two alternatives can decode to the same text (different byte fragments); keep the first, JSON keys must be unique.
+            var alternative = alternatives[k];
+            var duplicate = false;
+            for (var j = 0; j < k; j++)
+            {
+                duplicate |= alternatives[j].Text == alternative.Text;
+            }
+
+            if (!duplicate)
+            {
+                w.WriteNumber(alternative.Text, alternative.LogProbability);
+            }
+        }
+
         w.WriteEndObject();
     }
 

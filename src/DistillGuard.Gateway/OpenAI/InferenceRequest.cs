@@ -156,10 +156,13 @@ public sealed class InferenceRequest
         }
 
         var maxTokens = OptionalInt(body, "max_completion_tokens") ?? OptionalInt(body, "max_tokens");
-        if (maxTokens is { } mt && (mt < 1 || mt > limits.MaxCompletionTokens))
+        // max_tokens 0 is the legacy way to only score a prompt: allowed with echo on the completions endpoint, unstreamed.
+        var echo = kind == InferenceKind.Completion && (OptionalBool(body, "echo") ?? false);
+        var least = echo && !stream ? 0 : 1;
+        if (maxTokens is { } mt && (mt < least || mt > limits.MaxCompletionTokens))
         {
             var name = body.ContainsKey("max_completion_tokens") ? "max_completion_tokens" : "max_tokens";
-            throw OpenAIErrorException.InvalidRequest($"'{name}' must be between 1 and {limits.MaxCompletionTokens}, got {mt}.", name);
+            throw OpenAIErrorException.InvalidRequest($"'{name}' must be between {least} and {limits.MaxCompletionTokens}, got {mt}.", name);
         }
 
         var temperature = OptionalDouble(body, "temperature");
@@ -211,7 +214,7 @@ public sealed class InferenceRequest
         {
             Messages = chat ? ParseMessages(body) : [],
             Prompt = chat ? "" : ParsePrompt(body),
-            Echo = !chat && (OptionalBool(body, "echo") ?? false),
+            Echo = echo,
             Stream = stream,
             IncludeUsage = includeUsage,
             N = n,

@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using DistillGuard.LanguageModels.Tokenization;
+using DistillGuard.Watermarking.Detection;
 using DistillGuard.Watermarking.Keys;
+using DistillGuard.Watermarking.Schemes;
 using DistillGuard.Watermarking.Statistics;
 
 namespace DistillGuard.Lab.Radioactivity;
@@ -29,8 +31,33 @@ public static class RadioactivityAudit
         options.Validate();
         tokenizer ??= TextTokenizer.Gpt2;
         var watch = Stopwatch.StartNew();
+        return Evaluate(Collect(samples, options, tokenizer), samples.Count, key, options, suspect, AuditModes.Answers, watch);
+    }
 
-        var corpus = Collect(samples, options, tokenizer);
+    /// <summary>
+    /// The open-model "reading mode" test (Sander et al. 2024, research/watermark.md §3.4): the suspect read our
+    /// watermarked text, and each (window of our text, the suspect's top-1 prediction after it) is scored.
+    /// </summary>
+    /// <remarks>
+    /// Why this is valid under H0 (a suspect that never learned from us): the prediction at position i depends only on
+    /// the text before it, and the green bits of window i's candidates are independent of that text as long as the
+    /// window did not occur earlier in it (our teacher's choice there would have depended on them). So a window seen
+    /// earlier in the same row is skipped (that also stops a model that copies what followed it earlier), and the green
+    /// bit of every other (window, prediction) is Bernoulli(γ) under H0, whether or not the prediction equals the token
+    /// our teacher wrote there. Across rows each (window, prediction) tuple counts once.
+    /// </remarks>
+    public static RadioactivityReport RunReading(IReadOnlyList<ReadingRow> rows, WatermarkKey key, AuditOptions? options = null, string suspect = "suspect")
+    {
+        ArgumentNullException.ThrowIfNull(rows);
+        ArgumentNullException.ThrowIfNull(key);
+        options ??= new AuditOptions();
+        options.Validate();
+        var watch = Stopwatch.StartNew();
+        return Evaluate(CollectReading(rows, options), rows.Count, key, options, suspect, AuditModes.Reading, watch);
+    }
+
+    private static RadioactivityReport Evaluate(ScoredCorpus corpus, int answers, WatermarkKey key, AuditOptions options, string suspect, string mode, Stopwatch watch)
+    {
         var width = options.Parameters.ContextWidth;
         var n = corpus.Count;
         var buckets = options.Trace ? options.Parameters.PayloadBuckets : 1;
@@ -41,6 +68,7 @@ public static class RadioactivityAudit
 
         var truth = Score(corpus.Tuples, width, key, buckets, marks, options.Parameters.Gamma);
         var decoyKeys = DecoyKeys(options.DecoySeed, options.Decoys);
+        CheckAgainstDetector(corpus.Tuples, width, options.Parameters, decoyKeys.Length > 0 ? [key, decoyKeys[0]] : [key]);
         var decoys = new KeyScore[decoyKeys.Length];
         Parallel.For(0, decoyKeys.Length, i => decoys[i] = Score(corpus.Tuples, width, decoyKeys[i], buckets, marks, gamma));
 
@@ -90,7 +118,9 @@ public static class RadioactivityAudit
         return new RadioactivityReport
         {
             Suspect = suspect,
-            Answers = samples.Count,
+            Mode = mode,
+            Answers = answers,
+            PredictionsMissing = corpus.Missing,
             TokensSeen = corpus.TokensSeen,
             TokensScored = n,
             Repeated = corpus.Repeated,
@@ -138,7 +168,94 @@ public static class RadioactivityAudit
         return keys;
     }
 
-    internal sealed record ScoredCorpus(int[] Tuples, int Count, long TokensSeen, long Repeated, long PromptDropped, long NotServedDropped);
+    internal sealed record ScoredCorpus(int[] Tuples, int Count, long TokensSeen, long Repeated, long PromptDropped, long NotServedDropped, long Missing = 0);
+
+    /// <summary>Collects (window of our text, the suspect's prediction) tuples from reading rows.</summary>
+    internal static ScoredCorpus CollectReading(IReadOnlyList<ReadingRow> rows, AuditOptions options)
+    {
+        var width = options.Parameters.ContextWidth;
+        var seen = new HashSet<UInt128>();
+        var rowWindows = new HashSet<UInt128>();
+        var tuples = new List<int>();
+        long positions = 0, repeated = 0, rowRepeated = 0, notServed = 0, missing = 0;
+        foreach (var row in rows)
+        {
+            if (row.Predicted.Length != row.Tokens.Length)
+            {
+                throw new ArgumentException("Each reading row needs one prediction per token.", nameof(rows));
+            }
+
+            rowWindows.Clear();
+            positions += row.Tokens.Length;
+            for (var i = width; i < row.Tokens.Length; i++)
+            {
+                var window = row.Tokens.AsSpan(i - width, width);
+                if (!rowWindows.Add(TuplePacking.Window(window)))
+                {
+                    rowRepeated++;
+                    continue;
+                }
+
+                var predicted = row.Predicted[i];
+                if (predicted < 0)
+                {
+                    missing++;
+                    continue;
+                }
+
+                if (options.Served is { } served && !served.Contains(window))
+                {
+                    notServed++;
+                    continue;
+                }
+
+                if (!seen.Add(TuplePacking.Tuple(window, predicted)))
+                {
+                    repeated++;
+                    continue;
+                }
+
+                tuples.AddRange(window);
+                tuples.Add(predicted);
+            }
+        }
+
+        return new ScoredCorpus([.. tuples], tuples.Count / (width + 1), positions, repeated, rowRepeated, notServed, missing);
+    }
+
+    /// <summary>
+    /// Recomputes the green bit of a sample of tuples with the watermark library's own detector and stops the audit on
+    /// any disagreement.
+    /// </summary>
+    /// <remarks>
+    /// The scoring loop computes green bits from the key's primitives for speed (100 decoys × 100,000 tuples in well
+    /// under a second; a detector call per tuple and key would take seconds). This check ties that loop to
+    /// <see cref="TokenDetector"/>, so a change of the library's green-bit function fails the audit loudly instead of
+    /// quietly scoring the wrong bits.
+    /// </remarks>
+    private static void CheckAgainstDetector(int[] tuples, int width, WatermarkParameters parameters, WatermarkKey[] keys)
+    {
+        var single = parameters with { PayloadBuckets = 1 };
+        var threshold = (ulong)(single.Gamma * 18446744073709551616.0);
+        var stride = width + 1;
+        var count = tuples.Length / stride;
+        var step = Math.Max(1, count / 128);
+        foreach (var key in keys)
+        {
+            var detector = new TokenDetector([key], single);
+            var options = new DetectorOptions { MinScoredTokens = 1 };
+            for (var t = 0; t < count; t += step)
+            {
+                var tuple = tuples.AsSpan(t * stride, stride);
+                var ours = WatermarkKey.TokenValue(key.WindowSeed(GreenListTag, tuple[..width]), tuple[width]) < threshold;
+                var detection = detector.Detect(tuple, options);
+                if (detection.ScoredTokens != 1 || (detection.GreenFraction == 1) != ours)
+                {
+                    throw new InvalidOperationException("The audit's green bits disagree with the watermark library's detector; update RadioactivityAudit.Score to the library's green-bit function.");
+                }
+            }
+        }
+    }
 
     /// <summary>Re-tokenises the answers and keeps each (window, token) tuple once, without prompt windows (and only served ones).</summary>
     internal static ScoredCorpus Collect(IReadOnlyList<AuditSample> samples, AuditOptions options, TextTokenizer tokenizer)

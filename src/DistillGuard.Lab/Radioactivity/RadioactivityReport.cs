@@ -8,8 +8,14 @@ public sealed record RadioactivityReport
     /// <summary>What was audited (model id or a description).</summary>
     public required string Suspect { get; init; }
 
-    /// <summary>Answers scored.</summary>
+    /// <summary>How the suspect was tested: <see cref="AuditModes.Answers"/> (closed model) or <see cref="AuditModes.Reading"/>.</summary>
+    public string Mode { get; init; } = AuditModes.Answers;
+
+    /// <summary>Answers scored (reading mode: texts read).</summary>
     public required int Answers { get; init; }
+
+    /// <summary>Reading mode: positions whose top-1 prediction the suspect did not return or our tokenizer could not map to one token.</summary>
+    public long PredictionsMissing { get; init; }
 
     /// <summary>Tokens in the answers after re-tokenisation with our tokenizer.</summary>
     public required long TokensSeen { get; init; }
@@ -20,7 +26,7 @@ public sealed record RadioactivityReport
     /// <summary>Tuples skipped because they were already scored somewhere in the corpus.</summary>
     public required long Repeated { get; init; }
 
-    /// <summary>Tuples skipped because their window occurs in a prompt.</summary>
+    /// <summary>Tuples skipped because their window occurs in a prompt (reading mode: the window occurred earlier in the same text).</summary>
     public required long PromptWindowsDropped { get; init; }
 
     /// <summary>Tuples skipped because we never served their window (filter on); 0 without the filter.</summary>
@@ -79,7 +85,28 @@ public sealed record RadioactivityReport
 
     /// <summary>Seconds spent collecting answers from the suspect, when known.</summary>
     public double? CollectionSeconds { get; init; }
+
+    /// <summary>The reading-mode test of the same suspect, when it returns log-probabilities for a prompt.</summary>
+    public RadioactivityReport? Reading { get; init; }
+
+    /// <summary>Why there is no reading-mode test (the suspect returned no prompt log-probabilities), when it was tried.</summary>
+    public string? ReadingUnavailable { get; init; }
 }
+
+/// <summary>The audit's two tests of a suspect.</summary>
+public static class AuditModes
+{
+    /// <summary>Closed model: the suspect's answers to probes are scored.</summary>
+    public const string Answers = "answers";
+
+    /// <summary>Reading mode: the suspect reads our watermarked text; its top-1 predictions are scored.</summary>
+    public const string Reading = "reading";
+}
+
+/// <summary>A text the suspect read in reading mode: our token ids and, per position, its top-1 prediction (−1 when unknown).</summary>
+/// <param name="Tokens">Our tokenisation of the text.</param>
+/// <param name="Predicted">The suspect's likeliest next token after <c>Tokens[..i]</c>, in our token ids, or −1.</param>
+public sealed record ReadingRow(int[] Tokens, int[] Predicted);
 
 /// <summary>The evidence at one pre-registered checkpoint.</summary>
 public sealed record CheckpointResult(int Tokens, bool Reached, long Green, double Log10P, double Log10PCorrected);

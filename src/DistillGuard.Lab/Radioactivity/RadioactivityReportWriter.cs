@@ -21,32 +21,28 @@ public static class RadioactivityReportWriter
         var md = new StringBuilder();
         md.AppendLine(Invariant, $"## Radioactivity audit: {r.Suspect}").AppendLine();
         md.AppendLine(Invariant, $"**Verdict: {(r.Radioactive ? "radioactive" : "no evidence")}** — corrected p = {P(r.Log10P)} (α = {r.Alpha:G2}; Bonferroni over {r.Family} looks×buckets), true key rank {r.Decoys.TrueKeyRank} of {r.Decoys.Count + 1}.").AppendLine();
-        md.AppendLine("| quantity | value |").AppendLine("|---|---|");
-        md.AppendLine(Invariant, $"| answers | {r.Answers:N0} |");
-        md.AppendLine(Invariant, $"| tokens seen (our tokenizer) | {r.TokensSeen:N0} |");
-        md.AppendLine(Invariant, $"| tuples scored (each (window, token) once) | {r.TokensScored:N0} |");
-        md.AppendLine(Invariant, $"| dropped: repeated / prompt windows / not served | {r.Repeated:N0} / {r.PromptWindowsDropped:N0} / {r.NotServedDropped:N0} |");
-        md.AppendLine(Invariant, $"| served-window filter | {(r.ServedWindows > 0 ? $"on ({r.ServedWindows:N0} windows)" : "off")} |");
-        md.AppendLine(Invariant, $"| watermark | green list γ {r.Gamma}, h {r.ContextWidth}, buckets scored {r.Buckets} |");
-        md.AppendLine(Invariant, $"| green fraction (γ under H0) | {r.GreenFraction:F4} (z = {r.ZScore:F2}) |");
-        md.AppendLine(Invariant, $"| p at the final count, uncorrected | {P(r.Log10PFinal)} |");
-        md.AppendLine(Invariant, $"| p corrected (the number to quote) | {P(r.Log10P)} |");
-        md.AppendLine(Invariant, $"| decoys: min corrected p / share of final p < 0.05 / KS D (p) | {P(r.Decoys.MinLog10P)} / {r.Decoys.FractionBelow005:P0} / {r.Decoys.KsStatistic:F3} ({r.Decoys.KsPValue:F2}) |");
-        md.AppendLine(Invariant, $"| scoring time | {r.ScoringSeconds:F2} s{(r.CollectionSeconds is { } collecting ? string.Create(Invariant, $" (+ {collecting:F1} s collecting answers)") : "")} |").AppendLine();
-
-        md.AppendLine("| checkpoint (tuples) | reached | p | p corrected |").AppendLine("|---:|---|---:|---:|");
-        foreach (var c in r.Checkpoints)
-        {
-            md.AppendLine(Invariant, $"| {c.Tokens:N0} | {(c.Reached ? "yes" : "no")} | {(c.Reached ? P(c.Log10P) : "–")} | {(c.Reached ? P(c.Log10PCorrected) : "–")} |");
-        }
+        Evidence(md, r);
 
         if (r.Trace is { Count: > 0 } trace)
         {
-            md.AppendLine().AppendLine("| bucket | green | p | p corrected over buckets | named |").AppendLine("|---:|---:|---:|---:|---|");
+            md.AppendLine("| bucket | green | p | p corrected over buckets | named |").AppendLine("|---:|---:|---:|---:|---|");
             foreach (var b in trace.Take(5))
             {
                 md.AppendLine(Invariant, $"| {b.Bucket} | {b.Green:N0} | {P(b.Log10P)} | {P(b.Log10PCorrected)} | {(b.Named ? "yes" : "")} |");
             }
+
+            md.AppendLine();
+        }
+
+        if (r.Reading is { } reading)
+        {
+            md.AppendLine(Invariant, $"### Reading mode: the suspect read {reading.Answers:N0} of our watermarked texts").AppendLine();
+            md.AppendLine(Invariant, $"**{(reading.Radioactive ? "radioactive" : "no evidence")}** — corrected p = {P(reading.Log10P)}, true key rank {reading.Decoys.TrueKeyRank} of {reading.Decoys.Count + 1}. Each (window of our text, the suspect's top-1 prediction) is scored once; a window seen earlier in the same text is skipped.").AppendLine();
+            Evidence(md, reading);
+        }
+        else if (r.ReadingUnavailable is { } why)
+        {
+            md.AppendLine(Invariant, $"Reading mode: not available — {why}.").AppendLine();
         }
 
         if (plotPath is not null)
@@ -55,6 +51,34 @@ public static class RadioactivityReportWriter
         }
 
         return md.ToString();
+    }
+
+    /// <summary>The evidence table and the checkpoints of one test (answers or reading mode).</summary>
+    private static void Evidence(StringBuilder md, RadioactivityReport r)
+    {
+        var reading = r.Mode == AuditModes.Reading;
+        md.AppendLine("| quantity | value |").AppendLine("|---|---|");
+        md.AppendLine(Invariant, $"| {(reading ? "texts read (≤ 256 tokens each)" : "answers")} | {r.Answers:N0} |");
+        md.AppendLine(Invariant, $"| {(reading ? "positions read (our tokenizer)" : "tokens seen (our tokenizer)")} | {r.TokensSeen:N0} |");
+        md.AppendLine(Invariant, $"| tuples scored (each (window, {(reading ? "prediction" : "token")}) once) | {r.TokensScored:N0} |");
+        md.AppendLine(reading
+            ? string.Create(Invariant, $"| dropped: repeated / window earlier in the same text / not served / no prediction | {r.Repeated:N0} / {r.PromptWindowsDropped:N0} / {r.NotServedDropped:N0} / {r.PredictionsMissing:N0} |")
+            : string.Create(Invariant, $"| dropped: repeated / prompt windows / not served | {r.Repeated:N0} / {r.PromptWindowsDropped:N0} / {r.NotServedDropped:N0} |"));
+        md.AppendLine(Invariant, $"| served-window filter | {(r.ServedWindows > 0 ? $"on ({r.ServedWindows:N0} windows)" : "off")} |");
+        md.AppendLine(Invariant, $"| watermark | green list γ {r.Gamma}, h {r.ContextWidth}, buckets scored {r.Buckets} |");
+        md.AppendLine(Invariant, $"| green fraction (γ under H0) | {r.GreenFraction:F4} (z = {r.ZScore:F2}) |");
+        md.AppendLine(Invariant, $"| p at the final count, uncorrected | {P(r.Log10PFinal)} |");
+        md.AppendLine(Invariant, $"| p corrected (the number to quote) | {P(r.Log10P)} |");
+        md.AppendLine(Invariant, $"| decoys: min corrected p / share of final p < 0.05 / KS D (p) | {P(r.Decoys.MinLog10P)} / {r.Decoys.FractionBelow005:P0} / {r.Decoys.KsStatistic:F3} ({r.Decoys.KsPValue:F2}) |");
+        md.AppendLine(Invariant, $"| scoring time | {r.ScoringSeconds:F2} s{(r.CollectionSeconds is { } collecting ? string.Create(Invariant, $" (+ {collecting:F1} s collecting {(reading ? "predictions" : "answers")})") : "")} |").AppendLine();
+
+        md.AppendLine("| checkpoint (tuples) | reached | p | p corrected |").AppendLine("|---:|---|---:|---:|");
+        foreach (var c in r.Checkpoints)
+        {
+            md.AppendLine(Invariant, $"| {c.Tokens:N0} | {(c.Reached ? "yes" : "no")} | {(c.Reached ? P(c.Log10P) : "–")} | {(c.Reached ? P(c.Log10PCorrected) : "–")} |");
+        }
+
+        md.AppendLine();
     }
 
     /// <summary>A p-value from its log10, readable at any size (1e-300 and below included).</summary>
@@ -130,7 +154,10 @@ public static class RadioactivityReportWriter
     {
         Directory.CreateDirectory(directory);
         var svg = Path.Combine(directory, "radioactivity-curve.svg");
-        File.WriteAllText(svg, ToSvg([(report.Suspect, report.Curve)], report.Alpha, $"Audit of {report.Suspect}"));
+        IReadOnlyList<(string, IReadOnlyList<CurvePoint>)> series = report.Reading is { } reading
+            ? [(report.Suspect + " (answers)", report.Curve), (report.Suspect + " (reading)", reading.Curve)]
+            : [(report.Suspect, report.Curve)];
+        File.WriteAllText(svg, ToSvg(series, report.Alpha, $"Audit of {report.Suspect}"));
         var md = Path.Combine(directory, "report.md");
         File.WriteAllText(md, ToMarkdown(report, "radioactivity-curve.svg"));
         var json = Path.Combine(directory, "report.json");

@@ -24,6 +24,9 @@ public sealed class SuspectProbe
     /// <summary>Nucleus mass of the probes.</summary>
     public float TopP { get; init; } = 0.95f;
 
+    /// <summary>When set, probe <c>i</c> asks for seed <c>Seed + i</c>, so a run can be repeated answer for answer.</summary>
+    public long? Seed { get; init; }
+
     /// <summary>Requests in flight at once.</summary>
     public int Concurrency { get; init; } = 4;
 
@@ -38,6 +41,9 @@ public sealed class SuspectProbe
             try
             {
                 var options = new ChatCompletionOptions { MaxOutputTokenCount = maxTokens, Temperature = Temperature, TopP = TopP };
+#pragma warning disable OPENAI001 // seed is in OpenAI's API and our contract; the client marks it experimental.
+                options.Seed = Seed + i;
+#pragma warning restore OPENAI001
                 ChatCompletion completion = await _client.CompleteChatAsync([new UserChatMessage(prompts[i])], options, token).ConfigureAwait(false);
                 answers[i] = new AuditSample(prompts[i], string.Concat(completion.Content.Select(c => c.Text)));
             }

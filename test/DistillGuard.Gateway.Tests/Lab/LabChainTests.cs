@@ -5,6 +5,7 @@ using DistillGuard.Cli.Commands;
 namespace DistillGuard.Gateway.Tests.Lab;
 
 /// <summary>The distillation chain end to end over HTTP: a student harvested through our gateway carries our watermark.</summary>
+[Collection(LabConsole.Collection)]
 public sealed class LabChainTests
 {
     [Fact]
@@ -14,7 +15,7 @@ public sealed class LabChainTests
         try
         {
             var command = new RootCommand { LabCommands.Create() };
-            var exit = await command.Parse(["lab", "chain", "--data", Path.Combine(root, "data"), "--answers", "300", "--out", Path.Combine(root, "out")]).InvokeAsync();
+            var exit = await command.Parse(["lab", "chain", "--data", Path.Combine(root, "data"), "--answers", "300", "--reading-tokens", "8000", "--out", Path.Combine(root, "out")]).InvokeAsync();
             Assert.Equal(0, exit);
 
             using var report = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(root, "out", "audit", "report.json")));
@@ -22,6 +23,11 @@ public sealed class LabChainTests
             var reportRoot = report.RootElement;
             Assert.True(Number(reportRoot, "log10P") < -3, json);
             Assert.Equal(1, (int)Number(reportRoot, "trueKeyRank"));
+
+            // Reading mode through the suspect's completions endpoint: it reads the answers we served the harvesting account.
+            var reading = reportRoot.GetProperty("reading");
+            Assert.True(Number(reading, "log10P") < -5, reading.ToString());
+            Assert.Equal(1, (int)Number(reading, "trueKeyRank"));
         }
         finally
         {

@@ -21,8 +21,8 @@ internal static class LabModels
     // Supervised probes (§A.5 step 2): the prompts the suspected accounts sent, taken from the usage log.
     public static IReadOnlyList<string> Probes => s_harvestPrompts.Value.Take(250).ToArray();
 
-    private static readonly Lazy<(ILanguageModel Model, ServedWindows Served)> s_markedStudent = new(() => Student(watermarked: true));
-    private static readonly Lazy<(ILanguageModel Model, ServedWindows Served)> s_cleanStudent = new(() => Student(watermarked: false));
+    private static readonly Lazy<(ILanguageModel Model, ServedWindows Served, IReadOnlyList<string> Texts)> s_markedStudent = new(() => Student(watermarked: true));
+    private static readonly Lazy<(ILanguageModel Model, ServedWindows Served, IReadOnlyList<string> Texts)> s_cleanStudent = new(() => Student(watermarked: false));
 
     public static ILanguageModel Teacher => s_teacher.Value;
 
@@ -31,16 +31,19 @@ internal static class LabModels
     /// <summary>The windows served in the marked student's harvest: the audit's supervised filter.</summary>
     public static ServedWindows MarkedServed => s_markedStudent.Value.Served;
 
+    /// <summary>The answers served to the marked student's distiller (what reading mode feeds back to it).</summary>
+    public static IReadOnlyList<string> MarkedServedTexts => s_markedStudent.Value.Texts;
+
     public static ILanguageModel CleanStudent => s_cleanStudent.Value.Model;
 
     /// <summary>What the clean student's harvest would have put in the usage log (unmarked answers).</summary>
     public static ServedWindows CleanServed => s_cleanStudent.Value.Served;
 
-    private static (ILanguageModel, ServedWindows) Student(bool watermarked)
+    private static (ILanguageModel, ServedWindows, IReadOnlyList<string>) Student(bool watermarked)
     {
         var harvest = InProcessGeneration.Answer(Teacher, s_harvestPrompts.Value, watermarked ? Key : null, WatermarkParameters.GreenListDefaults, maxTokens: 100, seed: watermarked ? 11 : 12);
         var model = StudentTraining.Train(harvest.Select(h => h.Prompt + h.Answer), new StudentRecipe { Share = 1, Order = 3 });
-        return (model, ServedWindows.FromTexts(harvest.Select(h => h.Answer), 2));
+        return (model, ServedWindows.FromTexts(harvest.Select(h => h.Answer), 2), [.. harvest.Select(h => h.Answer)]);
     }
 
     public static IReadOnlyList<AuditSample> Probe(ILanguageModel student, int seed) =>
