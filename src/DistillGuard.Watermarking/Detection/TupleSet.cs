@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics.X86;
 using DistillGuard.Watermarking.Keys;
 
 namespace DistillGuard.Watermarking.Detection;
@@ -7,18 +8,21 @@ namespace DistillGuard.Watermarking.Detection;
 /// <summary>An exact set of (window, token) tuples packed into 128 bits (up to eight 16-bit ids), open addressing.</summary>
 /// <remarks>
 /// Each slot is two adjacent words (lo, hi), so a probe touches one cache line; (0, 0) marks an empty slot and the
-/// one tuple that packs to (0, 0) is kept in a flag. Grows by doubling into pooled arrays, returned by
+/// one tuple that packs to (0, 0) is kept in a flag. For h ≤ 3 the tuple fits in lo alone (hi holds only h, the same
+/// for every tuple of a set), so slots are one word: half the memory, and half the cache misses on long texts. Grows by doubling into pooled arrays, returned by
 /// <see cref="Dispose"/>: no allocation per token, and none per call once the pool is warm.
 /// </remarks>
 internal sealed class TupleSet : IDisposable
 {
+    private readonly int _words;
     private ulong[] _slots;
     private int _count;
     private int _mask;
     private bool _hasZero;
 
-    public TupleSet(int expected)
+    public TupleSet(int expected, int width)
     {
+        _words = width <= 3 ? 1 : 2;
         var capacity = 16;
         while (capacity < expected * 2)
         {
@@ -31,10 +35,10 @@ internal sealed class TupleSet : IDisposable
 
     public void Dispose() => ArrayPool<ulong>.Shared.Return(_slots);
 
-    private static ulong[] Rent(int capacity)
+    private ulong[] Rent(int capacity)
     {
-        var slots = ArrayPool<ulong>.Shared.Rent(2 * capacity);
-        Array.Clear(slots, 0, 2 * capacity);
+        var slots = ArrayPool<ulong>.Shared.Rent(_words * capacity);
+        Array.Clear(slots, 0, _words * capacity);
         return slots;
     }
 
@@ -73,9 +77,40 @@ internal sealed class TupleSet : IDisposable
         return true;
     }
 
+    /// <summary>Asks the processor to fetch the slot of a tuple that will be added soon (a hint; no effect on the result).</summary>
+    /// <remarks>
+    /// On a long text the set outgrows the caches and every probe would wait for memory; fetching a few tuples ahead
+    /// overlaps those waits. Skipped when the set would grow before the tuple is added (the slot would move).
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public unsafe void Prefetch(ulong lo, ulong hi)
+    {
+        if (!Sse.IsSupported)
+        {
+            return;
+        }
+
+        var index = _words == 1 ? Home(lo) : HomeWide(lo, hi);
+        fixed (ulong* slots = _slots)
+        {
+            Sse.Prefetch0(slots + (_words * index));
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int Home(ulong lo) => (int)(WatermarkKey.Mix(lo) & (ulong)_mask);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int HomeWide(ulong lo, ulong hi) => (int)(WatermarkKey.Mix(lo ^ (hi * 0x9E3779B97F4A7C15UL)) & (ulong)_mask);
+
     /// <summary>Adds the tuple; false when it was already present.</summary>
     public bool Add(ulong lo, ulong hi)
     {
+        if (_words == 1)
+        {
+            hi = 0;
+        }
+
         if ((lo | hi) == 0)
         {
             var added = !_hasZero;
@@ -88,15 +123,46 @@ internal sealed class TupleSet : IDisposable
             Grow();
         }
 
+        return _words == 1 ? AddNarrow(lo) : AddWide(lo, hi);
+    }
+
+    private bool AddNarrow(ulong lo)
+    {
         var slots = _slots;
-        var index = (int)(WatermarkKey.Mix(lo ^ (hi * 0x9E3779B97F4A7C15UL)) & (ulong)_mask);
+        var index = Home(lo);
+        while (true)
+        {
+            var stored = slots[index];
+            if (stored == 0)
+            {
+                slots[index] = lo;
+                _count++;
+                return true;
+            }
+
+            if (stored == lo)
+            {
+                return false;
+            }
+
+            index = (index + 1) & _mask;
+        }
+    }
+
+    private bool AddWide(ulong lo, ulong hi)
+    {
+        var slots = _slots;
+        var index = HomeWide(lo, hi);
         while (true)
         {
             var storedLo = slots[2 * index];
             var storedHi = slots[(2 * index) + 1];
             if ((storedLo | storedHi) == 0)
             {
-                break;
+                slots[2 * index] = lo;
+                slots[(2 * index) + 1] = hi;
+                _count++;
+                return true;
             }
 
             if (storedLo == lo && storedHi == hi)
@@ -106,11 +172,6 @@ internal sealed class TupleSet : IDisposable
 
             index = (index + 1) & _mask;
         }
-
-        slots[2 * index] = lo;
-        slots[(2 * index) + 1] = hi;
-        _count++;
-        return true;
     }
 
     private void Grow()
@@ -121,9 +182,11 @@ internal sealed class TupleSet : IDisposable
         _count = 0;
         for (var i = 0; i < capacity; i++)
         {
-            if ((old[2 * i] | old[(2 * i) + 1]) != 0)
+            var lo = old[_words * i];
+            var hi = _words == 1 ? 0 : old[(2 * i) + 1];
+            if ((lo | hi) != 0)
             {
-                Add(old[2 * i], old[(2 * i) + 1]);
+                _ = _words == 1 ? AddNarrow(lo) : AddWide(lo, hi);
             }
         }
 

@@ -28,17 +28,28 @@ internal static class SipHash
         return state.Finish();
     }
 
-    /// <summary>SipHash-2-4 of the first <paramref name="length"/> bytes of <paramref name="padded"/>, whose bytes after them up to the next multiple of 8 are zero.</summary>
-    public static ulong HashPadded(ulong k0, ulong k1, ReadOnlySpan<byte> padded, int length)
+    /// <summary>SipHash-2-4 of a message of <paramref name="length"/> ≤ 31 bytes given as four little-endian words, zero after the message.</summary>
+    public static ulong HashWords(ulong k0, ulong k1, ulong w0, ulong w1, ulong w2, ulong w3, int length)
     {
         var state = new State(k0, k1);
-        var full = length & ~7;
-        for (var i = 0; i < full; i += 8)
+        var full = length >> 3;
+        var last = full switch { 0 => w0, 1 => w1, 2 => w2, _ => w3 } | ((ulong)length << 56);
+        if (full > 0)
         {
-            state.Compress(BinaryPrimitives.ReadUInt64LittleEndian(padded.Slice(i, 8)));
+            state.Compress(w0);
         }
 
-        state.Compress(BinaryPrimitives.ReadUInt64LittleEndian(padded.Slice(full, 8)) | ((ulong)length << 56));
+        if (full > 1)
+        {
+            state.Compress(w1);
+        }
+
+        if (full > 2)
+        {
+            state.Compress(w2);
+        }
+
+        state.Compress(last);
         return state.Finish();
     }
 

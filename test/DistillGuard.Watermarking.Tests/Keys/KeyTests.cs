@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using DistillGuard.Watermarking.Keys;
 
 namespace DistillGuard.Watermarking.Tests.Keys;
@@ -10,6 +11,39 @@ public sealed class KeyTests
         // Aumasson and Bernstein, "SipHash: a fast short-input PRF" (2012), appendix A: key 00..0f, message 00..0e.
         var message = Enumerable.Range(0, 15).Select(i => (byte)i).ToArray();
         Assert.Equal(0xa129ca6149be45e5UL, SipHash.Hash(0x0706050403020100UL, 0x0f0e0d0c0b0a0908UL, message));
+    }
+
+    [Fact]
+    public void HashWords_EqualsHashOfTheSameBytes_AtEveryLength()
+    {
+        var random = new Random(5);
+        for (var length = 0; length < 32; length++)
+        {
+            var message = new byte[32];
+            random.NextBytes(message.AsSpan(0, length));
+            var words = Enumerable.Range(0, 4).Select(w => BinaryPrimitives.ReadUInt64LittleEndian(message.AsSpan(8 * w))).ToArray();
+
+            Assert.Equal(SipHash.Hash(1, 2, message.AsSpan(0, length)), SipHash.HashWords(1, 2, words[0], words[1], words[2], words[3], length));
+        }
+    }
+
+    [Fact]
+    public void WindowSeed_IsSipHashOfTagWidthAndLittleEndianIds_AtEveryWidth()
+    {
+        var key = new WatermarkKey(Enumerable.Range(0, 32).Select(i => (byte)i).ToArray());
+        for (var width = 0; width <= 9; width++)
+        {
+            var window = Enumerable.Range(0, width).Select(i => 50_000 - (i * 7_919)).ToArray();
+            var message = new byte[2 + (4 * width)];
+            message[0] = (byte)'E';
+            message[1] = (byte)width;
+            for (var i = 0; i < width; i++)
+            {
+                BinaryPrimitives.WriteInt32LittleEndian(message.AsSpan(2 + (4 * i)), window[i]);
+            }
+
+            Assert.Equal(SipHash.Hash(0x0706050403020100UL, 0x0f0e0d0c0b0a0908UL, message), key.WindowSeed((byte)'E', window));
+        }
     }
 
     [Fact]

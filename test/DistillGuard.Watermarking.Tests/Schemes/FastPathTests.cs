@@ -103,7 +103,7 @@ public sealed class FastPathTests
     [Fact]
     public void TupleSet_KeepsTheTupleThatPacksToZero()
     {
-        using var set = new TupleSet(4);
+        using var set = new TupleSet(4, 7);
         Assert.True(TupleSet.TryPack([0, 0, 0, 0, 0, 0, 57_344], 0, out var lo, out var hi));
         Assert.Equal(0UL, lo | hi);
 
@@ -116,5 +116,25 @@ public sealed class FastPathTests
 
         Assert.False(set.Add(42, 126));
         Assert.False(set.Add(0, 0));
+    }
+
+    [Fact]
+    public void NarrowTupleSet_ForShortWindows_IsExactThroughGrowth()
+    {
+        using var set = new TupleSet(2, 2);
+        Assert.True(TupleSet.TryPack([0, 0], 0, out var lo, out var hi));
+        Assert.True(set.Add(lo, hi));
+        Assert.False(set.Add(lo, hi));
+        for (var token = 1; token < 1_000; token++)
+        {
+            TupleSet.TryPack([token % 7, token % 11], token, out lo, out hi);
+            Assert.True(set.Add(lo, hi));
+        }
+
+        for (var token = 1; token < 1_000; token++)
+        {
+            TupleSet.TryPack([token % 7, token % 11], token, out lo, out hi);
+            Assert.False(set.Add(lo, hi));
+        }
     }
 }
