@@ -236,7 +236,7 @@ public static class RadioactivityAudit
     private static void CheckAgainstDetector(int[] tuples, int width, WatermarkParameters parameters, WatermarkKey[] keys)
     {
         var single = parameters with { PayloadBuckets = 1 };
-        var threshold = (ulong)(single.Gamma * 18446744073709551616.0);
+        var threshold = GreenThreshold(single.Gamma);
         var stride = width + 1;
         var count = tuples.Length / stride;
         var step = Math.Max(1, count / 128);
@@ -247,7 +247,7 @@ public static class RadioactivityAudit
             for (var t = 0; t < count; t += step)
             {
                 var tuple = tuples.AsSpan(t * stride, stride);
-                var ours = WatermarkKey.TokenValue(key.WindowSeed(GreenListTag, tuple[..width]), tuple[width]) < threshold;
+                var ours = IsGreen(WindowSeed(key, tuple[..width]), tuple[width], threshold);
                 var detection = detector.Detect(tuple, options);
                 if (detection.ScoredTokens != 1 || (detection.GreenFraction == 1) != ours)
                 {
@@ -335,7 +335,7 @@ public static class RadioactivityAudit
 
     private static KeyScore Score(int[] tuples, int width, WatermarkKey key, int buckets, long[] marks, double gamma)
     {
-        var threshold = (ulong)(gamma * 18446744073709551616.0);
+        var threshold = GreenThreshold(gamma);
         var greens = new long[buckets];
         var snapshots = new long[marks.Length][];
         var next = 0;
@@ -349,7 +349,7 @@ public static class RadioactivityAudit
         for (var t = 0; t < count; t++)
         {
             var tuple = tuples.AsSpan(t * stride, stride);
-            var seed = key.WindowSeed(GreenListTag, tuple[..width]);
+            var seed = WindowSeed(key, tuple[..width]);
             var token = tuple[width];
             for (var m = 0; m < buckets; m++)
             {
@@ -359,7 +359,7 @@ public static class RadioactivityAudit
                     id -= Vocabulary;
                 }
 
-                greens[m] += WatermarkKey.TokenValue(seed, id) < threshold ? 1 : 0;
+                greens[m] += IsGreen(seed, id, threshold) ? 1 : 0;
             }
 
             while (next < marks.Length && marks[next] == t + 1)
@@ -370,6 +370,14 @@ public static class RadioactivityAudit
 
         return new KeyScore(snapshots);
     }
+
+    // The green-bit function of the green-list scheme, in one place: Score uses it for every key, CheckAgainstDetector
+    // holds it against the library's TokenDetector.
+    private static ulong GreenThreshold(double gamma) => (ulong)(gamma * 18446744073709551616.0);
+
+    private static ulong WindowSeed(WatermarkKey key, ReadOnlySpan<int> window) => key.WindowSeed(GreenListTag, window);
+
+    private static bool IsGreen(ulong seed, int token, ulong threshold) => WatermarkKey.TokenValue(seed, token) < threshold;
 
     private readonly record struct KeyEvidence(double FinalLog, double CorrectedLog);
 
