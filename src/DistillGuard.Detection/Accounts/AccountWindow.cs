@@ -79,7 +79,8 @@ internal sealed class AccountWindow
             LastSeen = time;
         }
 
-        PlaceInRing(hour, Math.Max(0, e.CompletionTokens));
+        // Answer text per choice: n samples of one prompt multiply tokens, and n itself is multi_choice_share's to weigh.
+        PlaceInRing(hour, Math.Max(0, e.CompletionTokens) / Math.Max(1, e.N));
         RollDays(hour / 24);
         if (hour / 24 == _day)
         {

@@ -46,7 +46,7 @@ public sealed record Detector(DetectorKind Kind, string Code, string Meaning, bo
     [
         new(DetectorKind.VolumeHour, "volume_1h", "requests in the last hour", true, "volume"),
         new(DetectorKind.VolumeDay, "volume_24h", "requests in the last 24 h", true, "volume"),
-        new(DetectorKind.TokensOutDay, "tokens_out_24h", "completion tokens in the last 24 h", true, "volume"),
+        new(DetectorKind.TokensOutDay, "tokens_out_24h", "completion tokens per choice (n > 1 counted once) in the last 24 h", true, "volume"),
         new(DetectorKind.VolumeSpike, "volume_spike", "last 24 h against the account's own daily EWMA (z)", true, "volume", 0.5),
         new(DetectorKind.HourOfWeekEntropy, "hour_of_week_entropy", "how evenly requests spread over the 168 hours of the week (1 = flat 24x7)", true, "timing", 0.02),
         new(DetectorKind.TimingRegularity, "timing_regularity", "1/(1+CV) of inter-arrival gaps (0.5 = Poisson, near 1 = clockwork)", true, "timing", 0.02),

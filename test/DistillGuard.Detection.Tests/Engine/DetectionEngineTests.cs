@@ -43,7 +43,7 @@ public sealed class DetectionEngineTests
     }
 
     [Fact]
-    public void Features_GradedShortAnswers_AreNotLongOutputs()
+    public void Features_GradedShortAnswers_AreNotLongOutputs_AndTokensCountPerChoice()
     {
         // A benchmark harness: 1-token multiple-choice answers (cut at max_tokens 1) and n = 8 samples of short answers.
         var events = new List<UsageEvent>();
@@ -59,6 +59,7 @@ public sealed class DetectionEngineTests
         Assert.Equal(0, features[DetectorKind.LongOutputShare]);
         Assert.Equal(0, features[DetectorKind.ReasoningHarvestShare]);
         Assert.Equal(0.5, features[DetectorKind.LogprobShare]);
+        Assert.Equal((40 * 1) + (40 * 300), features[DetectorKind.TokensOutDay]);
     }
 
     [Fact]
