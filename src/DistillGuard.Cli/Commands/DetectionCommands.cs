@@ -101,12 +101,14 @@ public static class DetectionCommands
         var seeds = SeedsOption("--seeds", "11,12,13", "Seeds scored (must differ from the calibration seeds; at least 3 for the report).");
         var scale = new Option<double>("--scale") { Description = "Population scale.", DefaultValueFactory = _ => 1 };
         var attackerScale = new Option<double>("--attacker-scale") { Description = "Attacker account multiplier in scored scenarios.", DefaultValueFactory = _ => 4 };
+        var rareScale = new Option<double>("--rare-legit-scale") { Description = "Account multiplier for rare legitimate archetypes (researchers, batch jobs, …) in scored scenarios.", DefaultValueFactory = _ => 1 };
         var days = new Option<double>("--days") { Description = "Simulated days per seed.", DefaultValueFactory = _ => 7 };
         var docs = new Option<string?>("--docs") { Description = "Write detection.md and images/detection-*.png into this docs directory." };
         var json = new Option<bool>("--json") { Description = "Print the report as JSON." };
+        var accounts = new Option<bool>("--accounts") { Description = "With --json: list every scored account's outcome (large)." };
         var command = new Command("evaluate", "Calibrate on some simulator seeds, score on others: detection and false-flag rates with 95 % intervals, TPR at FPR 1e-4/1e-3/1e-2, harvest before the flag.")
         {
-            calibrationSeeds, seeds, scale, attackerScale, days, docs, json,
+            calibrationSeeds, seeds, scale, attackerScale, rareScale, days, docs, json, accounts,
         };
         command.SetAction(parse =>
         {
@@ -117,8 +119,10 @@ public static class DetectionCommands
                 EvaluationSeeds = ParseSeeds(parse.GetValue(seeds)!),
                 Scale = parse.GetValue(scale),
                 AttackerScale = parse.GetValue(attackerScale),
+                RareLegitimateScale = parse.GetValue(rareScale),
                 Duration = TimeSpan.FromDays(parse.GetValue(days)),
                 Progress = asJson ? null : Console.Error.WriteLine,
+                IncludeAccounts = asJson && parse.GetValue(accounts),
             });
             var commandLine = "distillguard evaluate " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1).SkipWhile(a => a != "evaluate").Skip(1));
             var markdown = DetectionReportWriter.Markdown(report, commandLine.Trim());

@@ -79,7 +79,8 @@ internal sealed class AccountWindow
             LastSeen = time;
         }
 
-        PlaceInRing(hour, Math.Max(0, e.CompletionTokens));
+        // Answer text per choice: n samples of one prompt multiply tokens, and n itself is multi_choice_share's to weigh.
+        PlaceInRing(hour, Math.Max(0, e.CompletionTokens) / Math.Max(1, e.N));
         RollDays(hour / 24);
         if (hour / 24 == _day)
         {
@@ -116,7 +117,8 @@ internal sealed class AccountWindow
             generation.AtCeiling++;
         }
 
-        if (completion >= options.LongOutputTokens || e.FinishReason == "length" || (e.MaxTokens is { } cap && cap > 0 && completion >= cap * 0.9 * Math.Max(1, e.N)))
+        var longOutput = IsLongOutput(e, completion, options);
+        if (longOutput)
         {
             generation.LongOutputs++;
         }
@@ -133,7 +135,7 @@ internal sealed class AccountWindow
 
         if (e.PromptText is { Length: > 0 } text)
         {
-            ObserveText(generation, text, ticks, options);
+            ObserveText(generation, text, ticks, longOutput, options);
         }
 
         if (ticks >= _lastTicks)
@@ -142,7 +144,25 @@ internal sealed class AccountWindow
         }
     }
 
-    private void ObserveText(WindowGeneration generation, string text, long ticks, DetectionOptions options)
+    /// <summary>
+    /// True when an answer is long per choice (n &gt; 1 multiplies tokens, not length), or was cut at a <c>max_tokens</c>
+    /// that is itself long: a 1-token multiple-choice probe or a 64-token extraction "cut" at its cap is a graded short
+    /// answer, not harvested text.
+    /// </summary>
+    internal static bool IsLongOutput(UsageEvent e, int completion, DetectionOptions options)
+    {
+        var perChoice = completion / (double)Math.Max(1, e.N);
+        if (perChoice >= options.LongOutputTokens)
+        {
+            return true;
+        }
+
+        var cap = e.MaxTokens ?? options.MaxTokensCeiling;
+        var cut = e.FinishReason == "length" || (cap > 0 && perChoice >= cap * 0.9);
+        return cut && cap >= options.LongOutputTokens;
+    }
+
+    private void ObserveText(WindowGeneration generation, string text, long ticks, bool longOutput, DetectionOptions options)
     {
         Span<ulong> words = stackalloc ulong[MaxContentWords];
         var shape = PromptAnalysis.Analyse(text, words);
@@ -163,9 +183,23 @@ internal sealed class AccountWindow
         var bucket = (int)(shape.TopicHash >> (64 - WindowGeneration.TopicBits));
         generation.TopicBuckets[bucket >> 6] |= 1UL << (bucket & 63);
         generation.Capabilities[shape.Capability]++;
-        if (shape.Elicitation >= 0.5)
+
+        // A follow-up turn resends the conversation so far: the new prompt starts with the previous one. Its first 4 KB
+        // are the conversation's start, whose elicitation was counted on the first turn, so only first turns count.
+        var bytes = MemoryMarshal.AsBytes(text.AsSpan());
+        var followUp = _lastPromptLength > 0 && text.Length > _lastPromptLength && ticks - _lastTicks <= options.FollowUpWindow.Ticks
+            && XxHash3.HashToUInt64(bytes[..(_lastPromptLength * 2)]) == _lastPromptHash;
+        if (followUp)
+        {
+            generation.FollowUps++;
+        }
+        else if (shape.Elicitation >= 0.5)
         {
             generation.Elicited++;
+            if (longOutput)
+            {
+                generation.ElicitedLong++;
+            }
         }
 
         // Near-duplicate: within a few bits of one of the last 16 skeletons (Manku et al. 2007 used 3 of 64 for web pages;
@@ -181,15 +215,6 @@ internal sealed class AccountWindow
         }
 
         _recent[_recentCount++ % RecentFingerprints] = shape.SimHash;
-
-        // A follow-up turn resends the conversation so far: the new prompt starts with the previous one.
-        var bytes = MemoryMarshal.AsBytes(text.AsSpan());
-        if (_lastPromptLength > 0 && text.Length > _lastPromptLength && ticks - _lastTicks <= options.FollowUpWindow.Ticks
-            && XxHash3.HashToUInt64(bytes[..(_lastPromptLength * 2)]) == _lastPromptHash)
-        {
-            generation.FollowUps++;
-        }
-
         _lastPromptHash = XxHash3.HashToUInt64(bytes);
         _lastPromptLength = text.Length;
     }
@@ -221,6 +246,7 @@ internal sealed class AccountWindow
         var previous = _previous.Index == generation - 1 && current is not null && current != _previous ? _previous : null;
         var requests = (current?.Requests ?? 0) + (previous?.Requests ?? 0);
         var text = (current?.TextRequests ?? 0) + (previous?.TextRequests ?? 0);
+        var followUps = (current?.FollowUps ?? 0) + (previous?.FollowUps ?? 0);
         if (requests == 0)
         {
             return new WindowFeatures(values, 0, week);
@@ -246,7 +272,8 @@ internal sealed class AccountWindow
             // The count-min sketch never under-counts; the top template over two generations is bounded by their sum.
             values[(int)DetectorKind.TemplateConcentration] = Math.Min(1, Share(static g => g.TopTemplate, text));
             values[(int)DetectorKind.NearDuplicateShare] = Share(static g => g.NearDuplicates, text);
-            values[(int)DetectorKind.ElicitationShare] = Share(static g => g.Elicited, text);
+            values[(int)DetectorKind.ElicitationShare] = Share(static g => g.Elicited, text - followUps);
+            values[(int)DetectorKind.ReasoningHarvestShare] = Share(static g => g.ElicitedLong, text - followUps);
             values[(int)DetectorKind.SingleTurnShare] = 1 - Share(static g => g.FollowUps, text);
             values[(int)DetectorKind.TopicCoverage] = TopicCoverage(current, previous);
             values[(int)DetectorKind.TopicFocus] = TopicFocus(current, previous);

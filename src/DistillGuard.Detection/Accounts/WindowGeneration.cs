@@ -20,6 +20,7 @@ internal sealed class WindowGeneration
     public int Requests;
     public int TextRequests;
     public int Elicited;
+    public int ElicitedLong;
     public int LongOutputs;
     public int Logprobs;
     public int MultiChoice;
@@ -66,7 +67,7 @@ internal sealed class WindowGeneration
         Topics.Clear();
         Array.Clear(TopicBuckets);
         Array.Clear(Capabilities);
-        Requests = TextRequests = Elicited = LongOutputs = Logprobs = MultiChoice = AtCeiling = FollowUps = NearDuplicates = Errors = 0;
+        Requests = TextRequests = Elicited = ElicitedLong = LongOutputs = Logprobs = MultiChoice = AtCeiling = FollowUps = NearDuplicates = Errors = 0;
         PromptTokens = CompletionTokens = 0;
         TopTemplate = 0;
         GapCount = 0;

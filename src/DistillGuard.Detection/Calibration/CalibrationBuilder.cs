@@ -75,7 +75,7 @@ public sealed class CalibrationBuilder
         {
             if (values.Count >= DetectionCalibration.MinReference)
             {
-                references[key] = ReferenceDistribution.Fit(values);
+                references[key] = ReferenceDistribution.Fit(values, Detector.ByCode(key[..key.IndexOf('|', StringComparison.Ordinal)])?.TailFloor ?? 0);
             }
         }
 

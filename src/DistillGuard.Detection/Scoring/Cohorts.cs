@@ -1,7 +1,7 @@
 namespace DistillGuard.Detection.Scoring;
 
 /// <summary>What the engine knows about an account besides its traffic: its tier and whether it is verified.</summary>
-/// <param name="Tier">Access tier, e.g. <c>free</c>, <c>trial</c>, <c>edu</c>, <c>standard</c>, <c>scale</c>, <c>enterprise</c>.</param>
+/// <param name="Tier">Access tier: the product's <c>free</c>, <c>standard</c>, <c>enterprise</c>, <c>education</c>, <c>verified-research</c> (policy file and gateway rate-limit defaults), or a provider's own.</param>
 public sealed record AccountProfile(string? Tier, bool Verified);
 
 /// <summary>Which benign accounts an account is compared with, and the evidence bands references are split by.</summary>
@@ -29,8 +29,8 @@ public static class Cohorts
     public static string Of(AccountProfile? profile) => profile switch
     {
         null => "standard",
-        { Verified: true } or { Tier: "enterprise" } => "verified",
-        { Tier: "edu" or "education" or "research" } => "edu",
+        { Verified: true } or { Tier: "enterprise" or "verified-research" } => "verified",
+        { Tier: "education" or "edu" or "research" } => "edu",
         { Tier: "free" or "trial" } => "new",
         _ => "standard",
     };

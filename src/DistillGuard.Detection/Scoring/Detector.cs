@@ -20,6 +20,7 @@ public enum DetectorKind
     MultiChoiceShare,
     MaxTokensCeilingShare,
     SingleTurnShare,
+    ReasoningHarvestShare,
 }
 
 /// <summary>A detector's reason code, what its value means, and whether its reference is split by evidence size.</summary>
@@ -30,29 +31,40 @@ public enum DetectorKind
 /// is compared with heavy benign accounts (batch jobs, benchmark labs, support bots), not with casual users it will
 /// always out-volume; shares and entropies also have a spread that depends on how many requests they are computed from.
 /// </param>
-/// <param name="Group">Detectors that measure one thing several ways (volume, timing, templates, topics, harvest, request shape, sessions); only the strongest of a group counts.</param>
-public sealed record Detector(DetectorKind Kind, string Code, string Meaning, bool ByEvidence, string Group)
+/// <param name="Group">Detectors that measure one thing several ways (volume, timing, templates, topics, harvest, extraction, request shape, sessions); only the strongest of a group counts.</param>
+/// <param name="TailFloor">
+/// Smallest scale of the exponential tail beyond the largest benign value, in the feature's units: 0.05 for shares (an
+/// account 0.05 above every benign one is e times less likely, one a full 0.5 above is e^10 less likely), 0.02 for the
+/// entropy and regularity indices, 2 buckets for coverage, 0.5 for a z-score; 0 keeps the relative floor for counts.
+/// </param>
+public sealed record Detector(DetectorKind Kind, string Code, string Meaning, bool ByEvidence, string Group, double TailFloor = 0)
 {
+    private const double Share = 0.05;
+
     /// <summary>Every detector, indexed by <see cref="DetectorKind"/>.</summary>
     public static readonly IReadOnlyList<Detector> All =
     [
         new(DetectorKind.VolumeHour, "volume_1h", "requests in the last hour", true, "volume"),
         new(DetectorKind.VolumeDay, "volume_24h", "requests in the last 24 h", true, "volume"),
-        new(DetectorKind.TokensOutDay, "tokens_out_24h", "completion tokens in the last 24 h", true, "volume"),
-        new(DetectorKind.VolumeSpike, "volume_spike", "last 24 h against the account's own daily EWMA (z)", true, "volume"),
-        new(DetectorKind.HourOfWeekEntropy, "hour_of_week_entropy", "how evenly requests spread over the 168 hours of the week (1 = flat 24x7)", true, "timing"),
-        new(DetectorKind.TimingRegularity, "timing_regularity", "1/(1+CV) of inter-arrival gaps (0.5 = Poisson, near 1 = clockwork)", true, "timing"),
-        new(DetectorKind.TemplateConcentration, "template_concentration", "share of requests in the account's most used prompt template", true, "templates"),
-        new(DetectorKind.NearDuplicateShare, "near_duplicate_share", "share of requests within a few SimHash bits of a recent one", true, "templates"),
-        new(DetectorKind.TopicCoverage, "topic_coverage", "distinct topic buckets touched (of 1,024)", true, "topics"),
-        new(DetectorKind.TopicGrowth, "topic_growth", "1 - Jaccard of this half-week's topic words and the last", true, "topics"),
-        new(DetectorKind.TopicFocus, "topic_focus", "share of requests in the top capability area", true, "topics"),
-        new(DetectorKind.ElicitationShare, "elicitation_share", "share of requests asking for reasoning traces, rubrics or task lists", true, "harvest"),
-        new(DetectorKind.LongOutputShare, "long_output_share", "share of answers cut at max_tokens or over 1,000 tokens", true, "harvest"),
-        new(DetectorKind.LogprobShare, "logprob_share", "share of requests asking for logprobs", true, "shape"),
-        new(DetectorKind.MultiChoiceShare, "multi_choice_share", "share of requests with n > 1", true, "shape"),
-        new(DetectorKind.MaxTokensCeilingShare, "max_tokens_ceiling_share", "share of requests asking for max_tokens at the ceiling", true, "shape"),
-        new(DetectorKind.SingleTurnShare, "single_turn_share", "share of requests that do not continue a conversation", true, "sessions"),
+        new(DetectorKind.TokensOutDay, "tokens_out_24h", "completion tokens per choice (n > 1 counted once) in the last 24 h", true, "volume"),
+        new(DetectorKind.VolumeSpike, "volume_spike", "last 24 h against the account's own daily EWMA (z)", true, "volume", 0.5),
+        new(DetectorKind.HourOfWeekEntropy, "hour_of_week_entropy", "how evenly requests spread over the 168 hours of the week (1 = flat 24x7)", true, "timing", 0.02),
+        new(DetectorKind.TimingRegularity, "timing_regularity", "1/(1+CV) of inter-arrival gaps (0.5 = Poisson, near 1 = clockwork)", true, "timing", 0.02),
+        new(DetectorKind.TemplateConcentration, "template_concentration", "share of requests in the account's most used prompt template", true, "templates", Share),
+        new(DetectorKind.NearDuplicateShare, "near_duplicate_share", "share of requests within a few SimHash bits of a recent one", true, "templates", Share),
+        new(DetectorKind.TopicCoverage, "topic_coverage", "distinct topic buckets touched (of 1,024)", true, "topics", 2),
+        new(DetectorKind.TopicGrowth, "topic_growth", "1 - Jaccard of this half-week's topic words and the last", true, "topics", Share),
+        new(DetectorKind.TopicFocus, "topic_focus", "share of requests in the top capability area", true, "topics", Share),
+        new(DetectorKind.ElicitationShare, "elicitation_share", "share of first turns (not follow-ups) asking for reasoning traces, rubrics or task lists", true, "harvest", Share),
+        new(DetectorKind.LongOutputShare, "long_output_share", "share of answers over 1,000 tokens per choice or cut at a max_tokens of at least 1,000", true, "harvest", Share),
+        new(DetectorKind.LogprobShare, "logprob_share", "share of requests asking for logprobs", true, "shape", Share),
+        new(DetectorKind.MultiChoiceShare, "multi_choice_share", "share of requests with n > 1", true, "shape", Share),
+        new(DetectorKind.MaxTokensCeilingShare, "max_tokens_ceiling_share", "share of requests asking for max_tokens at the ceiling", true, "shape", Share),
+        new(DetectorKind.SingleTurnShare, "single_turn_share", "share of requests that do not continue a conversation", true, "sessions", Share),
+
+        // The conjunction is its own group: asking for reasoning (students, eval harnesses) and getting long answers
+        // (developers) are each common; both on the same request, request after request, is what trace harvesting is.
+        new(DetectorKind.ReasoningHarvestShare, "reasoning_harvest_share", "share of first turns that ask for reasoning traces and get a long answer", true, "extraction", Share),
     ];
 
     /// <summary>Group names in a stable order.</summary>
@@ -72,6 +84,20 @@ public sealed record Detector(DetectorKind Kind, string Code, string Meaning, bo
         }
 
         return 0;
+    }
+
+    /// <summary>The detector with this reason code, or null.</summary>
+    public static Detector? ByCode(string code)
+    {
+        foreach (var detector in All)
+        {
+            if (detector.Code == code)
+            {
+                return detector;
+            }
+        }
+
+        return null;
     }
 
     /// <summary>Number of detectors.</summary>

@@ -32,7 +32,13 @@ public sealed class ReferenceDistribution
     public double TailScale { get; init; }
 
     /// <summary>Builds a reference from sample values (NaN ignored).</summary>
-    public static ReferenceDistribution Fit(IEnumerable<double> values)
+    /// <param name="values">The benign sample.</param>
+    /// <param name="tailFloor">
+    /// Smallest scale of the exponential tail, in the feature's own units (see <see cref="Detector.TailFloor"/>). Without it a
+    /// reference whose tail is all one value (every benign account at a share of 0) would make any excess, however small —
+    /// one elicited request in a thousand — look infinitely significant.
+    /// </param>
+    public static ReferenceDistribution Fit(IEnumerable<double> values, double tailFloor = 0)
     {
         var sorted = values.Where(v => !double.IsNaN(v)).ToArray();
         Array.Sort(sorted);
@@ -73,7 +79,7 @@ public sealed class ReferenceDistribution
             Values = [.. ranks.Select(r => sorted[r])],
             Tail = tail,
             // A floor keeps a constant reference (every benign account at 0) from making any excess infinitely significant.
-            TailScale = Math.Max(excess, Math.Max(spread * 0.05, 1e-3 * Math.Max(1, Math.Abs(sorted[^1])))),
+            TailScale = Math.Max(Math.Max(excess, tailFloor), Math.Max(spread * 0.05, 1e-3 * Math.Max(1, Math.Abs(sorted[^1])))),
         };
     }
 

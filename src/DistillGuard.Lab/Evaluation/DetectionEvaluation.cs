@@ -19,12 +19,25 @@ public sealed class EvaluationOptions
     /// <summary>Multiplies attacker archetypes' account counts in scored scenarios (tighter intervals; benign traffic unchanged).</summary>
     public double AttackerScale { get; set; } = 4;
 
+    /// <summary>
+    /// Multiplies the account counts of rare legitimate archetypes (fewer than <see cref="RareAccounts"/> at scale 1: researchers,
+    /// batch jobs, support bots, translation pipelines, red-teamers, licensed customers) in scored scenarios, so each has enough
+    /// account-weeks to say something about its false-flag rate. Calibration traffic is unchanged.
+    /// </summary>
+    public double RareLegitimateScale { get; set; } = 1;
+
+    /// <summary>Legitimate archetypes with fewer default accounts than this count as rare.</summary>
+    public const int RareAccounts = 100;
+
     public TimeSpan Duration { get; set; } = TimeSpan.FromDays(7);
 
     /// <summary>Target FPRs of the reported operating points.</summary>
     public IReadOnlyList<double> TargetFprs { get; set; } = [1e-4, 1e-3, 1e-2];
 
     public Action<string>? Progress { get; set; }
+
+    /// <summary>When true, the report lists every scored account's outcome (for analysis; large).</summary>
+    public bool IncludeAccounts { get; set; }
 
     /// <summary>Throws when the seed sets overlap or are too small.</summary>
     public void Validate()
@@ -39,7 +52,7 @@ public sealed class EvaluationOptions
             throw new ArgumentException("Calibration and evaluation seeds must differ: the detector is never scored on what it was fitted on.");
         }
 
-        if (Duration <= TimeSpan.Zero || Scale <= 0 || AttackerScale <= 0)
+        if (Duration <= TimeSpan.Zero || Scale <= 0 || AttackerScale <= 0 || RareLegitimateScale <= 0)
         {
             throw new ArgumentException("Duration and scales must be positive.");
         }
@@ -51,6 +64,9 @@ public static class DetectionEvaluation
 {
     private const string NaiveHarvester = "naive-harvester";
     private const int TimelinesPerArchetype = 2;
+
+    /// <summary>The naive-harvester target counts accounts flagged within their first this many requests.</summary>
+    public const int FirstRequests = 1000;
 
     /// <summary>Runs the evaluation (minutes at scale 1).</summary>
     public static EvaluationReport Run(EvaluationOptions options)
@@ -126,9 +142,14 @@ public static class DetectionEvaluation
             {
                 var group = all.Where(t => t.Account.Archetype == name).ToList();
                 var flagged = group.Where(t => t.FirstReview is not null).ToList();
+                var requests = Median(flagged.Select(t => (double)t.FirstReview!.Value.Requests));
+                var hours = Median(flagged.Select(t => t.FirstReview!.Value.Hours));
+                // Per answer harvested before the flag: accounts burned (1 / requests per account) and account-hours spent (hours / requests).
                 return new AdaptiveCost(name, BinomialInterval.Of(flagged.Count, group.Count),
-                    Ratio(Median(flagged.Select(t => (double)t.FirstReview!.Value.Requests)), naiveRequests),
-                    Ratio(Median(flagged.Select(t => t.FirstReview!.Value.Hours)), naiveHours));
+                    Ratio(requests, naiveRequests),
+                    Ratio(hours, naiveHours),
+                    Ratio(naiveRequests, requests),
+                    Ratio(hours / requests, naiveHours / naiveRequests));
             }).ToList();
 
         var resellers = all.Where(t => t.Account.Archetype == "reseller" && t.Requests > 0).ToList();
@@ -144,6 +165,8 @@ public static class DetectionEvaluation
             CalibrationSeeds = options.CalibrationSeeds,
             EvaluationSeeds = options.EvaluationSeeds,
             Scale = options.Scale,
+            AttackerScale = options.AttackerScale,
+            RareLegitimateScale = options.RareLegitimateScale,
             Days = options.Duration.TotalDays,
             CalibrationSource = calibration.Source,
             ReviewThreshold = Math.Round(pooled.Review, 3),
@@ -160,17 +183,27 @@ public static class DetectionEvaluation
             AttackerReview = BinomialInterval.Of(attackers.Count(t => t.FirstReview is not null), attackers.Count),
             Roc = Roc(benignWeeks, all),
             Timelines = [.. all.Where(t => t.Timeline is { Count: > 0 }).Select(t => new ScoreTimeline(t.Account.Archetype, t.Account.IsAttacker, t.Timeline!))],
+            Accounts = options.IncludeAccounts
+                ? [.. tracks.Select(p => new AccountOutcome(p.Key, p.Value.Account.Archetype, p.Value.Account.IsAttacker, p.Value.Account.Tier, p.Value.Requests,
+                    Math.Round(p.Value.MaxEvidence, 3), p.Value.FirstReview?.Requests, p.Value.FirstReview is { } f ? Math.Round(f.Hours, 2) : null, p.Value.FirstReasons,
+                    p.Value.ReviewWeeks.Count, p.Value.WeekMax.Count))]
+                : null,
         };
     }
 
     private static ScenarioOptions Scenario(EvaluationOptions options, int seed, bool attackers)
     {
         var scenario = new ScenarioOptions { Seed = seed, Duration = options.Duration, Scale = options.Scale, IncludeAttackers = attackers };
-        if (attackers && options.AttackerScale != 1)
+        if (attackers && (options.AttackerScale != 1 || options.RareLegitimateScale != 1))
         {
-            scenario.AccountsPerArchetype = TrafficSimulator.AttackerArchetypes.ToDictionary(
-                a => a,
-                a => Math.Max(1, (int)Math.Round(TrafficSimulator.AccountCount(a, new ScenarioOptions { Scale = 1 }) * options.AttackerScale)));
+            int Scaled(string archetype, double factor) => Math.Max(1, (int)Math.Round(TrafficSimulator.AccountCount(archetype, new ScenarioOptions { Scale = options.Scale }) * factor));
+            var counts = TrafficSimulator.AttackerArchetypes.ToDictionary(a => a, a => Scaled(a, options.AttackerScale));
+            foreach (var legit in TrafficSimulator.LegitimateArchetypes.Where(a => TrafficSimulator.AccountCount(a, new ScenarioOptions { Scale = 1 }) < EvaluationOptions.RareAccounts))
+            {
+                counts[legit] = Scaled(legit, options.RareLegitimateScale);
+            }
+
+            scenario.AccountsPerArchetype = counts;
         }
 
         return scenario;
@@ -185,7 +218,8 @@ public static class DetectionEvaluation
         var review = attacker ? BinomialInterval.Of(flagged.Count, group.Count) : BinomialInterval.Of(group.Sum(t => t.ReviewWeeks.Count), weeks);
         var friction = attacker ? BinomialInterval.Of(group.Count(t => t.FrictionWeeks.Count > 0), group.Count) : BinomialInterval.Of(group.Sum(t => t.FrictionWeeks.Count), weeks);
         var reasons = flagged.SelectMany(t => t.FirstReasons).GroupBy(r => r).OrderByDescending(g => g.Count()).Take(3).Select(g => g.Key).ToList();
-        return new ArchetypeResult(name, attacker, authorised, group.Count, weeks, group.Sum(t => (long)t.Requests), review, friction,
+        var within = BinomialInterval.Of(group.Count(t => t.FirstReview is { Requests: <= FirstRequests }), group.Count);
+        return new ArchetypeResult(name, attacker, authorised, group.Count, weeks, group.Sum(t => (long)t.Requests), review, friction, within,
             Median(flagged.Select(t => (double)t.FirstReview!.Value.Requests)),
             Quantile(flagged.Select(t => (double)t.FirstReview!.Value.Requests), 0.9),
             Median(flagged.Select(t => (double)t.FirstReview!.Value.Tokens)),

@@ -17,7 +17,7 @@ public static class DetectionReportWriter
         void Line(FormattableString s) => b.AppendLine(s.ToString(CultureInfo.InvariantCulture));
         Line($"## Measured results");
         b.AppendLine();
-        Line($"Command: `{command}` ({report.Events:N0} scored events, {report.Seconds:F0} s). Calibrated on seeds {string.Join(", ", report.CalibrationSeeds)} (legitimate traffic only, authorised distillation excluded); scored on seeds {string.Join(", ", report.EvaluationSeeds)}; scale {report.Scale}, {report.Days} days per seed, attacker account counts ×4 in scored scenarios. Pooled thresholds: review S ≥ {report.ReviewThreshold:F2}, friction S ≥ {report.FrictionThreshold:F2}, fitted on {report.CalibrationHeldOutAccountWeeks:N0} held-out benign account-weeks of the calibration seeds. Intervals are 95 % Wilson intervals.");
+        Line($"Command: `{command}` ({report.Events:N0} scored events, {report.Seconds:F0} s). Calibrated on seeds {string.Join(", ", report.CalibrationSeeds)} (legitimate traffic only, authorised distillation excluded); scored on seeds {string.Join(", ", report.EvaluationSeeds)}; scale {report.Scale}, {report.Days} days per seed, attacker account counts ×{report.AttackerScale} and rare legitimate archetypes' (fewer than {EvaluationOptions.RareAccounts} accounts at scale 1) ×{report.RareLegitimateScale} in scored scenarios. Pooled thresholds: review S ≥ {report.ReviewThreshold:F2}, friction S ≥ {report.FrictionThreshold:F2}, fitted on {report.CalibrationHeldOutAccountWeeks:N0} held-out benign account-weeks of the calibration seeds. Intervals are 95 % Wilson intervals.");
         b.AppendLine();
         Line($"- Legitimate (non-authorised) account-weeks flagged for review: **{Pct(report.BenignReview)}** ({report.BenignReview.Successes} of {report.BenignReview.Trials:N0}); friction band: {Pct(report.BenignFriction)} ({report.BenignFriction.Successes} of {report.BenignFriction.Trials:N0}).");
         Line($"- Attacker accounts flagged for review at any time: **{Pct(report.AttackerReview)}** ({report.AttackerReview.Successes} of {report.AttackerReview.Trials:N0}).");
@@ -26,12 +26,12 @@ public static class DetectionReportWriter
         b.AppendLine();
         b.AppendLine("Attackers: share of accounts flagged (review band) during the run. Legitimate: share of account-weeks flagged (false flags). Requests/tokens/hours are at the first flag (medians over flagged accounts).");
         b.AppendLine();
-        b.AppendLine("| archetype | kind | accounts | account-weeks | requests | flagged (review) | 95 % CI | friction | median max S | requests before flag (median / p90) | tokens before flag | hours to flag | top reasons at flag |");
-        b.AppendLine("|---|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---|");
+        b.AppendLine("| archetype | kind | accounts | account-weeks | requests | flagged (review) | 95 % CI | friction | flagged within 1,000 requests | median max S | requests before flag (median / p90) | tokens before flag | hours to flag | top reasons at flag |");
+        b.AppendLine("|---|---|---:|---:|---:|---:|---|---:|---:|---:|---:|---:|---:|---|");
         foreach (var a in report.Archetypes)
         {
             var kind = a.Attacker ? "attacker" : a.Authorised ? "legit (authorised)" : "legit";
-            Line($"| {a.Archetype} | {kind} | {a.Accounts:N0} | {a.AccountWeeks:N0} | {a.Requests:N0} | {a.Review.Successes}/{a.Review.Trials} = {Rate(a.Review)} | {Ci(a.Review)} | {a.Friction.Successes} | {a.MedianMaxEvidence:F1} | {Num(a.MedianRequestsBeforeFlag)} / {Num(a.P90RequestsBeforeFlag)} | {Num(a.MedianTokensBeforeFlag)} | {Num(a.MedianHoursToFlag, "F1")} | {string.Join(", ", a.TopReasons)} |");
+            Line($"| {a.Archetype} | {kind} | {a.Accounts:N0} | {a.AccountWeeks:N0} | {a.Requests:N0} | {a.Review.Successes}/{a.Review.Trials} = {Rate(a.Review)} | {Ci(a.Review)} | {a.Friction.Successes} | {(a.Attacker ? $"{a.FlaggedWithin1000.Successes}/{a.FlaggedWithin1000.Trials} = {Rate(a.FlaggedWithin1000)}" : "–")} | {a.MedianMaxEvidence:F1} | {Num(a.MedianRequestsBeforeFlag)} / {Num(a.P90RequestsBeforeFlag)} | {Num(a.MedianTokensBeforeFlag)} | {Num(a.MedianHoursToFlag, "F1")} | {string.Join(", ", a.TopReasons)} |");
         }
 
         b.AppendLine();
@@ -59,11 +59,13 @@ public static class DetectionReportWriter
         b.AppendLine();
         Line($"### Adaptive attackers: cost before the flag relative to the naive harvester");
         b.AppendLine();
-        b.AppendLine("| archetype | detected | requests before flag (× naive) | time to flag (× naive) |");
-        b.AppendLine("|---|---:|---:|---:|");
+        b.AppendLine("Medians over flagged accounts. Per answer harvested before the flag, an attacker burns 1/requests accounts and spends hours/requests account-hours; the last two columns are those costs over the naive harvester's (≥ 4 is the goal). Undetected accounts are not in the medians: the detection rate says how many there are.");
+        b.AppendLine();
+        b.AppendLine("| archetype | detected | requests before flag (× naive) | time to flag (× naive) | accounts per answer (× naive) | account-hours per answer (× naive) |");
+        b.AppendLine("|---|---:|---:|---:|---:|---:|");
         foreach (var c in report.AdaptiveCosts)
         {
-            Line($"| {c.Archetype} | {c.Detected.Successes}/{c.Detected.Trials} = {Rate(c.Detected)} | {Num(c.RequestMultiplier, "F2")} | {Num(c.TimeMultiplier, "F2")} |");
+            Line($"| {c.Archetype} | {c.Detected.Successes}/{c.Detected.Trials} = {Rate(c.Detected)} | {Num(c.RequestMultiplier, "F2")} | {Num(c.TimeMultiplier, "F2")} | {Num(c.AccountsPerAnswerMultiplier, "F2")} | {Num(c.AccountHoursPerAnswerMultiplier, "F2")} |");
         }
 
         b.AppendLine();

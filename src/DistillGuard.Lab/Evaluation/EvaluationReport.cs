@@ -8,6 +8,8 @@ public sealed record EvaluationReport
     public required IReadOnlyList<int> CalibrationSeeds { get; init; }
     public required IReadOnlyList<int> EvaluationSeeds { get; init; }
     public required double Scale { get; init; }
+    public double AttackerScale { get; init; } = 1;
+    public double RareLegitimateScale { get; init; } = 1;
     public required double Days { get; init; }
     public required string CalibrationSource { get; init; }
     public required double ReviewThreshold { get; init; }
@@ -27,6 +29,9 @@ public sealed record EvaluationReport
     [JsonIgnore]
     public IReadOnlyDictionary<string, IReadOnlyList<(double Fpr, double Tpr)>> Roc { get; init; } = new Dictionary<string, IReadOnlyList<(double, double)>>();
 
+    /// <summary>Every scored account's outcome, when <see cref="EvaluationOptions.IncludeAccounts"/> asked for it.</summary>
+    public IReadOnlyList<AccountOutcome>? Accounts { get; init; }
+
     /// <summary>Score over time for a few accounts per archetype, for the chart.</summary>
     [JsonIgnore]
     public IReadOnlyList<ScoreTimeline> Timelines { get; init; } = [];
@@ -35,6 +40,7 @@ public sealed record EvaluationReport
 /// <summary>One archetype's outcome on the evaluation seeds.</summary>
 /// <param name="Review">Attackers: accounts flagged (review band or above) at any time. Legitimate: account-weeks flagged.</param>
 /// <param name="Friction">The same at the friction band.</param>
+/// <param name="FlaggedWithin1000">Accounts flagged by the time they had sent 1,000 requests, of all accounts (attackers' target; legitimate: false flags that early).</param>
 /// <param name="MedianRequestsBeforeFlag">Attackers: median requests an account had sent when first flagged (flagged accounts only).</param>
 public sealed record ArchetypeResult(
     string Archetype,
@@ -45,6 +51,7 @@ public sealed record ArchetypeResult(
     long Requests,
     BinomialInterval Review,
     BinomialInterval Friction,
+    BinomialInterval FlaggedWithin1000,
     double? MedianRequestsBeforeFlag,
     double? P90RequestsBeforeFlag,
     double? MedianTokensBeforeFlag,
@@ -53,14 +60,33 @@ public sealed record ArchetypeResult(
     double MedianMaxEvidence,
     IReadOnlyList<string> TopReasons);
 
+/// <summary>One scored account: its largest evidence, when it was first flagged and why, and its flagged account-weeks.</summary>
+/// <param name="Key">Seed and account id, <c>seed/id</c>.</param>
+public sealed record AccountOutcome(
+    string Key,
+    string Archetype,
+    bool Attacker,
+    string Tier,
+    int Requests,
+    double MaxEvidence,
+    long? RequestsAtFlag,
+    double? HoursToFlag,
+    IReadOnlyList<string> ReasonsAtFlag,
+    int FlaggedWeeks,
+    int Weeks);
+
 /// <summary>TPR at a threshold fitted on the calibration seeds' held-out benign account-weeks for a target FPR, and the FPR it really had.</summary>
 public sealed record OperatingPoint(double TargetFpr, double Threshold, BinomialInterval Tpr, BinomialInterval ObservedFpr);
 
 /// <summary>Reseller accounts by their real distillation share: flagged within their first 1,500 requests.</summary>
 public sealed record ResellerShareResult(string ShareBand, BinomialInterval FlaggedWithin1500);
 
-/// <summary>How much more an adaptive attacker sends (and how much longer it runs) before the flag than the naive harvester.</summary>
-public sealed record AdaptiveCost(string Archetype, BinomialInterval Detected, double? RequestMultiplier, double? TimeMultiplier);
+/// <summary>How much more an adaptive attacker sends (and how much longer it runs) before the flag than the naive harvester, and what each harvested answer costs it.</summary>
+/// <param name="RequestMultiplier">Median requests an account sends before its flag, over the naive harvester's.</param>
+/// <param name="TimeMultiplier">Median hours to the flag, over the naive harvester's.</param>
+/// <param name="AccountsPerAnswerMultiplier">Accounts burned per answer harvested before the flag (1 / requests), over the naive harvester's.</param>
+/// <param name="AccountHoursPerAnswerMultiplier">Account-hours spent per answer harvested before the flag (hours / requests), over the naive harvester's.</param>
+public sealed record AdaptiveCost(string Archetype, BinomialInterval Detected, double? RequestMultiplier, double? TimeMultiplier, double? AccountsPerAnswerMultiplier, double? AccountHoursPerAnswerMultiplier);
 
 /// <summary>One account's score over time.</summary>
 public sealed record ScoreTimeline(string Archetype, bool Attacker, IReadOnlyList<(double Days, double Score)> Points);

@@ -15,7 +15,8 @@ internal sealed class AccountFactory(ScenarioOptions options)
     // Local-time offsets the population lives in, weighted towards the Americas, Europe and East Asia.
     private static readonly int[] s_offsets = [-8, -7, -6, -5, -5, -5, -4, -3, 0, 1, 1, 1, 2, 3, 5, 8, 8, 9, 10];
 
-    private static readonly string[] s_tiers = ["free", "free", "standard", "standard", "standard", "scale"];
+    // Two in six on the free tier, three paying as they go, one on an enterprise contract.
+    private static readonly string[] s_tiers = [AccessTiers.Free, AccessTiers.Free, AccessTiers.Standard, AccessTiers.Standard, AccessTiers.Standard, AccessTiers.Enterprise];
 
     private readonly SimulationRandom _random = SimulationRandom.For(options.Seed, "accounts");
 

@@ -6,7 +6,7 @@ public sealed record SimulatedAccount
     public required string Id { get; init; }
     public required string Archetype { get; init; }
     public required string Org { get; init; }
-    /// <summary>Access tier: "free", "trial", "edu", "standard", "scale" or "enterprise".</summary>
+    /// <summary>Access tier, one of <see cref="AccessTiers.All"/> (the product's tier names).</summary>
     public required string Tier { get; init; }
     /// <summary>The client address requests come from (a NAT or proxy address when shared).</summary>
     public required string ClientAddress { get; init; }

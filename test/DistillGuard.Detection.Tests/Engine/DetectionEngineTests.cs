@@ -43,6 +43,64 @@ public sealed class DetectionEngineTests
     }
 
     [Fact]
+    public void Features_GradedShortAnswers_AreNotLongOutputs_AndTokensCountPerChoice()
+    {
+        // A benchmark harness: 1-token multiple-choice answers (cut at max_tokens 1) and n = 8 samples of short answers.
+        var events = new List<UsageEvent>();
+        var id = 0;
+        for (var i = 0; i < 40; i++)
+        {
+            var time = SyntheticTraffic.Start.AddSeconds(2 * i);
+            events.Add(SyntheticTraffic.Event("eval", ref id, time, $"Which word matches the definition of item {i}? A) x B) y\nAnswer:", 1, 1, logprobs: true));
+            events.Add(SyntheticTraffic.Event("eval", ref id, time.AddSeconds(1), $"Question {i}: literal or figurative? Think step by step.", 8 * 300, 512, n: 8));
+        }
+
+        var features = FeaturesOf(events, "eval", SyntheticTraffic.Start.AddHours(1));
+        Assert.Equal(0, features[DetectorKind.LongOutputShare]);
+        Assert.Equal(0, features[DetectorKind.ReasoningHarvestShare]);
+        Assert.Equal(0.5, features[DetectorKind.LogprobShare]);
+        Assert.Equal((40 * 1) + (40 * 300), features[DetectorKind.TokensOutDay]);
+    }
+
+    [Fact]
+    public void Features_ReasoningAskedAndLongAnswerGiven_CountsAsReasoningHarvest()
+    {
+        var features = FeaturesOf(SyntheticTraffic.Harvester("harvester", 3, 100, TimeSpan.FromHours(2)), "harvester", SyntheticTraffic.Start.AddHours(2));
+        Assert.Equal(1, features[DetectorKind.LongOutputShare]);
+        Assert.Equal(1, features[DetectorKind.ElicitationShare]);
+        Assert.Equal(1, features[DetectorKind.ReasoningHarvestShare]);
+    }
+
+    [Fact]
+    public void Features_FollowUpTurns_DoNotRecountTheConversationsElicitation()
+    {
+        // One conversation whose system prompt asks for step-by-step reasoning, continued for nine more turns.
+        var events = new List<UsageEvent>();
+        var id = 0;
+        var prompt = "You are a careful tutor. Show your reasoning step by step and explain your reasoning.\nWhat is a prime number?";
+        for (var turn = 0; turn < 10; turn++)
+        {
+            events.Add(SyntheticTraffic.Event("chat", ref id, SyntheticTraffic.Start.AddMinutes(turn), prompt, 200, 1024));
+            prompt += $"\nanswer {turn}\nAnd what about the number {turn + 10}?";
+        }
+
+        var features = FeaturesOf(events, "chat", SyntheticTraffic.Start.AddHours(1));
+        Assert.Equal(0.1, features[DetectorKind.SingleTurnShare], 9);
+        Assert.Equal(1, features[DetectorKind.ElicitationShare]);
+    }
+
+    private static WindowFeatures FeaturesOf(IEnumerable<UsageEvent> events, string account, DateTimeOffset now)
+    {
+        var engine = new DetectionEngine(new DetectionCalibration());
+        foreach (var e in events)
+        {
+            engine.Observe(e);
+        }
+
+        return engine.Features(account, now)!;
+    }
+
+    [Fact]
     public void Assess_IsDeterministic_ForTheSameEventsAndTime()
     {
         var events = SyntheticTraffic.Merge(SyntheticTraffic.Harvester("h", 2, 300, TimeSpan.FromDays(1)), SyntheticTraffic.Casual("c", 5, days: 3)).ToList();

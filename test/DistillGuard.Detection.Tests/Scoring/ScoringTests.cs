@@ -46,6 +46,19 @@ public sealed class ScoringTests
     }
 
     [Fact]
+    public void PValue_AllZeroShares_TinyExcessIsNotEvidence()
+    {
+        // Every benign account at a share of 0: one elicited request in a thousand must not look like a harvester.
+        var floor = Detector.All[(int)DetectorKind.ElicitationShare].TailFloor;
+        var reference = ReferenceDistribution.Fit(Enumerable.Repeat(0.0, 1000), floor);
+        var detector = Detector.All[(int)DetectorKind.ElicitationShare];
+        var combination = new EvidenceCombination();
+        Assert.InRange(combination.Term(detector, reference.PValue(0.001)), 0, Math.Log(0.1 * 1001) + 0.03);
+        Assert.Equal(12, combination.Term(detector, reference.PValue(0.9)));
+        Assert.True(reference.PValue(0.2) < reference.PValue(0.1));
+    }
+
+    [Fact]
     public void Combination_TruncatesAtTau_AndCaps()
     {
         var combination = new EvidenceCombination { Tau = 0.1, Cap = 12 };
@@ -93,7 +106,10 @@ public sealed class ScoringTests
     {
         Assert.Equal("verified", Cohorts.Of(new AccountProfile("standard", Verified: true)));
         Assert.Equal("verified", Cohorts.Of(new AccountProfile("enterprise", false)));
+        Assert.Equal("verified", Cohorts.Of(new AccountProfile("verified-research", false)));
+        Assert.Equal("edu", Cohorts.Of(new AccountProfile("education", false)));
         Assert.Equal("edu", Cohorts.Of(new AccountProfile("edu", false)));
+        Assert.Equal("new", Cohorts.Of(new AccountProfile("free", false)));
         Assert.Equal("new", Cohorts.Of(new AccountProfile("trial", false)));
         Assert.Equal("standard", Cohorts.Of(null));
         Assert.Equal("lt10", Cohorts.Band(3));

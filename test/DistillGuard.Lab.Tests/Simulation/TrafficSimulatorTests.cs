@@ -195,6 +195,18 @@ public sealed class TrafficSimulatorTests
     }
 
     [Fact]
+    public void Accounts_UseTheProductsTierNames()
+    {
+        var policyTiers = new DistillGuard.Policy.Configuration.PolicyDocument().Tiers.Keys;
+        var gatewayTiers = new DistillGuard.Gateway.Hosting.RateLimitSettings().Tiers.Keys;
+        Assert.All(AccessTiers.All, tier => Assert.Contains(tier, policyTiers));
+        Assert.All(AccessTiers.All, tier => Assert.Contains(tier, gatewayTiers));
+        var tiers = TrafficSimulator.Accounts(new ScenarioOptions { Seed = 7, Scale = 0.5 }).Select(a => a.Tier).ToHashSet();
+        Assert.Subset(AccessTiers.All.ToHashSet(), tiers);
+        Assert.Equal(AccessTiers.All.Order(), tiers.Order());
+    }
+
+    [Fact]
     public void Jsonl_MalformedLine_NamesTheLine()
     {
         using var stream = new MemoryStream("\n{\"archetype\":\"x\"}\n"u8.ToArray());

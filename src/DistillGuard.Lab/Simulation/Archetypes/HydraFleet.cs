@@ -27,7 +27,7 @@ internal sealed class HydraFleet : Archetype
                 signUp = factory.CreatedBefore(TimeSpan.FromDays(factory.Random.Uniform(2, 20)));
             }
 
-            accounts[i] = factory.Independent(this, i, tier: factory.Random.Chance(0.5) ? "free" : "trial") with
+            accounts[i] = factory.Independent(this, i, tier: AccessTiers.Free) with
             {
                 ClientAddress = factory.AddressIn(block),
                 PaymentFingerprint = factory.Random.Pick(payments),

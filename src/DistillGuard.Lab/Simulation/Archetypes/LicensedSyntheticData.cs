@@ -12,7 +12,7 @@ internal sealed class LicensedSyntheticData : Archetype
     public double PerHour { get; init; } = 30;
 
     public override IReadOnlyList<SimulatedAccount> CreateAccounts(AccountFactory factory, int count) =>
-        [.. base.CreateAccounts(factory, count).Select(a => a with { Tier = "enterprise", Verified = true })];
+        [.. base.CreateAccounts(factory, count).Select(a => a with { Tier = AccessTiers.Enterprise, Verified = true })];
 
     public override IEnumerable<PlannedRequest> Plan(AccountRun run)
     {

@@ -29,7 +29,7 @@ internal sealed class Reseller : Archetype
                 payment = factory.PaymentBucket();
             }
 
-            accounts[i] = factory.Independent(this, i, tier: "scale") with
+            accounts[i] = factory.Independent(this, i, tier: AccessTiers.Enterprise) with
             {
                 ClientAddress = factory.AddressIn(block),
                 PaymentFingerprint = payment,

@@ -32,7 +32,7 @@ internal sealed class StudentCohort : Archetype
                 offset = factory.LocalOffset();
             }
 
-            accounts[i] = factory.Independent(this, i, tier: "edu", org: university) with
+            accounts[i] = factory.Independent(this, i, tier: AccessTiers.Education, org: university) with
             {
                 ClientAddress = nat!,
                 UtcOffset = offset,
