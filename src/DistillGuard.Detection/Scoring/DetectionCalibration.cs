@@ -45,11 +45,22 @@ public sealed class DetectionCalibration
             ?? Find(detector.Code, cohort, Cohorts.AnyBand) ?? Find(detector.Code, Cohorts.All, Cohorts.AnyBand);
     }
 
-    /// <summary>The thresholds for a cohort, or the pooled ones.</summary>
-    public RiskThresholds ThresholdsFor(string cohort) =>
-        Thresholds.TryGetValue(cohort, out var t) && t.Units >= 1000 ? t
-        : Thresholds.TryGetValue(Cohorts.All, out var all) ? all
-        : new RiskThresholds(double.PositiveInfinity, double.PositiveInfinity, 0, 0);
+    /// <summary>The thresholds for a cohort, never below the pooled ones; the pooled ones when the cohort has too few account-weeks.</summary>
+    /// <remarks>
+    /// A cohort's own fit exists to give cohorts with heavier benign use (verified researchers, enterprises) more room,
+    /// not less. Its 1e-3 budget is spent on the cohort as a whole, so a minority inside it (a dozen eval researchers
+    /// among a thousand enterprise batch jobs) would pay most of that budget if the cohort's fit fell below the pooled one.
+    /// </remarks>
+    public RiskThresholds ThresholdsFor(string cohort)
+    {
+        var pooled = Thresholds.TryGetValue(Cohorts.All, out var all) ? all : null;
+        if (Thresholds.TryGetValue(cohort, out var own) && own.Units >= 1000)
+        {
+            return pooled is null ? own : own with { Review = Math.Max(own.Review, pooled.Review), Friction = Math.Max(own.Friction, pooled.Friction) };
+        }
+
+        return pooled ?? new RiskThresholds(double.PositiveInfinity, double.PositiveInfinity, 0, 0);
+    }
 
     /// <summary>Reference key.</summary>
     public static string Key(string code, string cohort, string band) => $"{code}|{cohort}|{band}";
