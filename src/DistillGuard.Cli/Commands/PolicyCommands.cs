@@ -63,7 +63,9 @@ internal static class PolicyCommands
                 events,
                 calibration,
                 new PolicySimulationOptions { Policy = document, Allowlist = document.Allowlist.ToHashSet(StringComparer.Ordinal) },
-                id => accounts.TryGetValue(id, out var a) ? ("recorded", false, a.Tier, a.Verified) : ("recorded", false, "standard", false));
+                id => accounts.TryGetValue(id, out var a)
+                    ? new ReplayAccount("recorded", false, a.Tier, a.Verified, a.Org, a.PaymentFingerprintHash, a.CreatedAt)
+                    : new ReplayAccount("recorded", false, "standard", false));
 
             var rows = outcomes.Values.OrderByDescending(o => o.MaxBand).ThenByDescending(o => o.Requests).ToList();
             if (parse.GetValue(json))
@@ -123,6 +125,7 @@ internal static class PolicyCommands
             {
                 PolicyEvaluator.Evaluate("automatic ladder only", policy, calibration, seedList, parse.GetValue(scale), duration, null, TimeSpan.FromMinutes(parse.GetValue(cadence)), Console.Error.WriteLine),
                 PolicyEvaluator.Evaluate($"ladder + human review after {parse.GetValue(review):0} h", policy, calibration, seedList, parse.GetValue(scale), duration, TimeSpan.FromHours(parse.GetValue(review)), TimeSpan.FromMinutes(parse.GetValue(cadence)), Console.Error.WriteLine),
+                PolicyEvaluator.Evaluate($"for comparison: accounts only, no campaign linking, human review after {parse.GetValue(review):0} h", policy, calibration, seedList, parse.GetValue(scale), duration, TimeSpan.FromHours(parse.GetValue(review)), TimeSpan.FromMinutes(parse.GetValue(cadence)), Console.Error.WriteLine, linkCampaigns: false),
             };
 
             if (parse.GetValue(json))

@@ -22,7 +22,8 @@ public sealed record ArchetypePolicyResult(
     int ReachedReview,
     int ReachedFriction,
     int Suspended,
-    double? MedianRequestsAtFirstBand)
+    double? MedianRequestsAtFirstBand,
+    int InFlaggedCampaign = 0)
 {
     public double AffectedShare => Requests == 0 ? 0 : (double)(Degraded + Throttled + Refused) / Requests;
 
@@ -49,13 +50,13 @@ public sealed record PolicyEvaluationResult(
 public static class PolicyEvaluator
 {
     /// <summary>Evaluates <paramref name="policy"/> on scenarios of <paramref name="seeds"/> (keep them apart from the calibration's seeds).</summary>
-    public static PolicyEvaluationResult Evaluate(string setting, PolicyDocument policy, DetectionCalibration calibration, IReadOnlyList<int> seeds, double scale, TimeSpan duration, TimeSpan? humanReviewDelay, TimeSpan decisionInterval, Action<string>? progress = null)
+    public static PolicyEvaluationResult Evaluate(string setting, PolicyDocument policy, DetectionCalibration calibration, IReadOnlyList<int> seeds, double scale, TimeSpan duration, TimeSpan? humanReviewDelay, TimeSpan decisionInterval, Action<string>? progress = null, bool linkCampaigns = true)
     {
         var outcomes = new List<AccountOutcome>();
         foreach (var seed in seeds)
         {
             var scenario = new ScenarioOptions { Seed = seed, Scale = scale, Duration = duration };
-            var run = PolicySimulation.RunScenario(scenario, calibration, new PolicySimulationOptions { Policy = policy, HumanReviewDelay = humanReviewDelay, DecisionInterval = decisionInterval });
+            var run = PolicySimulation.RunScenario(scenario, calibration, new PolicySimulationOptions { Policy = policy, HumanReviewDelay = humanReviewDelay, DecisionInterval = decisionInterval, LinkCampaigns = linkCampaigns });
             outcomes.AddRange(run.Values);
             progress?.Invoke($"{setting}: seed {seed}, {run.Count} accounts, {run.Values.Sum(o => o.Requests):N0} requests");
         }
@@ -77,7 +78,8 @@ public static class PolicyEvaluator
                 g.Count(o => o.MaxBand >= RiskBand.Review),
                 g.Count(o => o.MaxBand >= RiskBand.Friction),
                 g.Count(o => o.Suspended),
-                reached.Count == 0 ? null : reached[reached.Count / 2]);
+                reached.Count == 0 ? null : reached[reached.Count / 2],
+                g.Count(o => o.InFlaggedCampaign));
         }).ToList();
 
         var legitimate = outcomes.Where(o => !o.IsAttacker).ToList();
@@ -127,11 +129,11 @@ public static class PolicyEvaluator
             b.AppendLine();
             b.AppendLine(inv, $"## Per archetype — {r.Setting}");
             b.AppendLine();
-            b.AppendLine("| archetype | attacker | accounts | requests | degraded | throttled | refused | affected | reached review / friction | suspended | median requests at first band | tokens served / asked | reduction |");
-            b.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+            b.AppendLine("| archetype | attacker | accounts | requests | degraded | throttled | refused | affected | reached review / friction | in a flagged campaign | suspended | median requests at first band | tokens served / asked | reduction |");
+            b.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
             foreach (var a in r.Archetypes)
             {
-                b.AppendLine(inv, $"| {a.Archetype} | {(a.IsAttacker ? "yes" : "no")} | {a.Accounts} | {a.Requests:N0} | {a.Degraded:N0} | {a.Throttled:N0} | {a.Refused:N0} | {Pct(a.AffectedShare)} | {a.ReachedReview} / {a.ReachedFriction} | {a.Suspended} | {(a.MedianRequestsAtFirstBand is { } m ? m.ToString("N0", inv) : "–")} | {a.TokensServed:N0} / {a.TokensAsked:N0} | {Times(a.Reduction)} |");
+                b.AppendLine(inv, $"| {a.Archetype} | {(a.IsAttacker ? "yes" : "no")} | {a.Accounts} | {a.Requests:N0} | {a.Degraded:N0} | {a.Throttled:N0} | {a.Refused:N0} | {Pct(a.AffectedShare)} | {a.ReachedReview} / {a.ReachedFriction} | {a.InFlaggedCampaign} | {a.Suspended} | {(a.MedianRequestsAtFirstBand is { } m ? m.ToString("N0", inv) : "–")} | {a.TokensServed:N0} / {a.TokensAsked:N0} | {Times(a.Reduction)} |");
             }
         }
 
