@@ -108,7 +108,8 @@ internal static class PolicyCommands
         var cadence = new Option<double>("--decision-minutes") { Description = "How often an active account's band may change (minutes of virtual time).", DefaultValueFactory = _ => 60 };
         var docs = new Option<string?>("--docs") { Description = "Write policy.md into this directory (e.g. docs)." };
         var json = new Option<bool>("--json") { Description = "Print the results as JSON." };
-        var command = new Command("evaluate", "Measure the shipped policy on simulated weeks: cost to legitimate users and to distillers.") { seeds, scale, days, review, cadence, docs, json };
+        var policyFile = new Option<FileInfo?>("--policy") { Description = "Policy file to measure (default: the shipped policy)." };
+        var command = new Command("evaluate", "Measure the shipped policy (or --policy FILE) on simulated weeks: cost to legitimate users and to distillers.") { seeds, scale, days, review, cadence, docs, json, policyFile };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var calibration = DetectionCalibration.LoadDefault();
@@ -120,7 +121,17 @@ internal static class PolicyCommands
 
             var seedList = parse.GetValue(seeds)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
             var duration = TimeSpan.FromDays(parse.GetValue(days));
-            var policy = new PolicyDocument();
+            PolicyDocument policy;
+            try
+            {
+                policy = parse.GetValue(policyFile) is { } file ? PolicyFile.Load(file.FullName) : new PolicyDocument();
+            }
+            catch (JsonConfigException e)
+            {
+                await Console.Error.WriteLineAsync($"distillguard: policy error: {e.Message}");
+                return 2;
+            }
+
             var results = new List<PolicyEvaluationResult>
             {
                 PolicyEvaluator.Evaluate("automatic ladder only", policy, calibration, seedList, parse.GetValue(scale), duration, null, TimeSpan.FromMinutes(parse.GetValue(cadence)), Console.Error.WriteLine),
@@ -151,7 +162,7 @@ internal static class PolicyCommands
             if (parse.GetValue(docs) is { } directory)
             {
                 Directory.CreateDirectory(directory);
-                var commandLine = $"distillguard policy evaluate --seeds {parse.GetValue(seeds)} --scale {parse.GetValue(scale)} --days {parse.GetValue(days)} --review-hours {parse.GetValue(review)} --decision-minutes {parse.GetValue(cadence)} --docs {directory}";
+                var commandLine = $"distillguard policy evaluate --seeds {parse.GetValue(seeds)} --scale {parse.GetValue(scale)} --days {parse.GetValue(days)} --review-hours {parse.GetValue(review)} --decision-minutes {parse.GetValue(cadence)}{(parse.GetValue(policyFile) is { } f ? " --policy " + f.Name : "")} --docs {directory}";
                 await File.WriteAllTextAsync(Path.Combine(directory, "policy.md"), PolicyEvaluator.Markdown(results, commandLine, calibration.Source, DateTimeOffset.UtcNow), cancellationToken);
             }
 

@@ -216,7 +216,7 @@ public sealed class CampaignGraph
         {
             var members = indices.Select(i => accounts[i].AccountId).Order(StringComparer.Ordinal).ToArray();
             var campaignLinks = links[root].OrderByDescending(l => l.Accounts).ThenBy(l => l.Kind).ThenBy(l => l.Artifact, StringComparer.Ordinal).ToArray();
-            campaigns.Add(new Campaign(IdOf(members[0]), members, LinkScore(campaignLinks, members.Length), campaignLinks, CohortOf(accounts, indices)));
+            campaigns.Add(new Campaign(IdOf(members[0]), members, LinkScore(campaignLinks, members.Length), campaignLinks, CohortOf(accounts, indices), Fringe(accounts, indices)));
         }
 
         campaigns.Sort(static (a, b) => b.Members.Count != a.Members.Count ? b.Members.Count.CompareTo(a.Members.Count) : string.CompareOrdinal(a.Id, b.Id));
@@ -250,6 +250,52 @@ public sealed class CampaignGraph
                 string.Create(CultureInfo.InvariantCulture, $"template {templateName}, client '{agent}', signed up {from:yyyy-MM-dd HH:mm} + {_options.SignUpBurst.TotalHours:0} h"));
         }
     }
+
+    /// <summary>
+    /// Members corroborated by fewer than two kinds of shared artifact — payment, /24, dominant template, sign-up burst —
+    /// within their campaign (guilt by association, discounted: detection.md §5.4).
+    /// </summary>
+    private HashSet<string> Fringe(AccountArtifacts[] accounts, List<int> indices)
+    {
+        var payment = Counts(indices, i => accounts[i].Identity?.PaymentFingerprintHash);
+        var network = Counts(indices, i => accounts[i].Network);
+        var template = Counts(indices, i => Template(accounts[i]));
+        var burst = Counts(indices, i => Burst(accounts[i]));
+        var fringe = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var i in indices)
+        {
+            var kinds = Shared(payment, accounts[i].Identity?.PaymentFingerprintHash) + Shared(network, accounts[i].Network)
+                + Shared(template, Template(accounts[i])) + Shared(burst, Burst(accounts[i]));
+            if (kinds < 2)
+            {
+                fringe.Add(accounts[i].AccountId);
+            }
+        }
+
+        return fringe;
+
+        static Dictionary<string, int> Counts(List<int> indices, Func<int, string?> key)
+        {
+            var counts = new Dictionary<string, int>(StringComparer.Ordinal);
+            foreach (var i in indices)
+            {
+                if (key(i) is { Length: > 0 } k)
+                {
+                    counts[k] = counts.GetValueOrDefault(k) + 1;
+                }
+            }
+
+            return counts;
+        }
+
+        static int Shared(Dictionary<string, int> counts, string? key) => key is { Length: > 0 } && counts.GetValueOrDefault(key) >= 2 ? 1 : 0;
+    }
+
+    private string? Template(AccountArtifacts account) =>
+        account.DominantTemplate(_options.TemplateShare, _options.TemplateMinRequests) is var t and not 0 ? t.ToString("x16", CultureInfo.InvariantCulture) : null;
+
+    private string? Burst(AccountArtifacts account) =>
+        account.Identity?.CreatedAt is { } created ? (created.UtcTicks / _options.SignUpBurst.Ticks).ToString(CultureInfo.InvariantCulture) : null;
 
     /// <summary>True when every member declares the same organisation: one customer's accounts, not a hidden operator's.</summary>
     private static bool OneDeclaredOrg(AccountArtifacts[] accounts, List<int> members)

@@ -35,9 +35,18 @@ public sealed record CampaignLink(CampaignLinkKind Kind, string Artifact, int Ac
 
 /// <summary>A group of accounts the linker believes one operator runs.</summary>
 /// <param name="Id">Stable while the group's first member (by id) stays in it.</param>
+/// <param name="Members">Every linked account, in id order.</param>
 /// <param name="LinkScore">How strongly the members are tied together, in [0, 1] (not how risky they are).</param>
 /// <param name="Links">The shared artifacts, most members first.</param>
-public sealed record Campaign(string Id, IReadOnlyList<string> Members, double LinkScore, IReadOnlyList<CampaignLink> Links, string Cohort);
+/// <param name="Fringe">
+/// Members that share only one kind of artifact (say, a payment fingerprint) with the rest: a shared card or a
+/// colliding hash is the classic false link, so these get a discounted campaign band and are never suspended with the campaign.
+/// </param>
+public sealed record Campaign(string Id, IReadOnlyList<string> Members, double LinkScore, IReadOnlyList<CampaignLink> Links, string Cohort, IReadOnlySet<string> Fringe)
+{
+    /// <summary>True when <paramref name="accountId"/> shares at least two kinds of artifact with other members.</summary>
+    public bool IsCore(string accountId) => !Fringe.Contains(accountId);
+}
 
 /// <summary>A campaign and the detector's view of its pooled traffic.</summary>
 /// <param name="Pooled">The per-account detector run on the members' traffic as if it were one account (null: not yet seen).</param>

@@ -53,6 +53,7 @@ internal static class PolicyEndpoints
         c.Campaign.Id,
         c.Campaign.Members.Count,
         [.. c.Campaign.Members.Take(memberLimit)],
+        [.. c.Campaign.Fringe.Order(StringComparer.Ordinal).Take(memberLimit)],
         c.Campaign.LinkScore,
         [.. c.Campaign.Links.Select(l => new CampaignLinkView(l.Code, l.Artifact, l.Accounts))],
         c.Campaign.Cohort,
@@ -155,8 +156,9 @@ internal static class PolicyEndpoints
     }
 
     /// <summary>
-    /// A campaign entry is decided for the campaign as a whole: approving suspends every current member (each with its
-    /// own audited override, so each can be undone alone); rejecting clears the campaign and its members for the grace period.
+    /// A campaign entry is decided for the campaign as a whole: approving suspends every current core member (each with
+    /// its own audited override, so each can be undone alone; fringe members, tied by one kind of artifact only, keep their
+    /// own entries); rejecting clears the campaign and all its members for the grace period.
     /// </summary>
     private static async Task DecideCampaignAsync(HttpContext context, ReviewItem item, string manualStatus, string actor, string reason, DateTimeOffset now, IPolicyStore store, PolicyState state, PolicyWorker worker)
     {
@@ -169,7 +171,7 @@ internal static class PolicyEndpoints
             state.SetOverride(cleared);
         }
 
-        foreach (var member in members)
+        foreach (var member in members.Where(m => manualStatus == OverrideStatus.Cleared || campaign!.Campaign.IsCore(m)))
         {
             var manual = new AccountOverride(member, manualStatus, actor, reason, now, item.Band);
             var action = manualStatus == OverrideStatus.Suspended ? "account:suspend" : "account:clear";
@@ -242,11 +244,13 @@ public sealed record CampaignLinkView(string Code, string Artifact, int Accounts
 
 /// <summary>A campaign: members, shared artifacts, the pooled traffic's score and reasons, and any analyst status.</summary>
 /// <param name="Members">Member ids (the first 20 in a list; all of them for one campaign).</param>
+/// <param name="Fringe">Members tied by one kind of artifact only: a discounted band, never suspended with the campaign.</param>
 /// <param name="Reasons">The pooled traffic's largest detector contributions (pooled features with their benign percentiles).</param>
 public sealed record CampaignView(
     string Id,
     int MemberCount,
     IReadOnlyList<string> Members,
+    IReadOnlyList<string> Fringe,
     double LinkScore,
     IReadOnlyList<CampaignLinkView> Links,
     string Cohort,

@@ -153,7 +153,9 @@ internal sealed partial class PolicyWorker(
     }
 
     private CampaignRisk? CampaignRiskOf(string accountId) =>
-        campaigns.CampaignOf(accountId) is { } id ? _campaignRisk.GetValueOrDefault(id) : null;
+        campaigns.CampaignOf(accountId) is { } id && _campaignRisk.TryGetValue(id, out var risk)
+            ? risk with { Core = campaigns.Find(id)?.IsCore(accountId) ?? true }
+            : null;
 
     /// <summary>Folds the queued usage events into the campaign linker, with each new account's identity from the store.</summary>
     private async Task FeedCampaignsAsync(CancellationToken cancellationToken)
@@ -296,6 +298,7 @@ internal sealed partial class PolicyWorker(
     {
         w.WriteString("campaignId", campaign.Campaign.Id);
         w.WriteNumber("members", campaign.Campaign.Members.Count);
+        w.WriteNumber("fringeMembers", campaign.Campaign.Fringe.Count);
         w.WriteNumber("linkScore", campaign.Campaign.LinkScore);
         w.WriteStartArray("links");
         foreach (var link in campaign.Campaign.Links.Take(20))

@@ -7,10 +7,11 @@ namespace DistillGuard.Lab.PolicyEvaluation;
 /// <summary>The simulated analyst's side of campaign review entries in a replay.</summary>
 /// <remarks>
 /// A campaign whose pooled risk reaches the review band gets one review entry. After the review delay the analyst
-/// judges the campaign as a whole, by what most of its members are: a campaign of attackers is suspended member by
-/// member (a legitimate account wrongly linked into it is suspended too, and counted so); a legitimate one is cleared,
-/// and its pooled risk stops raising its members for the clear grace period. Members that join an approved campaign
-/// later wait for the delay again, as a new entry would.
+/// judges the campaign as a whole, by what most of its core members are: a campaign of attackers has its core members
+/// suspended one by one (a legitimate account wrongly linked into the core is suspended too, and counted so; fringe
+/// members, tied by one kind of artifact only, are left to their own entries); a legitimate one is cleared, and its
+/// pooled risk stops raising its members for the clear grace period. Members that join an approved campaign later wait
+/// for the delay again, as a new entry would.
 /// </remarks>
 internal sealed class CampaignReview(PolicyDocument policy, TimeSpan? delay)
 {
@@ -35,7 +36,8 @@ internal sealed class CampaignReview(PolicyDocument policy, TimeSpan? delay)
         }
 
         _queued.TryAdd(campaign.Id, now);
-        foreach (var member in campaign.Members)
+        var core = campaign.Members.Where(campaign.IsCore).ToList();
+        foreach (var member in core)
         {
             if (!_judged.Contains(member))
             {
@@ -48,13 +50,13 @@ internal sealed class CampaignReview(PolicyDocument policy, TimeSpan? delay)
             yield break;
         }
 
-        var due = campaign.Members.Where(m => !_judged.Contains(m) && now - _pending[m] >= wait).ToList();
+        var due = core.Where(m => !_judged.Contains(m) && now - _pending[m] >= wait).ToList();
         if (due.Count == 0)
         {
             yield break;
         }
 
-        if (campaign.Members.Count(isAttacker) * 2 <= campaign.Members.Count)
+        if (core.Count(isAttacker) * 2 <= core.Count)
         {
             _cleared[campaign.Id] = now;
             yield break;

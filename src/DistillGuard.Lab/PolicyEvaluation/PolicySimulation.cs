@@ -175,7 +175,9 @@ public static class PolicySimulation
             if (!lastDecided.TryGetValue(id, out var last) || boundary > last)
             {
                 lastDecided[id] = boundary;
-                var member = campaigns?.CampaignOf(id) is { } campaignId ? campaignRisk.GetValueOrDefault(campaignId) : null;
+                var member = campaigns?.CampaignOf(id) is { } campaignId && campaignRisk.TryGetValue(campaignId, out var pooled)
+                    ? pooled with { Core = campaigns.Find(campaignId)?.IsCore(id) ?? true }
+                    : null;
                 var (decided, own) = Decide(engine, policy, id, profiles[id], member, manual, boundary);
                 decisions[id] = decided;
                 outcome.InFlaggedCampaign |= member is not null && ActionLadder.CampaignBand(policy, profiles[id].Tier, new RiskInput(0, 1, 1, false, Campaign: member)) > RiskBand.None;

@@ -37,7 +37,8 @@ public sealed record RiskInput(double Evidence, double ReviewThreshold, double F
 /// <param name="ReviewThreshold">The campaign cohort's calibrated review threshold.</param>
 /// <param name="FrictionThreshold">The campaign cohort's calibrated friction threshold.</param>
 /// <param name="Sufficient">False while the pooled traffic is too thin to score.</param>
-public sealed record CampaignRisk(string Id, int Members, double Evidence, double ReviewThreshold, double FrictionThreshold, bool Sufficient);
+/// <param name="Core">False for a fringe member (tied to the campaign by one kind of artifact only): its campaign band is one lower.</param>
+public sealed record CampaignRisk(string Id, int Members, double Evidence, double ReviewThreshold, double FrictionThreshold, bool Sufficient, bool Core = true);
 
 /// <summary>Risk bands, in order.</summary>
 public enum RiskBand
@@ -80,9 +81,20 @@ public static class ActionLadder
         risk.Sufficient ? Band(policy, tier, risk.Evidence, risk.ReviewThreshold, risk.FrictionThreshold) : RiskBand.None;
 
     /// <summary>The band the account's campaign puts it in (None outside a campaign).</summary>
-    /// <remarks>Each member's own tier multipliers apply, so a verified-research member needs stronger campaign evidence too.</remarks>
-    public static RiskBand CampaignBand(PolicyDocument policy, string tier, RiskInput risk) =>
-        risk.Campaign is { Sufficient: true } c ? Band(policy, tier, c.Evidence, c.ReviewThreshold, c.FrictionThreshold) : RiskBand.None;
+    /// <remarks>
+    /// Each member's own tier multipliers apply, so a verified-research member needs stronger campaign evidence too; a
+    /// fringe member's band is one lower (guilt by association, discounted).
+    /// </remarks>
+    public static RiskBand CampaignBand(PolicyDocument policy, string tier, RiskInput risk)
+    {
+        if (risk.Campaign is not { Sufficient: true } c)
+        {
+            return RiskBand.None;
+        }
+
+        var band = Band(policy, tier, c.Evidence, c.ReviewThreshold, c.FrictionThreshold);
+        return c.Core || band == RiskBand.None ? band : band - 1;
+    }
 
     private static RiskBand Band(PolicyDocument policy, string tier, double evidence, double review, double friction)
     {

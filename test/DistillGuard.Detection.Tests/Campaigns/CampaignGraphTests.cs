@@ -67,6 +67,29 @@ public sealed class CampaignGraphTests
         Assert.Equal(6, link.Accounts);
         Assert.Equal(campaign.Id, graph.CampaignOf("acct-3"));
         Assert.True(campaign.LinkScore > 0.8);
+
+        // One card and nothing else in common: every member is fringe (a discounted band, never suspended with the campaign).
+        Assert.Equal(6, campaign.Fringe.Count);
+    }
+
+    [Fact]
+    public void Link_ACustomerWhoseCardCollidesWithAFleets_IsAFringeMember_TheFleetIsCore()
+    {
+        var graph = NewGraph();
+        var burst = s_start.AddDays(-5);
+        for (var i = 0; i < 10; i++)
+        {
+            graph.SetIdentity(new CampaignIdentity($"fleet-{i}", $"shell-{i}", "free", false, "pay-0bad", burst.AddHours(i)));
+        }
+
+        graph.SetIdentity(new CampaignIdentity("bystander", "family", "standard", false, "pay-0bad", s_start.AddDays(-400)));
+        var fleet = Enumerable.Range(0, 10).Select(i => ($"fleet-{i}", $"198.18.5.{i + 1}", "curl/8.5.0", Harvest(i)));
+        var campaign = Assert.Single(Run(graph, fleet.Append(("bystander", "100.99.1.1", "OpenAI/Python 1.54.4", Diverse(3)))));
+
+        Assert.Equal(11, campaign.Members.Count);
+        Assert.Equal(["bystander"], campaign.Fringe);
+        Assert.True(campaign.IsCore("fleet-4"));
+        Assert.False(campaign.IsCore("bystander"));
     }
 
     [Fact]

@@ -129,6 +129,14 @@ public sealed class ActionLadderTests
     }
 
     [Fact]
+    public void Decide_FringeMember_GetsItsCampaignsBandOneLower()
+    {
+        RiskInput Fringe(double evidence) => ThinMemberOf(evidence) with { Campaign = ThinMemberOf(evidence).Campaign! with { Core = false } };
+        Assert.Equal(RiskBand.Review, ActionLadder.Decide(s_policy, new AccountStanding("m", "standard", false), Fringe(25), s_now).Band);
+        Assert.Equal(RiskBand.None, ActionLadder.Decide(s_policy, new AccountStanding("m", "standard", false), Fringe(15), s_now).Band);
+    }
+
+    [Fact]
     public void Decide_AccountsOwnBandAboveItsCampaigns_Wins()
     {
         var risk = new RiskInput(25, 10, 20, true, Campaign: new CampaignRisk("cmp-3", 6, 12, 10, 20, true));
