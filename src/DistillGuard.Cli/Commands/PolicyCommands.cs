@@ -31,14 +31,8 @@ internal static class PolicyCommands
         var command = new Command("replay", "Run a policy over recorded traffic and report what it would have done, without changing anything.") { data, policy, json };
         command.SetAction(async (parse, cancellationToken) =>
         {
-            PolicyDocument document;
-            try
+            if (await LoadPolicyAsync(parse.GetValue(policy)) is not { } document)
             {
-                document = parse.GetValue(policy) is { } file ? PolicyFile.Load(file.FullName) : new PolicyDocument();
-            }
-            catch (JsonConfigException e)
-            {
-                await Console.Error.WriteLineAsync($"distillguard: policy error: {e.Message}");
                 return 2;
             }
 
@@ -99,6 +93,20 @@ internal static class PolicyCommands
         return command;
     }
 
+    /// <summary>The policy file, or the shipped policy without one; null (with the reason on stderr) when the file is refused.</summary>
+    private static async Task<PolicyDocument?> LoadPolicyAsync(FileInfo? file)
+    {
+        try
+        {
+            return file is null ? new PolicyDocument() : PolicyFile.Load(file.FullName);
+        }
+        catch (JsonConfigException e)
+        {
+            await Console.Error.WriteLineAsync($"distillguard: policy error: {e.Message}");
+            return null;
+        }
+    }
+
     private static Command CreateEvaluate()
     {
         var seeds = new Option<string>("--seeds") { Description = "Simulator seeds to score (keep them apart from the calibration's seeds 1,2,3).", DefaultValueFactory = _ => "21,22,23" };
@@ -121,14 +129,8 @@ internal static class PolicyCommands
 
             var seedList = parse.GetValue(seeds)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
             var duration = TimeSpan.FromDays(parse.GetValue(days));
-            PolicyDocument policy;
-            try
+            if (await LoadPolicyAsync(parse.GetValue(policyFile)) is not { } policy)
             {
-                policy = parse.GetValue(policyFile) is { } file ? PolicyFile.Load(file.FullName) : new PolicyDocument();
-            }
-            catch (JsonConfigException e)
-            {
-                await Console.Error.WriteLineAsync($"distillguard: policy error: {e.Message}");
                 return 2;
             }
 
