@@ -193,21 +193,26 @@ internal sealed partial class PolicyWorker(
             risks[id] = risk;
             var previous = _campaignBands.GetValueOrDefault(id);
             _campaignBands[id] = band;
-            if (band == previous)
+            var key = PolicyState.CampaignPrefix + id;
+            var evidence = band == previous && band == RiskBand.None ? null : Json(w => WriteCampaign(w, campaign));
+            if (band != previous)
             {
-                continue;
+                await store.AppendAuditAsync(new AuditRecord(0, now, key, "system", "campaign:" + ActionLadder.Name(band),
+                    $"pooled traffic of {campaign.Campaign.Members.Count} linked accounts in the {ActionLadder.Name(band)} band", evidence), cancellationToken);
             }
 
-            var key = PolicyState.CampaignPrefix + id;
-            var evidence = Json(w => WriteCampaign(w, campaign));
-            await store.AppendAuditAsync(new AuditRecord(0, now, key, "system", "campaign:" + ActionLadder.Name(band),
-                $"pooled traffic of {campaign.Campaign.Members.Count} linked accounts in the {ActionLadder.Name(band)} band", evidence), cancellationToken);
+            // One open entry per campaign while it has core members no analyst has acted on: members linked after an
+            // approval get a new entry, as a new account would.
             var rule = band == RiskBand.Friction ? policy.Current.Friction : policy.Current.Review;
-            if (band > previous && rule.Queue)
+            if (band > RiskBand.None && rule.Queue
+                && campaign.Campaign.Members.Any(m => campaign.Campaign.IsCore(m) && state.Override(m) is null))
             {
-                LogCampaignFlagged(logger, id, campaign.Campaign.Members.Count, ActionLadder.Name(band));
-                var item = new ReviewItem(0, key, now, ActionLadder.Name(band), campaign.Pooled?.Score ?? 0, evidence, "open");
-                await store.OpenReviewAsync(item, new AuditRecord(0, now, key, "system", "review:open", $"campaign entered the {ActionLadder.Name(band)} band", evidence), cancellationToken);
+                var item = new ReviewItem(0, key, now, ActionLadder.Name(band), campaign.Pooled?.Score ?? 0, evidence!, "open");
+                var (_, created) = await store.OpenReviewAsync(item, new AuditRecord(0, now, key, "system", "review:open", $"campaign in the {ActionLadder.Name(band)} band", evidence), cancellationToken);
+                if (created)
+                {
+                    LogCampaignFlagged(logger, id, campaign.Campaign.Members.Count, ActionLadder.Name(band));
+                }
             }
         }
 
