@@ -30,7 +30,6 @@ internal sealed partial class PolicyWorker(
     ILogger<PolicyWorker> logger) : BackgroundService
 {
     private readonly Dictionary<string, Account> _accounts = new(StringComparer.Ordinal);
-    private readonly HashSet<string> _identified = new(StringComparer.Ordinal);
     private readonly Dictionary<string, RiskBand> _campaignBands = new(StringComparer.Ordinal);
     private Dictionary<string, CampaignRisk> _campaignRisk = new(StringComparer.Ordinal);
     private DateTimeOffset _lastTick = DateTimeOffset.MinValue;
@@ -162,7 +161,8 @@ internal sealed partial class PolicyWorker(
     {
         while (feed.TryRead(out var usageEvent))
         {
-            if (usageEvent.AccountId is { Length: > 0 } id && _identified.Add(id) && await AccountAsync(id, cancellationToken) is { } account)
+            // The linker forgets idle accounts with their identity, so ask it rather than remembering here.
+            if (usageEvent.AccountId is { Length: > 0 } id && !campaigns.HasIdentity(id) && await AccountAsync(id, cancellationToken) is { } account)
             {
                 campaigns.SetIdentity(new CampaignIdentity(id, account.Org, account.Tier, account.Verified, account.PaymentFingerprintHash, account.CreatedAt));
             }
