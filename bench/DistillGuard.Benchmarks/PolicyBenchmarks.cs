@@ -25,6 +25,7 @@ public class PolicyBenchmarks
     private DefaultHttpContext _context = null!;
     private RequestUsage _quiet = null!;
     private RequestUsage _throttled = null!;
+    private RequestUsage _campaignMember = null!;
     private PolicyDocument _policy = null!;
     private AccountStanding _standing = null!;
     private RiskInput _risk = null!;
@@ -45,12 +46,14 @@ public class PolicyBenchmarks
             _baseline[id] = id;
             var band = i % 10 == 0 ? RiskBand.Friction : RiskBand.None;
             var actions = band == RiskBand.Friction ? new HashSet<LadderAction> { LadderAction.Monitor, LadderAction.Throttle } : new HashSet<LadderAction>();
-            _state.SetDecision(new PolicyDecision(id, band, actions, new HashSet<LadderAction>(), null, "bench"));
+            // Every 20th account is a throttled member of one of 50 campaigns, which share a bucket per campaign.
+            _state.SetDecision(new PolicyDecision(id, band, actions, new HashSet<LadderAction>(), i % 20 == 0 ? "cmp-" + (i % 50) : null, "bench"));
         }
 
         _context = new DefaultHttpContext();
         _quiet = Usage("acct-1");
         _throttled = Usage("acct-10");
+        _campaignMember = Usage("acct-20");
         _standing = new AccountStanding("acct-1", "standard", false);
         _risk = new RiskInput(12, 10, 20, true);
         _ = now;
@@ -68,6 +71,14 @@ public class PolicyBenchmarks
         // A request starts with no token meter; the throttle adds its own.
         _throttled.TokenMeter = null;
         return _enforcement.AdmitAsync(_context, _throttled);
+    }
+
+    [Benchmark]
+    public ValueTask<bool> Admit_ThrottledCampaignMember()
+    {
+        // The account's bucket, then the campaign's shared one.
+        _campaignMember.TokenMeter = null;
+        return _enforcement.AdmitAsync(_context, _campaignMember);
     }
 
     [Benchmark]

@@ -31,14 +31,8 @@ internal static class PolicyCommands
         var command = new Command("replay", "Run a policy over recorded traffic and report what it would have done, without changing anything.") { data, policy, json };
         command.SetAction(async (parse, cancellationToken) =>
         {
-            PolicyDocument document;
-            try
+            if (await LoadPolicyAsync(parse.GetValue(policy)) is not { } document)
             {
-                document = parse.GetValue(policy) is { } file ? PolicyFile.Load(file.FullName) : new PolicyDocument();
-            }
-            catch (JsonConfigException e)
-            {
-                await Console.Error.WriteLineAsync($"distillguard: policy error: {e.Message}");
                 return 2;
             }
 
@@ -63,7 +57,9 @@ internal static class PolicyCommands
                 events,
                 calibration,
                 new PolicySimulationOptions { Policy = document, Allowlist = document.Allowlist.ToHashSet(StringComparer.Ordinal) },
-                id => accounts.TryGetValue(id, out var a) ? ("recorded", false, a.Tier, a.Verified) : ("recorded", false, "standard", false));
+                id => accounts.TryGetValue(id, out var a)
+                    ? new ReplayAccount("recorded", false, a.Tier, a.Verified, a.Org, a.PaymentFingerprintHash, a.CreatedAt)
+                    : new ReplayAccount("recorded", false, "standard", false));
 
             var rows = outcomes.Values.OrderByDescending(o => o.MaxBand).ThenByDescending(o => o.Requests).ToList();
             if (parse.GetValue(json))
@@ -97,6 +93,20 @@ internal static class PolicyCommands
         return command;
     }
 
+    /// <summary>The policy file, or the shipped policy without one; null (with the reason on stderr) when the file is refused.</summary>
+    private static async Task<PolicyDocument?> LoadPolicyAsync(FileInfo? file)
+    {
+        try
+        {
+            return file is null ? new PolicyDocument() : PolicyFile.Load(file.FullName);
+        }
+        catch (JsonConfigException e)
+        {
+            await Console.Error.WriteLineAsync($"distillguard: policy error: {e.Message}");
+            return null;
+        }
+    }
+
     private static Command CreateEvaluate()
     {
         var seeds = new Option<string>("--seeds") { Description = "Simulator seeds to score (keep them apart from the calibration's seeds 1,2,3).", DefaultValueFactory = _ => "21,22,23" };
@@ -106,7 +116,8 @@ internal static class PolicyCommands
         var cadence = new Option<double>("--decision-minutes") { Description = "How often an active account's band may change (minutes of virtual time).", DefaultValueFactory = _ => 60 };
         var docs = new Option<string?>("--docs") { Description = "Write policy.md into this directory (e.g. docs)." };
         var json = new Option<bool>("--json") { Description = "Print the results as JSON." };
-        var command = new Command("evaluate", "Measure the shipped policy on simulated weeks: cost to legitimate users and to distillers.") { seeds, scale, days, review, cadence, docs, json };
+        var policyFile = new Option<FileInfo?>("--policy") { Description = "Policy file to measure (default: the shipped policy)." };
+        var command = new Command("evaluate", "Measure the shipped policy (or --policy FILE) on simulated weeks: cost to legitimate users and to distillers.") { seeds, scale, days, review, cadence, docs, json, policyFile };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var calibration = DetectionCalibration.LoadDefault();
@@ -118,11 +129,16 @@ internal static class PolicyCommands
 
             var seedList = parse.GetValue(seeds)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
             var duration = TimeSpan.FromDays(parse.GetValue(days));
-            var policy = new PolicyDocument();
+            if (await LoadPolicyAsync(parse.GetValue(policyFile)) is not { } policy)
+            {
+                return 2;
+            }
+
             var results = new List<PolicyEvaluationResult>
             {
                 PolicyEvaluator.Evaluate("automatic ladder only", policy, calibration, seedList, parse.GetValue(scale), duration, null, TimeSpan.FromMinutes(parse.GetValue(cadence)), Console.Error.WriteLine),
                 PolicyEvaluator.Evaluate($"ladder + human review after {parse.GetValue(review):0} h", policy, calibration, seedList, parse.GetValue(scale), duration, TimeSpan.FromHours(parse.GetValue(review)), TimeSpan.FromMinutes(parse.GetValue(cadence)), Console.Error.WriteLine),
+                PolicyEvaluator.Evaluate($"for comparison: accounts only, no campaign linking, human review after {parse.GetValue(review):0} h", policy, calibration, seedList, parse.GetValue(scale), duration, TimeSpan.FromHours(parse.GetValue(review)), TimeSpan.FromMinutes(parse.GetValue(cadence)), Console.Error.WriteLine, linkCampaigns: false),
             };
 
             if (parse.GetValue(json))
@@ -148,7 +164,7 @@ internal static class PolicyCommands
             if (parse.GetValue(docs) is { } directory)
             {
                 Directory.CreateDirectory(directory);
-                var commandLine = $"distillguard policy evaluate --seeds {parse.GetValue(seeds)} --scale {parse.GetValue(scale)} --days {parse.GetValue(days)} --review-hours {parse.GetValue(review)} --decision-minutes {parse.GetValue(cadence)} --docs {directory}";
+                var commandLine = $"distillguard policy evaluate --seeds {parse.GetValue(seeds)} --scale {parse.GetValue(scale)} --days {parse.GetValue(days)} --review-hours {parse.GetValue(review)} --decision-minutes {parse.GetValue(cadence)}{(parse.GetValue(policyFile) is { } f ? " --policy " + f.Name : "")} --docs {directory}";
                 await File.WriteAllTextAsync(Path.Combine(directory, "policy.md"), PolicyEvaluator.Markdown(results, commandLine, calibration.Source, DateTimeOffset.UtcNow), cancellationToken);
             }
 

@@ -1,5 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using DistillGuard.Detection.Campaigns;
+using DistillGuard.Gateway.Admin;
 using DistillGuard.Gateway.Inference;
 using DistillGuard.Gateway.OpenAI;
 using DistillGuard.Policy.Ladder;
@@ -22,7 +24,45 @@ internal static class PolicyEndpoints
         admin.MapGet("/review/{id:long}", GetReviewAsync);
         admin.MapPost("/review/{id:long}", DecideReviewAsync);
         admin.MapGet("/audit", ListAuditAsync);
+        admin.MapGet("/campaigns", ListCampaignsAsync);
+        admin.MapGet("/campaigns/{id}", GetCampaignAsync);
     }
+
+    private static Task ListCampaignsAsync(HttpContext context, PolicyState state, int? limit) =>
+        context.Response.WriteAsJsonAsync(
+            new CampaignList([.. state.Campaigns.Values
+                .OrderByDescending(c => c.Evidence / Math.Max(c.ReviewThreshold, 1e-9))
+                .ThenByDescending(c => c.Campaign.Members.Count)
+                .Take(Math.Clamp(limit ?? 100, 1, 10_000))
+                .Select(c => View(c, state, memberLimit: 20))]),
+            PolicyApiJsonContext.Default.CampaignList,
+            cancellationToken: context.RequestAborted);
+
+    private static async Task GetCampaignAsync(HttpContext context, string id, PolicyState state)
+    {
+        if (!state.Campaigns.TryGetValue(id, out var campaign))
+        {
+            await OpenAIError.NotFound(context, $"No campaign with id '{id}' (campaigns are re-linked at each decision tick).", "campaign_not_found");
+            return;
+        }
+
+        await context.Response.WriteAsJsonAsync(View(campaign, state, memberLimit: int.MaxValue), PolicyApiJsonContext.Default.CampaignView, cancellationToken: context.RequestAborted);
+    }
+
+    private static CampaignView View(CampaignAssessment c, PolicyState state, int memberLimit) => new(
+        c.Campaign.Id,
+        c.Campaign.Members.Count,
+        [.. c.Campaign.Members.Take(memberLimit)],
+        [.. c.Campaign.Fringe.Order(StringComparer.Ordinal).Take(memberLimit)],
+        c.Campaign.LinkScore,
+        [.. c.Campaign.Links.Select(l => new CampaignLinkView(l.Code, l.Artifact, l.Accounts))],
+        c.Campaign.Cohort,
+        c.Level,
+        c.Pooled?.Score ?? 0,
+        Math.Round(c.Evidence, 4),
+        c.Pooled?.RequestsWeek ?? 0,
+        [.. (c.Pooled?.Reasons ?? []).Select(r => new RiskReason(r.Code, r.Detail, r.Value, r.Percentile))],
+        state.Override(PolicyState.CampaignPrefix + c.Campaign.Id)?.Status);
 
     private static async Task ActOnAccountAsync(HttpContext context, string id, IAccountStore accounts, IPolicyStore store, PolicyState state, PolicyWorker worker, TimeProvider time)
     {
@@ -100,7 +140,11 @@ internal static class PolicyEndpoints
         };
 
         var decided = await store.DecideReviewAsync(id, status, actor, reason, now, new AuditRecord(0, now, item.AccountId, actor, "review:" + body.Decision, reason, item.EvidenceJson), context.RequestAborted);
-        if (manualStatus is not null)
+        if (manualStatus is not null && item.AccountId.StartsWith(PolicyState.CampaignPrefix, StringComparison.Ordinal))
+        {
+            await DecideCampaignAsync(context, item, manualStatus, actor, reason, now, store, state, worker);
+        }
+        else if (manualStatus is not null)
         {
             var manual = new AccountOverride(item.AccountId, manualStatus, actor, reason, now, item.Band);
             await store.SetOverrideAsync(manual, new AuditRecord(0, now, item.AccountId, actor, manualStatus == OverrideStatus.Suspended ? "account:suspend" : "account:clear", $"review {id}: {reason}", null), context.RequestAborted);
@@ -109,6 +153,32 @@ internal static class PolicyEndpoints
         }
 
         await context.Response.WriteAsJsonAsync(decided, PolicyApiJsonContext.Default.ReviewItem, cancellationToken: context.RequestAborted);
+    }
+
+    /// <summary>
+    /// A campaign entry is decided for the campaign as a whole: approving suspends every current core member (each with
+    /// its own audited override, so each can be undone alone; fringe members, tied by one kind of artifact only, keep their
+    /// own entries); rejecting clears the campaign and all its members for the grace period.
+    /// </summary>
+    private static async Task DecideCampaignAsync(HttpContext context, ReviewItem item, string manualStatus, string actor, string reason, DateTimeOffset now, IPolicyStore store, PolicyState state, PolicyWorker worker)
+    {
+        var campaignId = item.AccountId[PolicyState.CampaignPrefix.Length..];
+        var members = state.Campaigns.TryGetValue(campaignId, out var campaign) ? campaign.Campaign.Members : [];
+        if (manualStatus == OverrideStatus.Cleared)
+        {
+            var cleared = new AccountOverride(item.AccountId, OverrideStatus.Cleared, actor, reason, now, item.Band);
+            await store.SetOverrideAsync(cleared, new AuditRecord(0, now, item.AccountId, actor, "campaign:clear", $"review {item.Id}: {reason}", null), context.RequestAborted);
+            state.SetOverride(cleared);
+        }
+
+        foreach (var member in members.Where(m => manualStatus == OverrideStatus.Cleared || campaign!.Campaign.IsCore(m)))
+        {
+            var manual = new AccountOverride(member, manualStatus, actor, reason, now, item.Band);
+            var action = manualStatus == OverrideStatus.Suspended ? "account:suspend" : "account:clear";
+            await store.SetOverrideAsync(manual, new AuditRecord(0, now, member, actor, action, $"campaign {campaignId}, review {item.Id}: {reason}", null), context.RequestAborted);
+            state.SetOverride(manual);
+            await worker.RefreshAsync(member, context.RequestAborted);
+        }
     }
 
     private static async Task ListAuditAsync(HttpContext context, IPolicyStore store, string? account, int? limit)
@@ -169,6 +239,30 @@ public sealed record AccountPolicyView(string AccountId, string Band, IReadOnlyL
 
 public sealed record ReviewList(IReadOnlyList<ReviewItem> Data);
 
+/// <summary>One shared artifact of a campaign.</summary>
+public sealed record CampaignLinkView(string Code, string Artifact, int Accounts);
+
+/// <summary>A campaign: members, shared artifacts, the pooled traffic's score and reasons, and any analyst status.</summary>
+/// <param name="Members">Member ids (the first 20 in a list; all of them for one campaign).</param>
+/// <param name="Fringe">Members tied by one kind of artifact only: a discounted band, never suspended with the campaign.</param>
+/// <param name="Reasons">The pooled traffic's largest detector contributions (pooled features with their benign percentiles).</param>
+public sealed record CampaignView(
+    string Id,
+    int MemberCount,
+    IReadOnlyList<string> Members,
+    IReadOnlyList<string> Fringe,
+    double LinkScore,
+    IReadOnlyList<CampaignLinkView> Links,
+    string Cohort,
+    string Level,
+    double Score,
+    double Evidence,
+    int PooledRequestsWeek,
+    IReadOnlyList<RiskReason> Reasons,
+    string? Override);
+
+public sealed record CampaignList(IReadOnlyList<CampaignView> Data);
+
 public sealed record AuditList(IReadOnlyList<AuditRecord> Data);
 
 [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow)]
@@ -178,4 +272,6 @@ public sealed record AuditList(IReadOnlyList<AuditRecord> Data);
 [JsonSerializable(typeof(ReviewList))]
 [JsonSerializable(typeof(AuditList))]
 [JsonSerializable(typeof(ReviewItem))]
+[JsonSerializable(typeof(CampaignView))]
+[JsonSerializable(typeof(CampaignList))]
 internal sealed partial class PolicyApiJsonContext : JsonSerializerContext;

@@ -83,5 +83,5 @@ internal sealed class PolicyEnforcement(PolicyState state, PolicyProvider policy
 
     /// <summary>The request as the decision allows it: fewer choices, no logprobs, capped length, no reasoning traces.</summary>
     public InferenceRequest Shape(InferenceRequest request, RequestUsage usage) =>
-        usage.Decision?.Has(LadderAction.ReduceDistillability) == true ? request.Reduce(policy.Current.Reduce) : request;
+        usage.Decision?.Has(LadderAction.ReduceDistillability) == true ? request.Reduce(policy.Current.ReductionFor(usage.Decision.Band)) : request;
 }

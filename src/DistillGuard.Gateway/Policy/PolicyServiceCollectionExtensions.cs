@@ -1,7 +1,9 @@
+using DistillGuard.Detection.Campaigns;
 using DistillGuard.Detection.Engine;
 using DistillGuard.Gateway.Admin;
 using DistillGuard.Gateway.Detection;
 using DistillGuard.Gateway.Hosting;
+using DistillGuard.Gateway.Usage;
 using DistillGuard.Gateway.Watermarking;
 using DistillGuard.Storage.Policy;
 using DistillGuard.Watermarking.Keys;
@@ -22,12 +24,16 @@ public static class PolicyServiceCollectionExtensions
         services.AddSingleton(sp => new PolicyProvider(options.PolicyFile, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILogger<PolicyProvider>>()));
         services.AddSingleton<PolicyState>();
         services.AddSingleton<IPolicyStore>(sp => SqlitePolicyStore.Open(dataDirectory, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILoggerFactory>().CreateLogger("DistillGuard.Storage")));
+        services.AddSingleton(sp => new CampaignGraph(sp.GetRequiredService<DetectionEngine>().Calibration, sp.GetService<CampaignOptions>()));
+        services.AddSingleton<CampaignFeed>();
+        services.AddSingleton<IUsageObserver>(sp => sp.GetRequiredService<CampaignFeed>());
         services.AddSingleton<PolicyWorker>();
         services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<PolicyWorker>());
         services.AddSingleton<PolicyEnforcement>();
         services.AddSingleton<IAccountRiskSource>(sp => new PolicyRiskSource(
             new EngineRiskSource(sp.GetRequiredService<DetectionEngine>(), sp.GetRequiredService<TimeProvider>()),
-            sp.GetRequiredService<PolicyState>()));
+            sp.GetRequiredService<PolicyState>(),
+            sp.GetRequiredService<CampaignGraph>()));
         services.AddSingleton<IWatermarkPolicy>(sp => new PolicyWatermark(
             new ConfiguredWatermarkPolicy(options.Watermark, sp.GetRequiredService<WatermarkKeyring>()),
             options.Watermark,
@@ -39,11 +45,16 @@ public static class PolicyServiceCollectionExtensions
 }
 
 /// <summary>The admin API's risk view with the ladder's applied actions in <c>action</c>.</summary>
-internal sealed class PolicyRiskSource(IAccountRiskSource detection, PolicyState state) : IAccountRiskSource
+internal sealed class PolicyRiskSource(IAccountRiskSource detection, PolicyState state, CampaignGraph campaigns) : IAccountRiskSource
 {
     public AccountRisk? GetRisk(string accountId)
     {
         var risk = detection.GetRisk(accountId);
+        if (risk is not null && campaigns.CampaignOf(accountId) is { } campaign)
+        {
+            risk = risk with { CampaignId = campaign };
+        }
+
         var decision = state.DecisionFor(accountId);
         if (decision.IsPassive)
         {
@@ -51,6 +62,6 @@ internal sealed class PolicyRiskSource(IAccountRiskSource detection, PolicyState
         }
 
         var applied = decision.Applied.Where(a => a != DistillGuard.Policy.Ladder.LadderAction.Monitor).ToHashSet();
-        return (risk ?? new AccountRisk(0, "unscored", false, [], "none", null)) with { Action = PolicyWorker.Names(applied) };
+        return (risk ?? new AccountRisk(0, "unscored", false, [], "none", decision.CampaignId)) with { Action = PolicyWorker.Names(applied) };
     }
 }

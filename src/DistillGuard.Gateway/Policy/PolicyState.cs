@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using DistillGuard.Detection.Campaigns;
 using DistillGuard.Policy.Ladder;
 using DistillGuard.Storage.Policy;
 
@@ -10,6 +11,16 @@ internal sealed class PolicyState
 {
     private readonly ConcurrentDictionary<string, PolicyDecision> _decisions = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, AccountOverride> _overrides = new(StringComparer.Ordinal);
+    private volatile IReadOnlyDictionary<string, CampaignAssessment> _campaigns = new Dictionary<string, CampaignAssessment>(StringComparer.Ordinal);
+
+    /// <summary>Override keys for a campaign's review entry and analyst status ("campaign:" + id).</summary>
+    public const string CampaignPrefix = "campaign:";
+
+    /// <summary>The campaigns as scored at the last decision tick, by id.</summary>
+    public IReadOnlyDictionary<string, CampaignAssessment> Campaigns => _campaigns;
+
+    public void SetCampaigns(IEnumerable<CampaignAssessment> campaigns) =>
+        _campaigns = campaigns.ToDictionary(c => c.Campaign.Id, StringComparer.Ordinal);
 
     public PolicyDecision DecisionFor(string accountId)
     {

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using DistillGuard.Detection.Campaigns;
 using DistillGuard.Detection.Engine;
 using DistillGuard.Policy.Ladder;
 using DistillGuard.Storage.Accounts;
@@ -13,9 +14,13 @@ namespace DistillGuard.Gateway.Policy;
 /// Each pass scores every active account, decides with the policy in force, caches the decision for the request
 /// path, and — when an account's band or actions change — appends an audit record and, on entering a band whose
 /// rule asks for it, opens a review-queue entry with a snapshot of the evidence (reasons and figures, no prompt text).
+/// At each tick the campaign linker is rebuilt first: a campaign whose pooled traffic reaches a band gets one review
+/// entry of its own, and raises each member's band (members share the campaign's throttle bucket).
 /// </remarks>
 internal sealed partial class PolicyWorker(
     DetectionEngine engine,
+    CampaignGraph campaigns,
+    CampaignFeed feed,
     IAccountStore accounts,
     IPolicyStore store,
     PolicyProvider policy,
@@ -25,6 +30,8 @@ internal sealed partial class PolicyWorker(
     ILogger<PolicyWorker> logger) : BackgroundService
 {
     private readonly Dictionary<string, Account> _accounts = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, RiskBand> _campaignBands = new(StringComparer.Ordinal);
+    private Dictionary<string, CampaignRisk> _campaignRisk = new(StringComparer.Ordinal);
     private DateTimeOffset _lastTick = DateTimeOffset.MinValue;
     private readonly SemaphoreSlim _pass = new(1, 1);
 
@@ -74,11 +81,13 @@ internal sealed partial class PolicyWorker(
         await _pass.WaitAsync(cancellationToken);
         try
         {
+            await FeedCampaignsAsync(cancellationToken);
             var tick = Floor(now, options.DecisionInterval);
             var seen = new HashSet<string>(StringComparer.Ordinal);
             if (tick > _lastTick)
             {
                 _lastTick = tick;
+                await AssessCampaignsAsync(now, cancellationToken);
                 foreach (var assessment in engine.AssessAll(now))
                 {
                     seen.Add(assessment.AccountId);
@@ -88,7 +97,7 @@ internal sealed partial class PolicyWorker(
 
             foreach (var manual in state.Overrides.ToList())
             {
-                if (!seen.Contains(manual.AccountId))
+                if (!seen.Contains(manual.AccountId) && !manual.AccountId.StartsWith(PolicyState.CampaignPrefix, StringComparison.Ordinal))
                 {
                     await DecideAsync(manual.AccountId, now, cancellationToken);
                 }
@@ -129,21 +138,94 @@ internal sealed partial class PolicyWorker(
             thresholds.Friction,
             assessment.Level != "insufficient_evidence",
             CampaignId: null,
-            [.. assessment.Reasons.Select(r => r.Code)]);
+            [.. assessment.Reasons.Select(r => r.Code)],
+            CampaignRiskOf(assessment.AccountId));
         var standing = await StandingAsync(assessment.AccountId, cancellationToken);
-        await ApplyAsync(ActionLadder.Decide(policy.Current, standing, risk, now), assessment, now, cancellationToken);
+        await ApplyAsync(ActionLadder.Decide(policy.Current, standing, risk, now), ActionLadder.OwnBand(policy.Current, standing.Tier, risk), assessment, now, cancellationToken);
     }
 
     private async Task DecideUnscoredAsync(string accountId, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var standing = await StandingAsync(accountId, cancellationToken);
-        await ApplyAsync(ActionLadder.Decide(policy.Current, standing, new RiskInput(0, 1, 1, Sufficient: false), now), null, now, cancellationToken);
+        var risk = new RiskInput(0, 1, 1, Sufficient: false, Campaign: CampaignRiskOf(accountId));
+        await ApplyAsync(ActionLadder.Decide(policy.Current, standing, risk, now), RiskBand.None, null, now, cancellationToken);
     }
+
+    private CampaignRisk? CampaignRiskOf(string accountId) =>
+        campaigns.CampaignOf(accountId) is { } id && _campaignRisk.TryGetValue(id, out var risk)
+            ? risk with { Core = campaigns.Find(id)?.IsCore(accountId) ?? true }
+            : null;
+
+    /// <summary>Folds the queued usage events into the campaign linker, with each new account's identity from the store.</summary>
+    private async Task FeedCampaignsAsync(CancellationToken cancellationToken)
+    {
+        while (feed.TryRead(out var usageEvent))
+        {
+            // The linker forgets idle accounts with their identity, so ask it rather than remembering here.
+            if (usageEvent.AccountId is { Length: > 0 } id && !campaigns.HasIdentity(id) && await AccountAsync(id, cancellationToken) is { } account)
+            {
+                campaigns.SetIdentity(new CampaignIdentity(id, account.Org, account.Tier, account.Verified, account.PaymentFingerprintHash, account.CreatedAt));
+            }
+
+            campaigns.Observe(usageEvent);
+        }
+    }
+
+    /// <summary>Re-links the accounts, scores each campaign's pooled traffic, and records and queues band changes.</summary>
+    private async Task AssessCampaignsAsync(DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        campaigns.Calibration = engine.Calibration;
+        campaigns.Rebuild(now);
+        var assessed = campaigns.AssessAll(now);
+        var risks = new Dictionary<string, CampaignRisk>(StringComparer.Ordinal);
+        foreach (var campaign in assessed)
+        {
+            var id = campaign.Campaign.Id;
+            var risk = new CampaignRisk(id, campaign.Campaign.Members.Count, campaign.Evidence, campaign.ReviewThreshold, campaign.FrictionThreshold, campaign.Sufficient);
+            var band = ActionLadder.CampaignBand(policy.Current, "standard", new RiskInput(0, 1, 1, Sufficient: false, Campaign: risk));
+            if (state.Override(PolicyState.CampaignPrefix + id) is { Status: OverrideStatus.Cleared } cleared
+                && now - cleared.At < TimeSpan.FromDays(policy.Current.ClearGraceDays) && band <= BandNamed(cleared.Band))
+            {
+                // An analyst judged the campaign a false link: its pool stops raising members for the grace period.
+                continue;
+            }
+
+            risks[id] = risk;
+            var previous = _campaignBands.GetValueOrDefault(id);
+            _campaignBands[id] = band;
+            var key = PolicyState.CampaignPrefix + id;
+            var evidence = band == previous && band == RiskBand.None ? null : Json(w => WriteCampaign(w, campaign));
+            if (band != previous)
+            {
+                await store.AppendAuditAsync(new AuditRecord(0, now, key, "system", "campaign:" + ActionLadder.Name(band),
+                    $"pooled traffic of {campaign.Campaign.Members.Count} linked accounts in the {ActionLadder.Name(band)} band", evidence), cancellationToken);
+            }
+
+            // One open entry per campaign while it has core members no analyst has acted on: members linked after an
+            // approval get a new entry, as a new account would.
+            var rule = band == RiskBand.Friction ? policy.Current.Friction : policy.Current.Review;
+            if (band > RiskBand.None && rule.Queue
+                && campaign.Campaign.Members.Any(m => campaign.Campaign.IsCore(m) && state.Override(m) is null))
+            {
+                var item = new ReviewItem(0, key, now, ActionLadder.Name(band), campaign.Pooled?.Score ?? 0, evidence!, "open");
+                var (_, created) = await store.OpenReviewAsync(item, new AuditRecord(0, now, key, "system", "review:open", $"campaign in the {ActionLadder.Name(band)} band", evidence), cancellationToken);
+                if (created)
+                {
+                    LogCampaignFlagged(logger, id, campaign.Campaign.Members.Count, ActionLadder.Name(band));
+                }
+            }
+        }
+
+        _campaignRisk = risks;
+        state.SetCampaigns(assessed);
+    }
+
+    private static RiskBand BandNamed(string? band) => band switch { "review" => RiskBand.Review, "friction" => RiskBand.Friction, _ => RiskBand.None };
 
     private static DateTimeOffset Floor(DateTimeOffset time, TimeSpan tick) =>
         new(time.UtcTicks - (time.UtcTicks % tick.Ticks), TimeSpan.Zero);
 
-    private async Task ApplyAsync(PolicyDecision decision, AccountAssessment? assessment, DateTimeOffset now, CancellationToken cancellationToken)
+    private async Task ApplyAsync(PolicyDecision decision, RiskBand own, AccountAssessment? assessment, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var had = state.TryGetDecision(decision.AccountId, out var previous);
         state.SetDecision(decision);
@@ -165,8 +247,9 @@ internal sealed partial class PolicyWorker(
             LogBandEntered(logger, decision.AccountId, ActionLadder.Name(decision.Band), Names(decision.Applied));
         }
 
+        // Members raised only by their campaign are reviewed through the campaign's entry, not one entry each.
         var rule = decision.Band == RiskBand.Friction ? policy.Current.Friction : policy.Current.Review;
-        if (decision.Band > RiskBand.None && rule.Queue && (!had || decision.Band > previous.Band))
+        if (own > RiskBand.None && rule.Queue && (!had || decision.Band > previous.Band))
         {
             var item = new ReviewItem(0, decision.AccountId, now, ActionLadder.Name(decision.Band), assessment?.Score ?? 0, evidence, "open");
             var audit = new AuditRecord(0, now, decision.AccountId, "system", "review:open", $"entered the {ActionLadder.Name(decision.Band)} band", evidence);
@@ -174,13 +257,19 @@ internal sealed partial class PolicyWorker(
         }
     }
 
-    private async Task<AccountStanding> StandingAsync(string accountId, CancellationToken cancellationToken)
+    private async Task<Account?> AccountAsync(string accountId, CancellationToken cancellationToken)
     {
         if (!_accounts.TryGetValue(accountId, out var account) && await accounts.GetAsync(accountId, cancellationToken) is { } found)
         {
             _accounts[accountId] = account = found;
         }
 
+        return account;
+    }
+
+    private async Task<AccountStanding> StandingAsync(string accountId, CancellationToken cancellationToken)
+    {
+        var account = await AccountAsync(accountId, cancellationToken);
         var manual = state.Override(accountId);
         var band = manual?.Band switch { "review" => RiskBand.Review, "friction" => RiskBand.Friction, _ => RiskBand.None };
         return new AccountStanding(
@@ -195,39 +284,76 @@ internal sealed partial class PolicyWorker(
     internal static string Names(IReadOnlySet<LadderAction> actions) =>
         actions.Count == 0 ? "none" : string.Join(",", actions.Order().Select(a => a.Name()));
 
-    private static string Evidence(PolicyDecision decision, AccountAssessment? assessment)
+    private static string Evidence(PolicyDecision decision, AccountAssessment? assessment) => Json(w =>
+    {
+        w.WriteString("band", ActionLadder.Name(decision.Band));
+        w.WriteString("applied", Names(decision.Applied));
+        if (decision.CampaignId is { } campaign)
+        {
+            w.WriteString("campaignId", campaign);
+        }
+
+        if (assessment is not null)
+        {
+            WriteAssessment(w, assessment);
+        }
+    });
+
+    private static void WriteCampaign(Utf8JsonWriter w, CampaignAssessment campaign)
+    {
+        w.WriteString("campaignId", campaign.Campaign.Id);
+        w.WriteNumber("members", campaign.Campaign.Members.Count);
+        w.WriteNumber("fringeMembers", campaign.Campaign.Fringe.Count);
+        w.WriteNumber("linkScore", campaign.Campaign.LinkScore);
+        w.WriteStartArray("links");
+        foreach (var link in campaign.Campaign.Links.Take(20))
+        {
+            w.WriteStartObject();
+            w.WriteString("code", link.Code);
+            w.WriteString("artifact", link.Artifact);
+            w.WriteNumber("accounts", link.Accounts);
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+        if (campaign.Pooled is { } pooled)
+        {
+            WriteAssessment(w, pooled);
+        }
+    }
+
+    private static void WriteAssessment(Utf8JsonWriter w, AccountAssessment assessment)
+    {
+        w.WriteString("level", assessment.Level);
+        w.WriteNumber("score", Math.Round(assessment.Score, 6));
+        w.WriteNumber("evidence", Math.Round(assessment.Evidence, 4));
+        w.WriteString("cohort", assessment.Cohort);
+        w.WriteNumber("requestsWeek", assessment.RequestsWeek);
+        w.WriteStartArray("reasons");
+        foreach (var reason in assessment.Reasons)
+        {
+            w.WriteStartObject();
+            w.WriteString("code", reason.Code);
+            w.WriteString("detail", reason.Detail);
+            w.WriteNumber("value", double.IsFinite(reason.Value) ? Math.Round(reason.Value, 6) : 0);
+            if (reason.Percentile is { } percentile)
+            {
+                w.WriteNumber("percentile", Math.Round(percentile, 3));
+            }
+
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+    }
+
+    private static string Json(Action<Utf8JsonWriter> write)
     {
         using var buffer = new MemoryStream();
         using (var w = new Utf8JsonWriter(buffer))
         {
             w.WriteStartObject();
-            w.WriteString("band", ActionLadder.Name(decision.Band));
-            w.WriteString("applied", Names(decision.Applied));
-            if (assessment is not null)
-            {
-                w.WriteString("level", assessment.Level);
-                w.WriteNumber("score", Math.Round(assessment.Score, 6));
-                w.WriteNumber("evidence", Math.Round(assessment.Evidence, 4));
-                w.WriteString("cohort", assessment.Cohort);
-                w.WriteNumber("requestsWeek", assessment.RequestsWeek);
-                w.WriteStartArray("reasons");
-                foreach (var reason in assessment.Reasons)
-                {
-                    w.WriteStartObject();
-                    w.WriteString("code", reason.Code);
-                    w.WriteString("detail", reason.Detail);
-                    w.WriteNumber("value", double.IsFinite(reason.Value) ? Math.Round(reason.Value, 6) : 0);
-                    if (reason.Percentile is { } percentile)
-                    {
-                        w.WriteNumber("percentile", Math.Round(percentile, 3));
-                    }
-
-                    w.WriteEndObject();
-                }
-
-                w.WriteEndArray();
-            }
-
+            write(w);
             w.WriteEndObject();
         }
 
@@ -236,6 +362,9 @@ internal sealed partial class PolicyWorker(
 
     [LoggerMessage(EventId = 1403, Level = LogLevel.Warning, Message = "Account {AccountId} entered the {Band} band; applying {Actions}")]
     private static partial void LogBandEntered(ILogger logger, string accountId, string band, string actions);
+
+    [LoggerMessage(EventId = 1405, Level = LogLevel.Warning, Message = "Campaign {CampaignId} of {Members} linked accounts entered the {Band} band")]
+    private static partial void LogCampaignFlagged(ILogger logger, string campaignId, int members, string band);
 
     [LoggerMessage(EventId = 1404, Level = LogLevel.Error, Message = "A policy pass failed; the previous decisions stay in force")]
     private static partial void LogPassFailed(ILogger logger, Exception exception);

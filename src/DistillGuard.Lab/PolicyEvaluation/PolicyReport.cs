@@ -22,7 +22,8 @@ public sealed record ArchetypePolicyResult(
     int ReachedReview,
     int ReachedFriction,
     int Suspended,
-    double? MedianRequestsAtFirstBand)
+    double? MedianRequestsAtFirstBand,
+    int InFlaggedCampaign = 0)
 {
     public double AffectedShare => Requests == 0 ? 0 : (double)(Degraded + Throttled + Refused) / Requests;
 
@@ -49,13 +50,13 @@ public sealed record PolicyEvaluationResult(
 public static class PolicyEvaluator
 {
     /// <summary>Evaluates <paramref name="policy"/> on scenarios of <paramref name="seeds"/> (keep them apart from the calibration's seeds).</summary>
-    public static PolicyEvaluationResult Evaluate(string setting, PolicyDocument policy, DetectionCalibration calibration, IReadOnlyList<int> seeds, double scale, TimeSpan duration, TimeSpan? humanReviewDelay, TimeSpan decisionInterval, Action<string>? progress = null)
+    public static PolicyEvaluationResult Evaluate(string setting, PolicyDocument policy, DetectionCalibration calibration, IReadOnlyList<int> seeds, double scale, TimeSpan duration, TimeSpan? humanReviewDelay, TimeSpan decisionInterval, Action<string>? progress = null, bool linkCampaigns = true)
     {
         var outcomes = new List<AccountOutcome>();
         foreach (var seed in seeds)
         {
             var scenario = new ScenarioOptions { Seed = seed, Scale = scale, Duration = duration };
-            var run = PolicySimulation.RunScenario(scenario, calibration, new PolicySimulationOptions { Policy = policy, HumanReviewDelay = humanReviewDelay, DecisionInterval = decisionInterval });
+            var run = PolicySimulation.RunScenario(scenario, calibration, new PolicySimulationOptions { Policy = policy, HumanReviewDelay = humanReviewDelay, DecisionInterval = decisionInterval, LinkCampaigns = linkCampaigns });
             outcomes.AddRange(run.Values);
             progress?.Invoke($"{setting}: seed {seed}, {run.Count} accounts, {run.Values.Sum(o => o.Requests):N0} requests");
         }
@@ -77,7 +78,8 @@ public static class PolicyEvaluator
                 g.Count(o => o.MaxBand >= RiskBand.Review),
                 g.Count(o => o.MaxBand >= RiskBand.Friction),
                 g.Count(o => o.Suspended),
-                reached.Count == 0 ? null : reached[reached.Count / 2]);
+                reached.Count == 0 ? null : reached[reached.Count / 2],
+                g.Count(o => o.InFlaggedCampaign));
         }).ToList();
 
         var legitimate = outcomes.Where(o => !o.IsAttacker).ToList();
@@ -106,8 +108,10 @@ public static class PolicyEvaluator
         b.AppendLine("replayed in virtual time through the same detector, ladder (`ActionLadder`) and token buckets the gateway runs;");
         b.AppendLine("decisions are taken at the top of each simulated hour, as in the gateway (`--decision-minutes`). Refused requests");
         b.AppendLine("still reach the detector, as in the gateway. The licensed synthetic-data customer is allowlisted, as an analyst");
-        b.AppendLine("would (its accounts still reach the review queue, so an analyst sees them). The shipped default policy is used: review band → watermark boost + reduced distillability + review queue;");
-        b.AppendLine("friction band → also throttle and require verification; suspension only after a human approves.");
+        b.AppendLine("would (its accounts still reach the review queue, so an analyst sees them). The shipped default policy is used: review band → watermark boost + reduced distillability");
+        b.AppendLine("(answers capped at 512 tokens, reasoning stripped; logprobs and `n` kept) + review queue; friction band → also logprobs dropped, `n` capped at 1,");
+        b.AppendLine("throttle and require verification; suspension only after a human approves. Accounts are linked into campaigns");
+        b.AppendLine("([campaigns.md](campaigns.md)) and re-linked at each decision tick; a member's band is the higher of its own and its campaign's.");
         b.AppendLine();
         b.AppendLine(inv, $"Detector calibration: {calibrationSource}. Scored seeds: {string.Join(", ", results[0].Seeds)} — none of them used for calibration.");
         b.AppendLine();
@@ -127,18 +131,20 @@ public static class PolicyEvaluator
             b.AppendLine();
             b.AppendLine(inv, $"## Per archetype — {r.Setting}");
             b.AppendLine();
-            b.AppendLine("| archetype | attacker | accounts | requests | degraded | throttled | refused | affected | reached review / friction | suspended | median requests at first band | tokens served / asked | reduction |");
-            b.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+            b.AppendLine("| archetype | attacker | accounts | requests | degraded | throttled | refused | affected | reached review / friction | in a flagged campaign | suspended | median requests at first band | tokens served / asked | reduction |");
+            b.AppendLine("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
             foreach (var a in r.Archetypes)
             {
-                b.AppendLine(inv, $"| {a.Archetype} | {(a.IsAttacker ? "yes" : "no")} | {a.Accounts} | {a.Requests:N0} | {a.Degraded:N0} | {a.Throttled:N0} | {a.Refused:N0} | {Pct(a.AffectedShare)} | {a.ReachedReview} / {a.ReachedFriction} | {a.Suspended} | {(a.MedianRequestsAtFirstBand is { } m ? m.ToString("N0", inv) : "–")} | {a.TokensServed:N0} / {a.TokensAsked:N0} | {Times(a.Reduction)} |");
+                b.AppendLine(inv, $"| {a.Archetype} | {(a.IsAttacker ? "yes" : "no")} | {a.Accounts} | {a.Requests:N0} | {a.Degraded:N0} | {a.Throttled:N0} | {a.Refused:N0} | {Pct(a.AffectedShare)} | {a.ReachedReview} / {a.ReachedFriction} | {a.InFlaggedCampaign} | {a.Suspended} | {(a.MedianRequestsAtFirstBand is { } m ? m.ToString("N0", inv) : "–")} | {a.TokensServed:N0} / {a.TokensAsked:N0} | {Times(a.Reduction)} |");
             }
         }
 
         b.AppendLine();
         b.AppendLine("For attackers, tokens are the distillation requests' completion tokens only (a reseller's real customers are not");
         b.AppendLine("counted as harvest); for legitimate archetypes, all completion tokens. \"Degraded\" counts requests the reduction");
-        b.AppendLine("actually changed (logprobs dropped, choices cut, or length capped), not every request of a reduced account.");
+        b.AppendLine("actually changed (logprobs dropped, choices cut, or a choice's length capped), not every request of a reduced account.");
+        b.AppendLine("\"In a flagged campaign\" counts accounts whose campaign's pooled traffic reached a band at some tick (for a");
+        b.AppendLine("legitimate archetype, false links that mattered).");
         b.AppendLine();
         b.AppendLine("## Reading the results");
         b.AppendLine();
@@ -152,14 +158,18 @@ public static class PolicyEvaluator
         b.AppendLine("  (seeds 21-23) — a phase that merely happened to miss the eval researchers' bursts. The aligned cadence follows from");
         b.AppendLine("  how the thresholds were fitted, not from those runs.");
         b.AppendLine("- Legitimate cost, where there is any, comes from legitimate accounts the detector flags (the false-flag rates per");
-        b.AppendLine("  archetype are in [detection.md](detection.md)): the review band only reshapes their requests (no logprobs, capped");
-        b.AppendLine("  length); refusals need the friction band, and suspension a human.");
+        b.AppendLine("  archetype are in [detection.md](detection.md)): the review band only caps long answers and strips reasoning;");
+        b.AppendLine("  logprobs and extra choices are dropped, and verification asked, only in the friction band (ADR 5); suspension");
+        b.AppendLine("  needs a human.");
         b.AppendLine("- The reseller's accounts are attackers at the account level, so the refusals of their real customers' requests");
         b.AppendLine("  are not in the legitimate column; they are the collateral cost of suspending a reseller, visible in its row.");
-        b.AppendLine("- Single-account harvesters are where the ladder works: once in the friction band they are asked to verify, and");
-        b.AppendLine("  the harvest stops. Fleets of many small accounts (hydra) stay mostly below the per-account bands; cutting them off");
-        b.AppendLine("  needs the cross-account campaign detection of a later issue. Low-and-slow and timing-mimic accounts reach the");
-        b.AppendLine("  bands late, so much of their harvest is served before they do.");
+        b.AppendLine("- Hydra fleets and resellers' account pools are caught as campaigns: linked by a shared card, a shared /24 with one");
+        b.AppendLine("  template, or one template, client and sign-up burst, their pooled traffic is scored like one heavy account, and");
+        b.AppendLine("  every member inherits the campaign's band (ADR 4). The comparison setting runs the same policy with linking off.");
+        b.AppendLine("  A human reviews a campaign as a whole: approving suspends its core members; fringe members (tied by one kind of");
+        b.AppendLine("  artifact only) get the campaign's band one lower and are never suspended with it.");
+        b.AppendLine("- Single-account harvesters that reach the bands late (low-and-slow, timing-mimic, paraphrasing) harvest most of");
+        b.AppendLine("  what they get before their first band or during the review delay; campaigns cannot help them (one account each).");
         b.AppendLine("- The request-path cost of the decisions is in [benchmarks.md](benchmarks.md#policy-request-path-decision-overhead).");
         return b.ToString();
     }

@@ -1,3 +1,4 @@
+using DistillGuard.Detection.Campaigns;
 using DistillGuard.Detection.Engine;
 using DistillGuard.Detection.Scoring;
 using DistillGuard.Lab.Simulation;
@@ -31,7 +32,7 @@ public sealed class PolicySimulationOptions
 {
     public PolicyDocument Policy { get; init; } = new();
 
-    /// <summary>How often (virtual time) an active account's decision is refreshed; the gateway refreshes every few seconds.</summary>
+    /// <summary>How often (virtual time) decisions are refreshed, at aligned boundaries; the gateway decides hourly (ADR 3).</summary>
     public TimeSpan DecisionInterval { get; init; } = TimeSpan.FromMinutes(1);
 
     /// <summary>Accounts an analyst has allowlisted (e.g. the licensed synthetic-data customer).</summary>
@@ -39,7 +40,21 @@ public sealed class PolicySimulationOptions
 
     /// <summary>When set, a human reviews every review-queue entry after this delay and approves the suspension of attackers (and rejects legitimate accounts).</summary>
     public TimeSpan? HumanReviewDelay { get; init; }
+
+    /// <summary>Link accounts into campaigns and let a campaign's pooled risk raise its members' bands (as the gateway does).</summary>
+    public bool LinkCampaigns { get; init; } = true;
 }
+
+/// <summary>What the replay knows about one account: the label (for counting) and what the account store would hold.</summary>
+/// <param name="PaymentFingerprintHash">Keyed hash of the payment instrument, as the account store keeps it.</param>
+public sealed record ReplayAccount(
+    string Archetype,
+    bool IsAttacker,
+    string Tier,
+    bool Verified,
+    string? Org = null,
+    string? PaymentFingerprintHash = null,
+    DateTimeOffset? CreatedAt = null);
 
 /// <summary>Per-account outcome of a replay.</summary>
 public sealed class AccountOutcome
@@ -61,6 +76,9 @@ public sealed class AccountOutcome
     public bool Queued { get; set; }
     public bool Suspended { get; set; }
 
+    /// <summary>The account was a member of a campaign whose pooled risk reached a band.</summary>
+    public bool InFlaggedCampaign { get; set; }
+
     /// <summary>Requests the account had sent when it first reached the review band (null: never).</summary>
     public long? RequestsAtFirstBand { get; set; }
 }
@@ -77,10 +95,11 @@ public static class PolicySimulation
         IEnumerable<UsageEvent> events,
         DetectionCalibration calibration,
         PolicySimulationOptions options,
-        Func<string, (string Archetype, bool IsAttacker, string Tier, bool Verified)> account,
+        Func<string, ReplayAccount> account,
         Func<UsageEvent, bool>? isAttack = null)
     {
         var engine = new DetectionEngine(calibration);
+        var campaigns = options.LinkCampaigns ? new CampaignGraph(calibration) : null;
         var limiter = new TokenBucketRateLimiter();
         var policy = options.Policy;
         var decisions = new Dictionary<string, PolicyDecision>(StringComparer.Ordinal);
@@ -88,6 +107,10 @@ public static class PolicySimulation
         var queuedAt = new Dictionary<string, DateTimeOffset>(StringComparer.Ordinal);
         var manual = new Dictionary<string, (ManualStatus Status, DateTimeOffset At, RiskBand Band)>(StringComparer.Ordinal);
         var outcomes = new Dictionary<string, AccountOutcome>(StringComparer.Ordinal);
+        var profiles = new Dictionary<string, ReplayAccount>(StringComparer.Ordinal);
+        var campaignRisk = new Dictionary<string, CampaignRisk>(StringComparer.Ordinal);
+        var campaignReview = new CampaignReview(policy, options.HumanReviewDelay);
+        var tick = DateTimeOffset.MinValue;
 
         foreach (var e in events)
         {
@@ -99,12 +122,44 @@ public static class PolicySimulation
             var now = e.Timestamp;
             if (!outcomes.TryGetValue(id, out var outcome))
             {
-                var (archetype, attacker, tier, verified) = account(id);
-                outcomes[id] = outcome = new AccountOutcome { AccountId = id, Archetype = archetype, IsAttacker = attacker };
-                engine.SetProfile(id, new AccountProfile(tier, verified));
+                var profile = profiles[id] = account(id);
+                outcomes[id] = outcome = new AccountOutcome { AccountId = id, Archetype = profile.Archetype, IsAttacker = profile.IsAttacker };
+                engine.SetProfile(id, new AccountProfile(profile.Tier, profile.Verified));
+                campaigns?.SetIdentity(new CampaignIdentity(id, profile.Org, profile.Tier, profile.Verified, profile.PaymentFingerprintHash, profile.CreatedAt));
                 if (options.Allowlist.Contains(id))
                 {
                     manual[id] = (ManualStatus.Allowlisted, now, RiskBand.None);
+                }
+            }
+
+            // Decide at calibration-tick boundaries (aligned, as the calibration's snapshots are): the first request
+            // after a boundary finds the account's state exactly as it was at the boundary.
+            var boundary = new DateTimeOffset(now.UtcTicks - (now.UtcTicks % options.DecisionInterval.Ticks), TimeSpan.Zero);
+            if (campaigns is not null && boundary > tick)
+            {
+                // Once per tick for the whole population: re-link, score the pools, and let the analyst work campaign entries.
+                tick = boundary;
+                campaigns.Rebuild(boundary);
+                campaignRisk.Clear();
+                foreach (var assessed in campaigns.AssessAll(boundary))
+                {
+                    var risk = new CampaignRisk(assessed.Campaign.Id, assessed.Campaign.Members.Count, assessed.Evidence, assessed.ReviewThreshold, assessed.FrictionThreshold, assessed.Sufficient);
+                    foreach (var (member, verdict) in campaignReview.Update(assessed.Campaign, risk, boundary, m => outcomes.TryGetValue(m, out var o) && o.IsAttacker))
+                    {
+                        if (!outcomes.TryGetValue(member, out var memberOutcome) || manual.ContainsKey(member))
+                        {
+                            continue;
+                        }
+
+                        manual[member] = (verdict, boundary, RiskBand.Friction);
+                        memberOutcome.Suspended |= verdict == ManualStatus.Suspended;
+                        lastDecided.Remove(member);
+                    }
+
+                    if (!campaignReview.IsCleared(assessed.Campaign.Id, boundary))
+                    {
+                        campaignRisk[assessed.Campaign.Id] = risk;
+                    }
                 }
             }
 
@@ -117,24 +172,27 @@ public static class PolicySimulation
                 lastDecided.Remove(id);
             }
 
-            // Decide at calibration-tick boundaries (aligned, as the calibration's snapshots are): the first request
-            // after a boundary finds the account's state exactly as it was at the boundary.
-            var boundary = new DateTimeOffset(now.UtcTicks - (now.UtcTicks % options.DecisionInterval.Ticks), TimeSpan.Zero);
             if (!lastDecided.TryGetValue(id, out var last) || boundary > last)
             {
                 lastDecided[id] = boundary;
-                var decided = Decide(engine, policy, id, account(id), manual, boundary);
+                var member = campaigns?.CampaignOf(id) is { } campaignId && campaignRisk.TryGetValue(campaignId, out var pooled)
+                    ? pooled with { Core = campaigns.Find(campaignId)?.IsCore(id) ?? true }
+                    : null;
+                var (decided, own) = Decide(engine, policy, id, profiles[id], member, manual, boundary);
                 decisions[id] = decided;
+                outcome.InFlaggedCampaign |= member is not null && ActionLadder.CampaignBand(policy, profiles[id].Tier, new RiskInput(0, 1, 1, false, Campaign: member)) > RiskBand.None;
                 if (decided.Band > outcome.MaxBand)
                 {
                     outcome.MaxBand = decided.Band;
                     outcome.RequestsAtFirstBand ??= outcome.Requests;
-                    var rule = decided.Band == RiskBand.Friction ? policy.Friction : policy.Review;
-                    if (rule.Queue && !queuedAt.ContainsKey(id))
-                    {
-                        queuedAt[id] = now;
-                        outcome.Queued = true;
-                    }
+                }
+
+                // The account's own entry; members raised only by their campaign are reviewed through the campaign's entry.
+                var rule = own == RiskBand.Friction ? policy.Friction : policy.Review;
+                if (own > RiskBand.None && rule.Queue && !queuedAt.ContainsKey(id))
+                {
+                    queuedAt[id] = now;
+                    outcome.Queued = true;
                 }
             }
 
@@ -170,6 +228,12 @@ public static class PolicySimulation
             }
 
             engine.Observe(e);
+            campaigns?.Observe(e);
+        }
+
+        foreach (var (id, outcome) in outcomes)
+        {
+            outcome.Queued |= campaignReview.WasQueued(campaigns?.CampaignOf(id));
         }
 
         return outcomes;
@@ -190,8 +254,15 @@ public static class PolicySimulation
 
         if (decision.Has(LadderAction.Throttle))
         {
+            // The account's bucket, then the campaign's bucket that all its members share, as the gateway checks them.
             var key = "throttle:" + decision.AccountId;
-            if (!limiter.TryAcquire(key, policy.Throttle.Account, now).Admitted)
+            var admitted = limiter.TryAcquire(key, policy.Throttle.Account, now).Admitted;
+            if (admitted && decision.CampaignId is { } campaign && !policy.Throttle.Campaign.IsUnlimited)
+            {
+                admitted = limiter.TryAcquire("campaign:" + campaign, policy.Throttle.Campaign, now).Admitted;
+            }
+
+            if (!admitted)
             {
                 return (RequestTreatment.Throttled, 0);
             }
@@ -204,35 +275,37 @@ public static class PolicySimulation
             return (RequestTreatment.Served, e.CompletionTokens);
         }
 
-        var reduce = policy.Reduce;
-        var served = reduce.MaxTokens is { } cap ? Math.Min(e.CompletionTokens, cap) : e.CompletionTokens;
-        if (reduce.MaxChoices is { } maxChoices && e.N > maxChoices)
-        {
-            served = served * maxChoices / e.N;
-        }
+        var reduce = policy.ReductionFor(decision.Band);
 
-        var changed = served < e.CompletionTokens || (reduce.DropLogprobs && e.Logprobs) || (reduce.MaxChoices is { } mc && e.N > mc);
+        // max_tokens bounds each choice, so the cap applies to the average choice; cut choices are not served at all.
+        var choices = Math.Max(1, e.N);
+        var perChoice = (double)e.CompletionTokens / choices;
+        var keptPerChoice = reduce.MaxTokens is { } cap ? Math.Min(perChoice, cap) : perChoice;
+        var kept = reduce.MaxChoices is { } maxChoices ? Math.Min(choices, maxChoices) : choices;
+        var served = (long)Math.Round(keptPerChoice * kept);
+        var changed = keptPerChoice < perChoice || kept < choices || (reduce.DropLogprobs && e.Logprobs);
         return (changed ? RequestTreatment.Degraded : RequestTreatment.Served, served);
     }
 
-    private static PolicyDecision Decide(
+    private static (PolicyDecision Decision, RiskBand Own) Decide(
         DetectionEngine engine,
         PolicyDocument policy,
         string id,
-        (string Archetype, bool IsAttacker, string Tier, bool Verified) account,
+        ReplayAccount account,
+        CampaignRisk? campaign,
         Dictionary<string, (ManualStatus Status, DateTimeOffset At, RiskBand Band)> manual,
         DateTimeOffset now)
     {
         var (status, at, band) = manual.TryGetValue(id, out var m) ? m : (ManualStatus.None, default, RiskBand.None);
         var standing = new AccountStanding(id, account.Tier, account.Verified, status, status == ManualStatus.None ? null : at, band);
-        if (engine.Assess(id, now) is not { } assessment)
+        var risk = new RiskInput(0, 1, 1, Sufficient: false, Campaign: campaign);
+        if (engine.Assess(id, now) is { } assessment)
         {
-            return ActionLadder.Decide(policy, standing, new RiskInput(0, 1, 1, Sufficient: false), now);
+            var thresholds = engine.Calibration.ThresholdsFor(assessment.Cohort);
+            risk = new RiskInput(assessment.Evidence, thresholds.Review, thresholds.Friction, assessment.Level != "insufficient_evidence", Campaign: campaign);
         }
 
-        var thresholds = engine.Calibration.ThresholdsFor(assessment.Cohort);
-        var risk = new RiskInput(assessment.Evidence, thresholds.Review, thresholds.Friction, assessment.Level != "insufficient_evidence");
-        return ActionLadder.Decide(policy, standing, risk, now);
+        return (ActionLadder.Decide(policy, standing, risk, now), ActionLadder.OwnBand(policy, account.Tier, risk));
     }
 
     /// <summary>Replays one simulated scenario; the simulator's labels say which requests are distillation.</summary>
@@ -256,12 +329,15 @@ public static class PolicySimulation
             DecisionInterval = options.DecisionInterval,
             Allowlist = allowlist,
             HumanReviewDelay = options.HumanReviewDelay,
+            LinkCampaigns = options.LinkCampaigns,
         };
         return Run(
             events,
             calibration,
             withAllowlist,
-            id => accounts.TryGetValue(id, out var a) ? (a.Archetype, a.IsAttacker, a.Tier, a.Verified) : ("unknown", false, "standard", false),
+            id => accounts.TryGetValue(id, out var a)
+                ? new ReplayAccount(a.Archetype, a.IsAttacker, a.Tier, a.Verified, a.Org, a.PaymentFingerprint, a.CreatedAt)
+                : new ReplayAccount("unknown", false, "standard", false),
             e => attackRequests.Remove(e.RequestId));
     }
 }

@@ -21,12 +21,27 @@ public sealed class PolicyDocument
     public List<string> Allowlist { get; set; } = [];
 
     /// <summary>What the review band (FPR ≤ 1e-3 per account-week) brings.</summary>
-    public BandRule Review { get; set; } = new() { Actions = ["watermark_boost", "reduce_distillability"], Queue = true };
+    /// <remarks>
+    /// Its reduction is milder than the friction band's: nobody has looked yet and one benign account-week in a thousand
+    /// lands here, so only long answers are capped and reasoning traces stripped (the bulk of what a student learns from);
+    /// logprobs and extra choices, which benchmark harnesses need, are kept until the friction band.
+    /// </remarks>
+    public BandRule Review { get; set; } = new()
+    {
+        Actions = ["watermark_boost", "reduce_distillability"],
+        Queue = true,
+        Reduce = new() { DropLogprobs = false, MaxChoices = null, MaxTokens = 512, StripReasoning = true },
+    };
 
     /// <summary>What the friction band (FPR ≤ 1e-4 per account-week) brings.</summary>
     public BandRule Friction { get; set; } = new() { Actions = ["watermark_boost", "reduce_distillability", "throttle", "require_verification"], Queue = true };
 
+    /// <summary>What "reduce distillability" changes, unless a band sets its own <see cref="BandRule.Reduce"/>.</summary>
     public ReductionRule Reduce { get; set; } = new();
+
+    /// <summary>The reduction that applies in <paramref name="band"/>.</summary>
+    public ReductionRule ReductionFor(RiskBand band) =>
+        (band == RiskBand.Friction ? Friction.Reduce : band == RiskBand.Review ? Review.Reduce : null) ?? Reduce;
 
     public ThrottleRule Throttle { get; set; } = new();
 
@@ -71,14 +86,12 @@ public sealed class PolicyDocument
             yield return ("$.friction.actions", "is milder than review.actions: the friction band must reach at least the review band's highest rung");
         }
 
-        if (Reduce.MaxTokens is < 16)
+        foreach (var (at, reduce) in new[] { ("$.reduce", Reduce), ("$.review.reduce", Review.Reduce), ("$.friction.reduce", Friction.Reduce) })
         {
-            yield return ("$.reduce.maxTokens", $"must be at least 16, not {Reduce.MaxTokens}");
-        }
-
-        if (Reduce.MaxChoices is < 1)
-        {
-            yield return ("$.reduce.maxChoices", $"must be at least 1, not {Reduce.MaxChoices}");
+            foreach (var problem in reduce?.Validate(at) ?? [])
+            {
+                yield return problem;
+            }
         }
 
         foreach (var (field, reason) in Throttle.Account.Validate())
@@ -133,6 +146,9 @@ public sealed class BandRule
     /// <summary>Open a review-queue entry when an account enters this band.</summary>
     public bool Queue { get; set; }
 
+    /// <summary>This band's own reduction (null: the policy-wide <see cref="PolicyDocument.Reduce"/>).</summary>
+    public ReductionRule? Reduce { get; set; }
+
     /// <summary>The actions, parsed (unknown names are skipped; <see cref="Validate"/> reports them).</summary>
     public IEnumerable<LadderAction> Parsed()
     {
@@ -173,6 +189,19 @@ public sealed class ReductionRule
     public int? MaxChoices { get; set; } = 1;
     public int? MaxTokens { get; set; } = 512;
     public bool StripReasoning { get; set; } = true;
+
+    internal IEnumerable<(string Path, string Reason)> Validate(string at)
+    {
+        if (MaxTokens is < 16)
+        {
+            yield return ($"{at}.maxTokens", $"must be at least 16, not {MaxTokens}");
+        }
+
+        if (MaxChoices is < 1)
+        {
+            yield return ($"{at}.maxChoices", $"must be at least 1, not {MaxChoices}");
+        }
+    }
 }
 
 /// <summary>The tighter limits of the throttle rung.</summary>

@@ -28,7 +28,17 @@ public sealed record AccountStanding(string AccountId, string Tier, bool Verifie
 /// <param name="ReviewThreshold">The cohort's calibrated review-band threshold (FPR ≤ 1e-3 per account-week).</param>
 /// <param name="FrictionThreshold">The cohort's calibrated friction-band threshold (FPR ≤ 1e-4 per account-week).</param>
 /// <param name="Sufficient">False while the account has too little traffic to be scored.</param>
-public sealed record RiskInput(double Evidence, double ReviewThreshold, double FrictionThreshold, bool Sufficient, string? CampaignId = null, IReadOnlyList<string>? ReasonCodes = null);
+/// <param name="Campaign">The pooled risk of the campaign the account belongs to, when it is in one.</param>
+public sealed record RiskInput(double Evidence, double ReviewThreshold, double FrictionThreshold, bool Sufficient, string? CampaignId = null, IReadOnlyList<string>? ReasonCodes = null, CampaignRisk? Campaign = null);
+
+/// <summary>The detector's view of a campaign's pooled traffic, which every member inherits.</summary>
+/// <param name="Members">Accounts linked into the campaign.</param>
+/// <param name="Evidence">Combined evidence of the pooled traffic (nats).</param>
+/// <param name="ReviewThreshold">The campaign cohort's calibrated review threshold.</param>
+/// <param name="FrictionThreshold">The campaign cohort's calibrated friction threshold.</param>
+/// <param name="Sufficient">False while the pooled traffic is too thin to score.</param>
+/// <param name="Core">False for a fringe member (tied to the campaign by one kind of artifact only): its campaign band is one lower.</param>
+public sealed record CampaignRisk(string Id, int Members, double Evidence, double ReviewThreshold, double FrictionThreshold, bool Sufficient, bool Core = true);
 
 /// <summary>Risk bands, in order.</summary>
 public enum RiskBand
@@ -62,26 +72,47 @@ public sealed record PolicyDecision(
 /// <remarks>A pure function of its inputs: the same code decides in the gateway, in replay and in tests.</remarks>
 public static class ActionLadder
 {
-    public static RiskBand BandOf(PolicyDocument policy, string tier, RiskInput risk)
+    /// <summary>The account's band: the higher of its own and its campaign's, each against the tier's thresholds.</summary>
+    public static RiskBand BandOf(PolicyDocument policy, string tier, RiskInput risk) =>
+        (RiskBand)Math.Max((int)OwnBand(policy, tier, risk), (int)CampaignBand(policy, tier, risk));
+
+    /// <summary>The band the account's own traffic puts it in.</summary>
+    public static RiskBand OwnBand(PolicyDocument policy, string tier, RiskInput risk) =>
+        risk.Sufficient ? Band(policy, tier, risk.Evidence, risk.ReviewThreshold, risk.FrictionThreshold) : RiskBand.None;
+
+    /// <summary>The band the account's campaign puts it in (None outside a campaign).</summary>
+    /// <remarks>
+    /// Each member's own tier multipliers apply, so a verified-research member needs stronger campaign evidence too; a
+    /// fringe member's band is one lower (guilt by association, discounted).
+    /// </remarks>
+    public static RiskBand CampaignBand(PolicyDocument policy, string tier, RiskInput risk)
     {
-        if (!risk.Sufficient)
+        if (risk.Campaign is not { Sufficient: true } c)
         {
             return RiskBand.None;
         }
 
+        var band = Band(policy, tier, c.Evidence, c.ReviewThreshold, c.FrictionThreshold);
+        return c.Core || band == RiskBand.None ? band : band - 1;
+    }
+
+    private static RiskBand Band(PolicyDocument policy, string tier, double evidence, double review, double friction)
+    {
         var rule = policy.Tiers.GetValueOrDefault(tier) ?? new TierRule();
-        if (risk.Evidence >= risk.FrictionThreshold * rule.FrictionMultiplier)
+        if (evidence >= friction * rule.FrictionMultiplier)
         {
             return RiskBand.Friction;
         }
 
-        return risk.Evidence >= risk.ReviewThreshold * rule.ReviewMultiplier ? RiskBand.Review : RiskBand.None;
+        return evidence >= review * rule.ReviewMultiplier ? RiskBand.Review : RiskBand.None;
     }
 
     public static PolicyDecision Decide(PolicyDocument policy, AccountStanding account, RiskInput risk, DateTimeOffset now)
     {
+        var own = OwnBand(policy, account.Tier, risk);
         var band = BandOf(policy, account.Tier, risk);
-        var campaign = risk.CampaignId;
+        var campaign = risk.Campaign?.Id ?? risk.CampaignId;
+        var via = band > own && risk.Campaign is { } linked ? $" (via campaign {linked.Id} of {linked.Members} linked accounts)" : "";
 
         if (account.Manual == ManualStatus.Suspended)
         {
@@ -114,10 +145,10 @@ public static class ActionLadder
 
         if (rule.Shadow)
         {
-            return new PolicyDecision(account.AccountId, band, Set(LadderAction.Monitor), actions, campaign, $"{Name(band)} band rule in shadow mode: recorded, not applied");
+            return new PolicyDecision(account.AccountId, band, Set(LadderAction.Monitor), actions, campaign, $"{Name(band)} band{via} rule in shadow mode: recorded, not applied");
         }
 
-        return new PolicyDecision(account.AccountId, band, actions, Set(), campaign, $"{Name(band)} band");
+        return new PolicyDecision(account.AccountId, band, actions, Set(), campaign, $"{Name(band)} band{via}");
     }
 
     public static string Name(RiskBand band) => band switch

@@ -95,4 +95,78 @@ public sealed class ActionLadderTests
         Assert.Contains(problems, p => p.Path == "$.tiers.odd.frictionMultiplier");
         Assert.Empty(new PolicyDocument().Validate());
     }
+
+    private static RiskInput ThinMemberOf(double campaignEvidence) =>
+        new(0, ReviewThreshold: 10, FrictionThreshold: 20, Sufficient: false, Campaign: new CampaignRisk("cmp-1", 100, campaignEvidence, ReviewThreshold: 10, FrictionThreshold: 20, Sufficient: true));
+
+    [Fact]
+    public void Decide_CampaignInTheFrictionBand_RaisesAMemberTooThinToScore_AndSaysWhy()
+    {
+        var decision = ActionLadder.Decide(s_policy, new AccountStanding("hydra-7", "free", false), ThinMemberOf(25), s_now);
+
+        Assert.Equal(RiskBand.Friction, decision.Band);
+        Assert.True(decision.Has(LadderAction.RequireVerification));
+        Assert.Equal("cmp-1", decision.CampaignId);
+        Assert.Contains("via campaign cmp-1 of 100 linked accounts", decision.Explanation, StringComparison.Ordinal);
+        Assert.Equal(RiskBand.None, ActionLadder.OwnBand(s_policy, "free", ThinMemberOf(25)));
+    }
+
+    [Fact]
+    public void Decide_CampaignBelowItsBands_OrUnscored_LeavesTheMemberAlone()
+    {
+        Assert.Equal(RiskBand.None, ActionLadder.Decide(s_policy, new AccountStanding("m", "free", false), ThinMemberOf(5), s_now).Band);
+        var unscored = new RiskInput(0, 10, 20, false, Campaign: new CampaignRisk("cmp-2", 8, 50, 10, 20, Sufficient: false));
+        Assert.Equal(RiskBand.None, ActionLadder.Decide(s_policy, new AccountStanding("m", "free", false), unscored, s_now).Band);
+    }
+
+    [Fact]
+    public void Decide_VerifiedResearchMember_NeedsStrongerCampaignEvidence_ButIsNotExempt()
+    {
+        // The tier's multipliers (2×) apply to the campaign's evidence too.
+        Assert.Equal(RiskBand.Review, ActionLadder.Decide(s_policy, new AccountStanding("m", "standard", false), ThinMemberOf(15), s_now).Band);
+        Assert.Equal(RiskBand.None, ActionLadder.Decide(s_policy, new AccountStanding("m", "verified-research", true), ThinMemberOf(15), s_now).Band);
+        Assert.Equal(RiskBand.Friction, ActionLadder.Decide(s_policy, new AccountStanding("m", "verified-research", true), ThinMemberOf(45), s_now).Band);
+    }
+
+    [Fact]
+    public void Decide_FringeMember_GetsItsCampaignsBandOneLower()
+    {
+        RiskInput Fringe(double evidence) => ThinMemberOf(evidence) with { Campaign = ThinMemberOf(evidence).Campaign! with { Core = false } };
+        Assert.Equal(RiskBand.Review, ActionLadder.Decide(s_policy, new AccountStanding("m", "standard", false), Fringe(25), s_now).Band);
+        Assert.Equal(RiskBand.None, ActionLadder.Decide(s_policy, new AccountStanding("m", "standard", false), Fringe(15), s_now).Band);
+    }
+
+    [Fact]
+    public void Decide_AccountsOwnBandAboveItsCampaigns_Wins()
+    {
+        var risk = new RiskInput(25, 10, 20, true, Campaign: new CampaignRisk("cmp-3", 6, 12, 10, 20, true));
+        var decision = ActionLadder.Decide(s_policy, new AccountStanding("m", "standard", false), risk, s_now);
+        Assert.Equal(RiskBand.Friction, decision.Band);
+        Assert.DoesNotContain("via campaign", decision.Explanation, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ReductionFor_ReviewCapsLengthOnly_FrictionAlsoDropsLogprobsAndChoices()
+    {
+        var review = s_policy.ReductionFor(RiskBand.Review);
+        Assert.False(review.DropLogprobs);
+        Assert.Null(review.MaxChoices);
+        Assert.Equal(512, review.MaxTokens);
+        Assert.True(review.StripReasoning);
+
+        var friction = s_policy.ReductionFor(RiskBand.Friction);
+        Assert.True(friction.DropLogprobs);
+        Assert.Equal(1, friction.MaxChoices);
+        Assert.Same(s_policy.Reduce, friction);
+    }
+
+    [Fact]
+    public void Validate_RefusesABandReductionBelowTheMinimumLength()
+    {
+        var policy = new PolicyDocument();
+        policy.Review.Reduce = new() { MaxTokens = 4, MaxChoices = 0 };
+        var problems = policy.Validate().ToList();
+        Assert.Contains(problems, p => p.Path == "$.review.reduce.maxTokens");
+        Assert.Contains(problems, p => p.Path == "$.review.reduce.maxChoices");
+    }
 }
