@@ -1,7 +1,5 @@
 using BenchmarkDotNet.Attributes;
-using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Exporters.Csv;
-using BenchmarkDotNet.Jobs;
 using DistillGuard.Detection.Engine;
 using DistillGuard.Detection.Scoring;
 using DistillGuard.Gateway.Detection;
@@ -38,10 +36,4 @@ public class DetectionLatencyBenchmarks
 
     [Benchmark]
     public void Worker_EngineObserve() => _engine.Observe(_events[_next++ % Events]);
-
-    private sealed class SingleCallConfig : ManualConfig
-    {
-        public SingleCallConfig() =>
-            AddJob(Job.Default.WithLaunchCount(1).WithWarmupCount(20).WithIterationCount(3000).WithInvocationCount(1).WithUnrollFactor(1));
-    }
 }
