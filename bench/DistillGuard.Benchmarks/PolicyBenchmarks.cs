@@ -84,7 +84,7 @@ public class PolicyBenchmarks
     [Benchmark]
     public PolicyDecision Decide_ReviewBand() => ActionLadder.Decide(_policy, _standing, _risk, DateTimeOffset.UnixEpoch);
 
-    private static RequestUsage Usage(string account) => new()
+    internal static RequestUsage Usage(string account) => new()
     {
         RequestId = "req",
         StartedAt = DateTimeOffset.UnixEpoch,

@@ -15,6 +15,7 @@ public sealed class TokenBucketRateLimiter : IRateLimiter
 
     private readonly ConcurrentDictionary<string, KeyState> _keys = new(StringComparer.Ordinal);
     private long _operations;
+    private int _sweeping;
 
     /// <summary>Number of keys with state (idle keys whose buckets are full are swept away).</summary>
     public int TrackedKeys => _keys.Count;
@@ -115,12 +116,30 @@ public sealed class TokenBucketRateLimiter : IRateLimiter
 
     private void MaybeSweep(DateTimeOffset now)
     {
-        // Every 4,096 decisions, forget keys idle for a day (their buckets are full again, so nothing is lost).
-        if ((Interlocked.Increment(ref _operations) & 4095) != 0)
+        // Every 4,096 decisions, forget keys idle for a day (their buckets are full again, so nothing is lost). The
+        // walk over every key runs on the thread pool, one at a time, so no request waits for it.
+        if ((Interlocked.Increment(ref _operations) & 4095) != 0 || Interlocked.CompareExchange(ref _sweeping, 1, 0) != 0)
         {
             return;
         }
 
+        ThreadPool.UnsafeQueueUserWorkItem(static state =>
+        {
+            var (limiter, now) = state;
+            try
+            {
+                limiter.Sweep(now);
+            }
+            finally
+            {
+                Volatile.Write(ref limiter._sweeping, 0);
+            }
+        }, (this, now), preferLocal: false);
+    }
+
+    /// <summary>Removes keys idle for more than a day before <paramref name="now"/>.</summary>
+    internal void Sweep(DateTimeOffset now)
+    {
         foreach (var (key, state) in _keys)
         {
             bool idle;

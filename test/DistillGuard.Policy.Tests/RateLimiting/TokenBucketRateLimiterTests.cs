@@ -102,6 +102,22 @@ public sealed class TokenBucketRateLimiterTests
     }
 
     [Fact]
+    public void Sweep_ForgetsKeysIdleForADay_AndKeepsRecentOnes()
+    {
+        var limiter = new TokenBucketRateLimiter();
+        var limits = new RateLimits { RequestsPerMinute = 1 };
+        Assert.True(limiter.TryAcquire("old", limits, s_t0).Admitted);
+        Assert.True(limiter.TryAcquire("recent", limits, s_t0.AddHours(23)).Admitted);
+
+        limiter.Sweep(s_t0.AddHours(25));
+
+        Assert.Equal(1, limiter.TrackedKeys);
+        // The recent key kept its state (its minute bucket is still empty); the forgotten one starts full.
+        Assert.False(limiter.TryAcquire("recent", limits, s_t0.AddHours(23)).Admitted);
+        Assert.True(limiter.TryAcquire("old", limits, s_t0.AddHours(25)).Admitted);
+    }
+
+    [Fact]
     public void Status_ReportsTheTighterWindow()
     {
         var limiter = new TokenBucketRateLimiter();
