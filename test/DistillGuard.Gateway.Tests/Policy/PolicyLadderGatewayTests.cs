@@ -6,26 +6,38 @@ using DistillGuard.Gateway.Tests.Inference;
 
 namespace DistillGuard.Gateway.Tests.Policy;
 
-/// <summary>The ladder end to end: a harvester climbs it visibly, a casual user is untouched, an analyst undoes it.</summary>
+/// <summary>
+/// The ladder end to end: a harvester climbs it visibly, a casual user and a heavy legitimate user (a catalogue
+/// translation job as large as the harvest, in the same run) are untouched, an analyst undoes it.
+/// </summary>
 public sealed class PolicyLadderGatewayTests
 {
     [Fact]
-    public async Task Harvester_ClimbsTheLadder_CasualIsUntouched_AnalystSuspendsThenRestores()
+    public async Task Harvester_ClimbsTheLadder_LegitimateUsersAreUntouched_AnalystSuspendsThenRestores()
     {
         await using var gateway = await TestGateway.StartAsync();
         var harvesterKey = await gateway.CreateAccountAsync("harvester");
         var casualKey = await gateway.CreateAccountAsync("casual");
+        var heavyKey = await gateway.CreateAccountAsync("catalogue");
 
+        var harvesting = true;
         for (var i = 0; i < HarvestPrompts.Count; i++)
         {
-            var prompt = HarvestPrompts.Prompt(i);
-            using var response = await SendAsync(gateway, harvesterKey, prompt, logprobs: true);
-            if (response.StatusCode != HttpStatusCode.OK)
+            if (harvesting)
             {
-                // The ladder reached the friction band mid-run and asked for verification: the harvest stops here.
-                await BadInputTests.AssertErrorAsync(response, 403, "verification_required");
-                break;
+                using var response = await SendAsync(gateway, harvesterKey, HarvestPrompts.Prompt(i), logprobs: true);
+                if (response.StatusCode != HttpStatusCode.OK)
+                {
+                    // The ladder reached the friction band mid-run and asked for verification: the harvest stops here.
+                    await BadInputTests.AssertErrorAsync(response, 403, "verification_required");
+                    harvesting = false;
+                }
             }
+
+            // The heavy legitimate user keeps going, request for request, and is served every time.
+            using var translation = await SendAsync(gateway, heavyKey, CataloguePrompt(i), logprobs: false);
+            Assert.Equal(HttpStatusCode.OK, translation.StatusCode);
+            Assert.False(translation.Headers.Contains("x-distillguard-policy"));
         }
 
         using (var casualBefore = await SendAsync(gateway, casualKey, "Any tips for a job interview tomorrow?", logprobs: true))
@@ -56,6 +68,14 @@ public sealed class PolicyLadderGatewayTests
                 await BadInputTests.AssertErrorAsync(next, 403, "verification_required");
             }
         }
+
+        // The heavy legitimate user, assessed after the same volume as the harvest: no band, nothing applied.
+        var heavyPolicy = await gateway.Admin.GetFromJsonAsync<JsonElement>("admin/v1/accounts/catalogue/policy");
+        Assert.Equal("none", heavyPolicy.GetProperty("band").GetString());
+        Assert.DoesNotContain(heavyPolicy.GetProperty("applied").EnumerateArray(), a => a.GetString() != "monitor");
+        var heavyAccount = await gateway.Admin.GetFromJsonAsync<JsonElement>("admin/v1/accounts/catalogue");
+        Assert.Equal("low", heavyAccount.GetProperty("riskLevel").GetString());
+        Assert.False(heavyAccount.GetProperty("flagged").GetBoolean());
 
         // The casual user in the same run: no header, logprobs as asked.
         using (var casual = await SendAsync(gateway, casualKey, "Can you help me write a note to my landlord?", logprobs: true))
@@ -137,6 +157,13 @@ public sealed class PolicyLadderGatewayTests
         Assert.Equal("suspended", policy.GetProperty("override").GetString());
         Assert.Contains("suspend", policy.GetProperty("applied").EnumerateArray().Select(a => a.GetString()));
     }
+
+    private static readonly string[] s_products = ["wool scarf", "oak desk", "steel kettle", "linen shirt", "leather wallet", "glass vase", "cotton towel", "ceramic mug", "bamboo tray", "canvas bag", "brass lamp", "silk tie"];
+    private static readonly string[] s_features = ["hand-finished edges", "a two-year warranty", "free returns within 30 days", "recycled packaging", "a matte finish", "machine-washable fabric", "a gift box", "three colour options"];
+
+    /// <summary>A catalogue translation job: one instruction, a different product record each time.</summary>
+    private static string CataloguePrompt(int i) =>
+        $"Translate this product description into French for our online shop: Our {s_products[i % s_products.Length]} (item {1000 + (i * 37 % 900)}) comes with {s_features[i / s_products.Length % s_features.Length]}.";
 
     private static async Task<HttpResponseMessage> SendAsync(TestGateway gateway, string apiKey, string prompt, bool logprobs)
     {
