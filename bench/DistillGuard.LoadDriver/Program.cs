@@ -17,31 +17,72 @@ using Microsoft.Extensions.Logging;
 
 // Gateway overhead, measured as a ratio in one run: the same open-loop load sent to a fake upstream
 // directly and through the gateway (auth, validation, forwarding, usage log into SQLite), interleaved in rounds.
+// With --processes 1 the upstream and the gateway run as child processes pinned to their own cores (taskset), as a
+// gateway is deployed: the gateway alone on --gateway-cpus, the load generator and the upstream on --driver-cpus.
 var rate = IntArg("--rate", 1000);
 var seconds = IntArg("--seconds", 10);
 var rounds = IntArg("--rounds", 3);
 var streamSamples = IntArg("--stream-samples", 300);
 var warmup = IntArg("--warmup", 2);
+var inlineScheduling = IntArg("--inline-scheduling", 1) == 1;
+const string AdminToken = "load-driver-admin-token-0123456789";
 
-var upstream = await FakeUpstream.StartAsync();
-var data = Path.Combine(Path.GetTempPath(), "dg-load-" + Guid.NewGuid().ToString("N"));
-var options = new GatewayOptions
+switch (StringArg("--role", "driver"))
 {
-    Port = 0,
-    DataDirectory = data,
-    AdminToken = "load-driver-admin-token-0123456789",
-    BuiltInModel = { Enabled = false },
-    InlineScheduling = IntArg("--inline-scheduling", 1) == 1,
-    Upstreams = { new UpstreamOptions { Name = "fake", BaseUrl = upstream.BaseUrl + "v1", Models = ["bench-model"] } },
-};
+    case "upstream":
+        await using (var served = await FakeUpstream.StartAsync())
+        {
+            Console.WriteLine("READY " + served.BaseUrl);
+            await Console.In.ReadToEndAsync();
+        }
 
-// Limits high enough never to refuse, so the measured path includes the limiter's bookkeeping.
-options.RateLimits.Tiers["load-test"] = new DistillGuard.Policy.RateLimiting.RateLimits { RequestsPerMinute = 100_000_000, TokensPerMinute = 100_000_000_000 };
-await using var gateway = GatewayApp.Create(options, new GatewayAppSettings { ConfigureLogging = l => l.SetMinimumLevel(LogLevel.Warning).AddSimpleConsole() });
-await gateway.StartAsync();
+        return 0;
+    case "gateway":
+        await using (var served = await LoadGateway.StartAsync(new Uri(StringArg("--upstream", "")), inlineScheduling, AdminToken))
+        {
+            Console.WriteLine("READY " + served.App.BaseAddress);
+            await Console.In.ReadToEndAsync();
+            await Task.Delay(500);
+            Console.WriteLine($"EVENTS {served.App.UsageLog.Written} {served.App.UsageLog.Dropped}");
+        }
 
-using var admin = new HttpClient { BaseAddress = gateway.BaseAddress };
-admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", options.AdminToken);
+        return 0;
+}
+
+var separate = IntArg("--processes", 0) == 1;
+var gatewayCpus = StringArg("--gateway-cpus", "0");
+var driverCpus = StringArg("--driver-cpus", "1");
+if (separate && Environment.GetEnvironmentVariable("DG_LOAD_DRIVER_PINNED") is null)
+{
+    // Re-run this driver pinned to its cores; its children are pinned by their own taskset.
+    using var pinned = Process.Start(Pinned(driverCpus, args, ("DG_LOAD_DRIVER_PINNED", "1")))!;
+    await pinned.WaitForExitAsync();
+    return pinned.ExitCode;
+}
+
+Child? upstreamChild = null;
+Child? gatewayChild = null;
+FakeUpstream? upstream = null;
+LoadGateway? gateway = null;
+Uri upstreamUrl;
+Uri gatewayUrl;
+if (separate)
+{
+    upstreamChild = await Child.StartAsync(Pinned(driverCpus, ["--role", "upstream"]));
+    upstreamUrl = upstreamChild.Url;
+    gatewayChild = await Child.StartAsync(Pinned(gatewayCpus, ["--role", "gateway", "--upstream", upstreamUrl.ToString(), "--inline-scheduling", inlineScheduling ? "1" : "0"]));
+    gatewayUrl = gatewayChild.Url;
+}
+else
+{
+    upstream = await FakeUpstream.StartAsync();
+    upstreamUrl = upstream.BaseUrl;
+    gateway = await LoadGateway.StartAsync(upstreamUrl, inlineScheduling, AdminToken);
+    gatewayUrl = gateway.App.BaseAddress;
+}
+
+using var admin = new HttpClient { BaseAddress = gatewayUrl };
+admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", AdminToken);
 var created = await admin.PostAsJsonAsync("admin/v1/accounts", new { id = "load-driver", tier = "load-test" });
 created.EnsureSuccessStatusCode();
 var apiKey = JsonDocument.Parse(await created.Content.ReadAsStringAsync()).RootElement.GetProperty("apiKey").GetString()!;
@@ -50,8 +91,8 @@ using var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServ
 client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", apiKey);
 var body = Encoding.UTF8.GetBytes("""{"model":"bench-model","messages":[{"role":"user","content":"Summarise the history of the county in two sentences."}],"max_tokens":64}""");
 var streamBody = Encoding.UTF8.GetBytes("""{"model":"bench-model","messages":[{"role":"user","content":"Summarise the history of the county in two sentences."}],"max_tokens":64,"stream":true}""");
-var direct = new Uri(upstream.BaseUrl, "v1/chat/completions");
-var viaGateway = new Uri(gateway.BaseAddress, "v1/chat/completions");
+var direct = new Uri(upstreamUrl, "v1/chat/completions");
+var viaGateway = new Uri(gatewayUrl, "v1/chat/completions");
 
 Console.Error.WriteLine($"warm-up, then {rounds} rounds of {seconds} s at {rate} req/s per target");
 await RunOpenLoopAsync(client, direct, body, rate, warmup);
@@ -62,19 +103,20 @@ var gatewayLatencies = new List<double>();
 var errors = 0L;
 var directCpu = TimeSpan.Zero;
 var gatewayCpu = TimeSpan.Zero;
+var gatewayOwnCpu = TimeSpan.Zero;
 using var self = Process.GetCurrentProcess();
 for (var round = 0; round < rounds; round++)
 {
-    // CPU time of the whole process (load generator, upstream and gateway) per phase: steadier than latency on shared cores.
-    self.Refresh();
-    var cpu0 = self.TotalProcessorTime;
+    // CPU time of every process (load generator, upstream and gateway) per phase: steadier than latency on shared
+    // cores; in separate processes, also the gateway's own.
+    var cpu0 = TotalCpu();
     var d = await RunOpenLoopAsync(client, direct, body, rate, seconds);
-    self.Refresh();
-    var cpu1 = self.TotalProcessorTime;
+    var cpu1 = TotalCpu();
+    var own1 = gatewayChild?.Cpu ?? TimeSpan.Zero;
     var g = await RunOpenLoopAsync(client, viaGateway, body, rate, seconds);
-    self.Refresh();
     directCpu += cpu1 - cpu0;
-    gatewayCpu += self.TotalProcessorTime - cpu1;
+    gatewayCpu += TotalCpu() - cpu1;
+    gatewayOwnCpu += (gatewayChild?.Cpu ?? TimeSpan.Zero) - own1;
     directLatencies.AddRange(d.Latencies);
     gatewayLatencies.AddRange(g.Latencies);
     errors += d.Errors + g.Errors;
@@ -89,9 +131,19 @@ for (var i = 0; i < streamSamples; i++)
     gatewayTtft.Add(await FirstChunkAsync(client, viaGateway, streamBody));
 }
 
-await Task.Delay(500);
-var written = gateway.UsageLog.Written;
-var dropped = gateway.UsageLog.Dropped;
+long written;
+long dropped;
+if (gatewayChild is not null)
+{
+    (written, dropped) = await gatewayChild.StopAsync();
+    await upstreamChild!.StopAsync();
+}
+else
+{
+    await Task.Delay(500);
+    written = gateway!.App.UsageLog.Written;
+    dropped = gateway.App.UsageLog.Dropped;
+}
 
 var report = new StringBuilder();
 report.AppendLine(CultureInfo.InvariantCulture, $"| measure | direct (ms) | via gateway (ms) | added (ms) | ratio |");
@@ -113,21 +165,53 @@ foreach (var p in new[] { 50, 99 })
 var directCpuPerRequest = directCpu.TotalMicroseconds / directLatencies.Count;
 var gatewayCpuPerRequest = gatewayCpu.TotalMicroseconds / gatewayLatencies.Count;
 report.AppendLine(CultureInfo.InvariantCulture, $"| process CPU per request (all parts) | {directCpuPerRequest / 1000:F3} | {gatewayCpuPerRequest / 1000:F3} | {(gatewayCpuPerRequest - directCpuPerRequest) / 1000:F3} | {gatewayCpuPerRequest / directCpuPerRequest:F2} |");
+if (gatewayChild is not null)
+{
+    report.AppendLine(CultureInfo.InvariantCulture, $"| gateway process CPU per request (cores {gatewayCpus}; load generator and upstream on {driverCpus}) | | {gatewayOwnCpu.TotalMicroseconds / gatewayLatencies.Count / 1000:F3} | | |");
+}
+
 report.AppendLine();
 report.AppendLine(CultureInfo.InvariantCulture, $"Requests per target: {directLatencies.Count:N0} non-streaming, {streamSamples} streaming; failed requests: {errors}; usage events written: {written:N0}, dropped: {dropped}.");
 Console.WriteLine(report.ToString());
 
-await gateway.StopAsync();
-await upstream.DisposeAsync();
-try
+if (gateway is not null)
 {
-    Directory.Delete(data, recursive: true);
-}
-catch (IOException)
-{
+    await gateway.DisposeAsync();
+    await upstream!.DisposeAsync();
 }
 
 return errors == 0 ? 0 : 1;
+
+TimeSpan TotalCpu()
+{
+    self.Refresh();
+    return self.TotalProcessorTime + (upstreamChild?.Cpu ?? TimeSpan.Zero) + (gatewayChild?.Cpu ?? TimeSpan.Zero);
+}
+
+// This driver again, under taskset on the given cores.
+static ProcessStartInfo Pinned(string cpus, IEnumerable<string> arguments, params (string Name, string Value)[] environment)
+{
+    var start = new ProcessStartInfo("taskset") { UseShellExecute = false };
+    start.ArgumentList.Add("-c");
+    start.ArgumentList.Add(cpus);
+    start.ArgumentList.Add(Environment.ProcessPath!);
+    if (!Path.GetFileNameWithoutExtension(Environment.ProcessPath!).Equals("DistillGuard.LoadDriver", StringComparison.Ordinal))
+    {
+        start.ArgumentList.Add(typeof(FakeUpstream).Assembly.Location);
+    }
+
+    foreach (var argument in arguments)
+    {
+        start.ArgumentList.Add(argument);
+    }
+
+    foreach (var (name, value) in environment)
+    {
+        start.Environment[name] = value;
+    }
+
+    return start;
+}
 
 static async Task<(List<double> Latencies, long Errors)> RunOpenLoopAsync(HttpClient client, Uri target, byte[] body, int rate, int seconds)
 {
@@ -213,10 +297,108 @@ static double Percentile(List<double> values, double p)
     return sorted[Math.Clamp(rank, 0, sorted.Length - 1)];
 }
 
-int IntArg(string name, int fallback)
+int IntArg(string name, int fallback) => int.Parse(StringArg(name, fallback.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture);
+
+string StringArg(string name, string fallback)
 {
     var at = Array.IndexOf(args, name);
-    return at >= 0 && at + 1 < args.Length ? int.Parse(args[at + 1], CultureInfo.InvariantCulture) : fallback;
+    return at >= 0 && at + 1 < args.Length ? args[at + 1] : fallback;
+}
+
+/// <summary>The gateway under test, in front of the fake upstream, with its own data directory (deleted after).</summary>
+internal sealed class LoadGateway(GatewayApp app, string data) : IAsyncDisposable
+{
+    public GatewayApp App { get; } = app;
+
+    public static async Task<LoadGateway> StartAsync(Uri upstream, bool inlineScheduling, string adminToken)
+    {
+        var options = new GatewayOptions
+        {
+            Port = 0,
+            DataDirectory = Path.Combine(Path.GetTempPath(), "dg-load-" + Guid.NewGuid().ToString("N")),
+            AdminToken = adminToken,
+            BuiltInModel = { Enabled = false },
+            InlineScheduling = inlineScheduling,
+            Upstreams = { new UpstreamOptions { Name = "fake", BaseUrl = upstream + "v1", Models = ["bench-model"] } },
+        };
+
+        // Limits high enough never to refuse, so the measured path includes the limiter's bookkeeping.
+        options.RateLimits.Tiers["load-test"] = new DistillGuard.Policy.RateLimiting.RateLimits { RequestsPerMinute = 100_000_000, TokensPerMinute = 100_000_000_000 };
+        var app = GatewayApp.Create(options, new GatewayAppSettings { ConfigureLogging = l => l.SetMinimumLevel(LogLevel.Warning).AddSimpleConsole() });
+        await app.StartAsync();
+        return new LoadGateway(app, options.DataDirectory);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await App.DisposeAsync();
+        try
+        {
+            Directory.Delete(data, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+    }
+}
+
+/// <summary>A part of the benchmark in its own process: prints <c>READY url</c>, runs until its standard input closes.</summary>
+internal sealed class Child : IDisposable
+{
+    private readonly Process _process;
+
+    private Child(Process process, Uri url)
+    {
+        _process = process;
+        Url = url;
+    }
+
+    public Uri Url { get; }
+
+    public TimeSpan Cpu
+    {
+        get
+        {
+            _process.Refresh();
+            return _process.TotalProcessorTime;
+        }
+    }
+
+    public static async Task<Child> StartAsync(ProcessStartInfo start)
+    {
+        start.RedirectStandardInput = true;
+        start.RedirectStandardOutput = true;
+        var process = Process.Start(start) ?? throw new InvalidOperationException("could not start " + start.FileName);
+        while (await process.StandardOutput.ReadLineAsync() is { } line)
+        {
+            if (line.StartsWith("READY ", StringComparison.Ordinal))
+            {
+                return new Child(process, new Uri(line["READY ".Length..]));
+            }
+        }
+
+        throw new InvalidOperationException("a child process of the load driver exited before it was ready");
+    }
+
+    /// <summary>Closes its input and returns the counts it reports on the way out (<c>EVENTS written dropped</c>), if any.</summary>
+    public async Task<(long Written, long Dropped)> StopAsync()
+    {
+        _process.StandardInput.Close();
+        (long, long) counts = default;
+        while (await _process.StandardOutput.ReadLineAsync() is { } line)
+        {
+            var parts = line.Split(' ');
+            if (parts is ["EVENTS", var written, var dropped])
+            {
+                counts = (long.Parse(written, CultureInfo.InvariantCulture), long.Parse(dropped, CultureInfo.InvariantCulture));
+            }
+        }
+
+        await _process.WaitForExitAsync();
+        return counts;
+    }
+
+    public void Dispose() => _process.Dispose();
 }
 
 /// <summary>A minimal OpenAI-compatible upstream with a fixed answer; streams with a small pause between chunks.</summary>
