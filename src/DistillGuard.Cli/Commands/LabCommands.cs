@@ -91,11 +91,12 @@ internal static class LabCommands
         var cleanProbes = new Option<int>("--clean-probes") { Description = "Probe answers per clean student (default 300).", DefaultValueFactory = _ => 300 };
         var cleanReading = new Option<int>("--clean-reading-tokens") { Description = "Reading-mode tokens per clean student (default 5000).", DefaultValueFactory = _ => 5_000 };
         var distilPrompts = new Option<int>("--distil-prompts") { Description = "Prompts of the distillability harvests, each sent n = 4 times with top-5 logprobs (default 500).", DefaultValueFactory = _ => 500 };
+        var cleanOnly = new Option<bool>("--clean-only") { Description = "Only the clean-student controls (no shares, countermeasures or distillability); use with --docs elsewhere, as it writes only those tables." };
         var quick = new Option<bool>("--quick") { Description = "Smoke run (300 answers, 2 clean seeds); does not touch docs/." };
         var docs = new Option<string>("--docs") { Description = "Docs directory to write radioactivity.md and images/ into (default ./docs).", DefaultValueFactory = _ => "docs" };
         var command = new Command("radioactivity", "Over HTTP: distil students at 0/1/5/10/100 % watermarked data, audit each (answers, served filter, reading mode) with decoys, countermeasures, distillability, clean seeds; write docs/radioactivity.md.")
         {
-            data, harvest, probes, readingTokens, cleanSeeds, cleanProbes, cleanReading, distilPrompts, quick, docs,
+            data, harvest, probes, readingTokens, cleanSeeds, cleanProbes, cleanReading, distilPrompts, cleanOnly, quick, docs,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -114,6 +115,10 @@ internal static class LabCommands
                 DistillabilityPrompts = isQuick ? 100 : parse.GetValue(distilPrompts),
                 AgreementPositions = isQuick ? 1_000 : 3_000,
             };
+            if (parse.GetValue(cleanOnly))
+            {
+                settings = settings with { Shares = [], Extended = false };
+            }
             var scratch = Path.Combine(Path.GetTempPath(), "dg-lab-" + Guid.NewGuid().ToString("N")[..12]);
             RadioactivityResults results;
             try
@@ -131,7 +136,7 @@ internal static class LabCommands
                 }
             }
 
-            var commandLine = "distillguard lab radioactivity" + (isQuick ? " --quick" : "");
+            var commandLine = "distillguard lab radioactivity" + (isQuick ? " --quick" : "") + (parse.GetValue(cleanOnly) ? " --clean-only" : "");
             var generated = RadioactivityExperiment.ToMarkdown(results, commandLine, "images/radioactivity-curve.svg");
             Console.WriteLine(generated);
             if (!isQuick)
