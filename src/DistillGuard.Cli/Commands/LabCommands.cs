@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Globalization;
 using DistillGuard.Lab.Distillation;
 using DistillGuard.Lab.Radioactivity;
 using DistillGuard.LanguageModels;
@@ -90,11 +91,15 @@ internal static class LabCommands
         var cleanSeeds = new Option<int>("--clean-seeds") { Description = "Clean students, one per seed (default 20).", DefaultValueFactory = _ => 20 };
         var cleanProbes = new Option<int>("--clean-probes") { Description = "Probe answers per clean student (default 300).", DefaultValueFactory = _ => 300 };
         var cleanReading = new Option<int>("--clean-reading-tokens") { Description = "Reading-mode tokens per clean student (default 5000).", DefaultValueFactory = _ => 5_000 };
+        var distilPrompts = new Option<int>("--distil-prompts") { Description = "Prompts of the distillability harvests, each sent n = 4 times with top-5 logprobs (default 500).", DefaultValueFactory = _ => 500 };
+        var shares = new Option<string>("--shares") { Description = "Comma-separated shares of watermarked training data (default 0,0.01,0.05,0.1,1).", DefaultValueFactory = _ => "0,0.01,0.05,0.1,1" };
+        var skipExtended = new Option<bool>("--skip-extended") { Description = "Skip the countermeasures and the distillability table." };
+        var cleanOnly = new Option<bool>("--clean-only") { Description = "Only the clean-student controls (no shares, countermeasures or distillability); use with --docs elsewhere, as it writes only those tables." };
         var quick = new Option<bool>("--quick") { Description = "Smoke run (300 answers, 2 clean seeds); does not touch docs/." };
         var docs = new Option<string>("--docs") { Description = "Docs directory to write radioactivity.md and images/ into (default ./docs).", DefaultValueFactory = _ => "docs" };
         var command = new Command("radioactivity", "Over HTTP: distil students at 0/1/5/10/100 % watermarked data, audit each (answers, served filter, reading mode) with decoys, countermeasures, distillability, clean seeds; write docs/radioactivity.md.")
         {
-            data, harvest, probes, readingTokens, cleanSeeds, cleanProbes, cleanReading, quick, docs,
+            data, harvest, probes, readingTokens, cleanSeeds, cleanProbes, cleanReading, distilPrompts, shares, skipExtended, cleanOnly, quick, docs,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -110,7 +115,18 @@ internal static class LabCommands
                 CleanSeeds = isQuick ? 2 : parse.GetValue(cleanSeeds),
                 CleanProbeAnswers = isQuick ? 100 : parse.GetValue(cleanProbes),
                 CleanReadingTokens = isQuick ? 2_000 : parse.GetValue(cleanReading),
+                DistillabilityPrompts = isQuick ? 100 : parse.GetValue(distilPrompts),
+                Shares = [.. parse.GetValue(shares)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(x => double.Parse(x, CultureInfo.InvariantCulture))],
+                AgreementPositions = isQuick ? 1_000 : 3_000,
             };
+            if (parse.GetValue(cleanOnly))
+            {
+                settings = settings with { Shares = [], Extended = false };
+            }
+            else if (parse.GetValue(skipExtended))
+            {
+                settings = settings with { Extended = false };
+            }
             var scratch = Path.Combine(Path.GetTempPath(), "dg-lab-" + Guid.NewGuid().ToString("N")[..12]);
             RadioactivityResults results;
             try
@@ -128,7 +144,7 @@ internal static class LabCommands
                 }
             }
 
-            var commandLine = "distillguard lab radioactivity" + (isQuick ? " --quick" : "");
+            var commandLine = "distillguard lab radioactivity" + (isQuick ? " --quick" : "") + (parse.GetValue(cleanOnly) ? " --clean-only" : "");
             var generated = RadioactivityExperiment.ToMarkdown(results, commandLine, "images/radioactivity-curve.svg");
             Console.WriteLine(generated);
             if (!isQuick)

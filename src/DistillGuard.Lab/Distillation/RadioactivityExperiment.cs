@@ -52,16 +52,35 @@ public sealed record RadioactivitySettings
 
     /// <summary>Reading-mode tokens per clean student.</summary>
     public int CleanReadingTokens { get; init; } = 10_000;
-}
 
-/// <summary>A student's held-out quality under one harvesting condition.</summary>
-public sealed record DistillabilityRow(string Condition, long HarvestTokens, double HeldOutPerplexity);
+    /// <summary>Distinct prompts (requests per sample) of the distillability harvests.</summary>
+    public int DistillabilityPrompts { get; init; } = 500;
+
+    /// <summary>Answers per prompt a distiller without the n = 1 reduction collects (n &gt; 1).</summary>
+    public int DistillabilitySamples { get; init; } = 4;
+
+    /// <summary>top_logprobs a distiller without the no-logprobs reduction asks for.</summary>
+    public int TopLogprobs { get; init; } = 5;
+
+    /// <summary>Held-out positions at which students' top-1 next token is compared with the teacher's.</summary>
+    public int AgreementPositions { get; init; } = 3_000;
+}
 
 /// <summary>One student of the experiment and its audits: answers (all windows, served filter) and reading mode.</summary>
 public sealed record StudentResult(double Share, long HarvestTokens, long HumanTokens, double HeldOutPerplexity, RadioactivityReport Unfiltered, RadioactivityReport Filtered, RadioactivityReport? Reading);
 
 /// <summary>One clean student (trained without watermarked data) and its audits under the true key and its own decoys.</summary>
-public sealed record CleanSeedResult(int Seed, RadioactivityReport Answers, RadioactivityReport? Reading);
+public sealed record CleanSeedResult(int Seed, RadioactivityReport Answers, RadioactivityReport? Reading)
+{
+    /// <summary>Tokens of the seed's own watermark-free harvest in its training data.</summary>
+    public long HarvestTokens { get; init; }
+
+    /// <summary>Tokens of the seed's own slice of the human text (disjoint from every other seed's).</summary>
+    public long HumanTokens { get; init; }
+
+    /// <summary>Final p-values of the answers test under the decoy keys every seed shares (<see cref="RadioactivityExperiment.CommonDecoySeed"/>).</summary>
+    public IReadOnlyList<double> CommonDecoyPValues { get; init; } = [];
+}
 
 /// <summary>The experiment's results.</summary>
 public sealed record RadioactivityResults(RadioactivitySettings Settings, double HarvestLog10P, long HarvestTokens, IReadOnlyList<StudentResult> Students, double AuditSecondsFor100k, long AuditTimingTuples, TimeSpan Elapsed)
@@ -77,6 +96,9 @@ public sealed record RadioactivityResults(RadioactivitySettings Settings, double
 
     /// <summary>Seconds spent waiting for the served models (harvests, probes, reading), summed over requests in flight.</summary>
     public double SuspectSeconds { get; init; }
+
+    /// <summary>Legitimate requests of the simulated week the n = 1 and no-logprobs costs were measured on.</summary>
+    public long LegitimateRequests { get; init; }
 }
 
 /// <summary>
@@ -89,6 +111,9 @@ public static class RadioactivityExperiment
     /// <summary>The smallest decoy p a clean run may show (research/watermark.md goal G9).</summary>
     public const double DecoyFloor = 1e-4;
 
+    /// <summary>Seed of the decoy keys shared by all clean seeds (each seed's own decoys use another).</summary>
+    public const int CommonDecoySeed = 424_242;
+
     /// <summary>Runs the experiment; <paramref name="progress"/> receives a line per step.</summary>
     public static async Task<RadioactivityResults> RunAsync(IModelServer server, ILanguageModel teacher, WatermarkKey key, RadioactivitySettings settings, Action<string>? progress = null, CancellationToken cancellationToken = default)
     {
@@ -98,29 +123,73 @@ public static class RadioactivityExperiment
         var prompts = HarvestPrompts.FromBrown(settings.HarvestAnswers, settings.Seed, heldOut: false);
         var harvestSeed = settings.Seed * 1000L;
 
-        async Task<IReadOnlyList<HarvestedAnswer>> Harvest(IServedModel served, int maxTokens)
+        async Task<IReadOnlyList<ProbeAnswer>> Harvest(IServedModel served, IReadOnlyList<string> requests, int maxTokens, long seed, int topLogprobs = 0)
         {
             // The teacher's own distribution (temperature 1, top-p 0.95), one seeded request per prompt.
-            var probe = new SuspectProbe(served.ApiBase, served.ApiKey, served.ModelId) { Temperature = 1f, TopP = 0.95f, Seed = harvestSeed };
-            var (samples, _, elapsed) = await probe.CollectAsync(prompts, maxTokens, cancellationToken: cancellationToken).ConfigureAwait(false);
+            var probe = new SuspectProbe(served.ApiBase, served.ApiKey, served.ModelId) { Temperature = 1f, TopP = 0.95f, Seed = seed };
+            var (samples, _, elapsed) = await probe.CollectWithLogprobsAsync(requests, maxTokens, topLogprobs, cancellationToken: cancellationToken).ConfigureAwait(false);
             suspectSeconds += elapsed.TotalSeconds;
-            return [.. samples.Select(a => new HarvestedAnswer(a.Prompt, a.Answer))];
+            return samples;
         }
 
-        IReadOnlyList<HarvestedAnswer> harvest, capped = [], plain = [];
+        // Distillability harvests: n samples per prompt as n seeded requests (the official .NET client cannot send `n`;
+        // each choice of an n-choice request is distributed like one request), sample-major, each with top-k logprobs.
+        var distilPrompts = prompts.Take(settings.DistillabilityPrompts).ToArray();
+        string[] distilRequests = [.. Enumerable.Range(0, settings.DistillabilitySamples).SelectMany(_ => distilPrompts)];
+        var distilSeed = harvestSeed + 500_000;
+
+        // Clean controls: each seed gets its own slice of the human text (disjoint), its own prompts, its own harvest
+        // from the watermark-free teacher and its own watermarked texts to read, so no two seeds share training data.
+        var human = CorpusSplits.TrainingBrown().ToList();
+        var humanOrder = Enumerable.Range(0, human.Count).ToArray();
+        new Random(settings.Seed).Shuffle(humanOrder);
+        var cleanCount = Math.Max(settings.CleanSeeds, 1);
+        var humanSlices = Enumerable.Range(0, settings.CleanSeeds).Select(s => humanOrder.Where((_, i) => i % cleanCount == s).Order().Select(i => human[i]).ToArray()).ToArray();
+        long CleanSeedBase(int seed) => (settings.Seed * 1_000_003L) + (seed * 10_007L);
+
+        IReadOnlyList<ProbeAnswer> harvest, distilMarked = [], distilCapped = [], distilPlain = [], teacherAnswers = [];
+        var cleanReading = new IReadOnlyList<ProbeAnswer>[settings.CleanSeeds];
+        var cleanHarvests = new IReadOnlyList<ProbeAnswer>[settings.CleanSeeds];
+        double answerTokens, exchangeTokens;
         await using (var served = await server.ServeAsync(teacher, watermarked: true, cancellationToken).ConfigureAwait(false))
         {
-            harvest = await Harvest(served, settings.MaxTokens).ConfigureAwait(false);
+            harvest = await Harvest(served, prompts, settings.MaxTokens, harvestSeed).ConfigureAwait(false);
+            answerTokens = Math.Max(1, HarvestPrompts.Tokens(harvest.Select(h => h.Answer)) / (double)Math.Max(1, harvest.Count));
+            exchangeTokens = Math.Max(1, HarvestPrompts.Tokens(harvest.Select(h => h.Prompt + h.Answer)) / (double)Math.Max(1, harvest.Count));
             if (settings.Extended)
             {
-                capped = await Harvest(served, 32).ConfigureAwait(false);
+                distilMarked = await Harvest(served, distilRequests, settings.MaxTokens, distilSeed, settings.TopLogprobs).ConfigureAwait(false);
+                distilCapped = await Harvest(served, distilRequests, 32, distilSeed, settings.TopLogprobs).ConfigureAwait(false);
+            }
+
+            for (var seed = 1; seed <= settings.CleanSeeds; seed++)
+            {
+                // Our watermarked answers to this seed's own prompts: what the clean student reads in reading mode.
+                var wanted = (int)Math.Ceiling(settings.CleanReadingTokens / answerTokens * 1.3) + 10;
+                var readingPrompts = HarvestPrompts.FromBrown(wanted, (int)(CleanSeedBase(seed) % int.MaxValue) + 1, heldOut: false);
+                cleanReading[seed - 1] = await Harvest(served, readingPrompts, settings.MaxTokens, CleanSeedBase(seed) + 1).ConfigureAwait(false);
             }
         }
 
         if (settings.Extended || settings.CleanSeeds > 0)
         {
             await using var served = await server.ServeAsync(teacher, watermarked: false, cancellationToken).ConfigureAwait(false);
-            plain = await Harvest(served, settings.MaxTokens).ConfigureAwait(false);
+            if (settings.Extended)
+            {
+                distilPlain = await Harvest(served, distilRequests, settings.MaxTokens, distilSeed, settings.TopLogprobs).ConfigureAwait(false);
+                // The teacher's own (unwatermarked) answers to held-out prompts: what the students should imitate, and a
+                // legitimate user's answers for the cost of a length cap.
+                teacherAnswers = await Harvest(served, HarvestPrompts.FromBrown(settings.DistillabilityPrompts, settings.Seed, heldOut: true), settings.MaxTokens, harvestSeed + 900_000).ConfigureAwait(false);
+            }
+
+            for (var seed = 1; seed <= settings.CleanSeeds; seed++)
+            {
+                var sliceTokens = HarvestPrompts.Tokens(humanSlices[seed - 1]);
+                var share = settings.CountermeasureShare;
+                var wanted = (int)Math.Ceiling(share / (1 - share) * sliceTokens / exchangeTokens * 1.25) + 10;
+                var trainingPrompts = HarvestPrompts.FromBrown(Math.Max(wanted, settings.CleanProbeAnswers), (int)(CleanSeedBase(seed) % int.MaxValue), heldOut: false);
+                cleanHarvests[seed - 1] = await Harvest(served, trainingPrompts, settings.MaxTokens, CleanSeedBase(seed)).ConfigureAwait(false);
+            }
         }
 
         var harvestTexts = harvest.Select(h => h.Prompt + h.Answer).ToArray();
@@ -128,14 +197,13 @@ public static class RadioactivityExperiment
         var harvestAudit = RadioactivityAudit.Run([.. harvest.Select(h => new AuditSample(h.Prompt, h.Answer))], key, new AuditOptions { Decoys = 0 }, "harvest");
         progress?.Invoke($"harvested {harvest.Count:N0} answers over HTTP ({harvestAudit.TokensSeen:N0} tokens, teacher green fraction {harvestAudit.GreenFraction:F3}) in {watch.Elapsed.TotalSeconds:F0} s");
 
-        var human = CorpusSplits.TrainingBrown().ToList();
         var heldOut = CorpusSplits.Tokenize(CorpusSplits.HeldOutBrown());
         // Supervised probes (research/watermark.md §A.5 step 2): the prompts the harvesting accounts sent, from the usage log.
         var probePrompts = Enumerable.Range(0, settings.ProbeAnswers).Select(i => prompts[i % prompts.Count]).ToArray();
         // Reading mode reads what we served that account: our watermarked answers.
         var servedAnswers = harvest.Select(h => h.Answer).ToArray();
 
-        async Task<(RadioactivityReport Answers, RadioactivityReport? Filtered, RadioactivityReport? Reading)> Audit(ILanguageModel model, IReadOnlyList<string> probes, IReadOnlyList<string> reading, int readingTokens, string name, long seed, int decoySeed, bool filtered)
+        async Task<(RadioactivityReport Answers, RadioactivityReport? Filtered, RadioactivityReport? Reading, IReadOnlyList<AuditSample> Samples)> Audit(ILanguageModel model, IReadOnlyList<string> probes, IReadOnlyList<string> reading, int readingTokens, string name, long seed, int decoySeed, bool filtered)
         {
             await using var suspect = await server.ServeAsync(model, watermarked: false, cancellationToken).ConfigureAwait(false);
             var probe = new SuspectProbe(suspect.ApiBase, suspect.ApiKey, suspect.ModelId) { Seed = seed };
@@ -156,10 +224,11 @@ public static class RadioactivityExperiment
                 }
             }
 
-            return (answers, servedFilter, read);
+            return (answers, servedFilter, read, samples);
         }
 
         var students = new List<StudentResult>();
+        long legitimateRequests = 0;
         ILanguageModel? clean = null;
         async Task<(StudentResult Result, ILanguageModel Model)> Distil(IReadOnlyList<string> texts, double share, string label)
         {
@@ -167,7 +236,7 @@ public static class RadioactivityExperiment
             var model = StudentTraining.Train(mixed, new StudentRecipe { Share = share, Order = settings.StudentOrder, Id = string.Create(CultureInfo.InvariantCulture, $"dg-student-{share:0.###}") });
             var perplexity = ModelEvaluation.Perplexity(model, heldOut);
             var name = string.Create(CultureInfo.InvariantCulture, $"student {reached:P1} watermarked{label}");
-            var (unfiltered, filtered, reading) = await Audit(model, probePrompts, servedAnswers, settings.ReadingTokens, name, harvestSeed + 7, new AuditOptions().DecoySeed, filtered: true).ConfigureAwait(false);
+            var (unfiltered, filtered, reading, _) = await Audit(model, probePrompts, servedAnswers, settings.ReadingTokens, name, harvestSeed + 7, new AuditOptions().DecoySeed, filtered: true).ConfigureAwait(false);
             progress?.Invoke($"share {reached:P1}{label}: PPL {perplexity:F1}; p = {RadioactivityReportWriter.P(unfiltered.Log10P)} over {unfiltered.TokensScored:N0} tuples, filtered p = {RadioactivityReportWriter.P(filtered!.Log10P)} over {filtered.TokensScored:N0}, reading p = {(reading is null ? "–" : RadioactivityReportWriter.P(reading.Log10P))}; decoy min p {RadioactivityReportWriter.P(unfiltered.Decoys.MinLog10P)} ({watch.Elapsed.TotalSeconds:F0} s)");
             return (new StudentResult(reached, harvestTokens, humanTokens, perplexity, unfiltered, filtered!, reading), model);
         }
@@ -204,42 +273,59 @@ public static class RadioactivityExperiment
                 countermeasures.Add(("filter: keep the most fluent half of the answers (PPL under a Brown model)", (await Distil(kept, settings.CountermeasureShare, ", filtered").ConfigureAwait(false)).Result));
             }
 
-            // Distillability: a student of the harvest alone, per harvesting condition. The text-only n-gram student uses
-            // neither logprobs nor n > 1, so those two policy reductions cost it nothing by construction.
-            DistillabilityRow Row(string condition, IReadOnlyList<HarvestedAnswer> answers)
+            // Distillability: a student of the harvest alone, per harvesting condition. A full-capability distiller asks
+            // for n answers per prompt and top-k logprobs and trains on the soft labels (SoftLabelStudent); each policy
+            // reduction takes one capability away. Quality: held-out human perplexity, top-1 agreement with the teacher on
+            // held-out text, and perplexity on the teacher's own answers to held-out prompts.
+            var (contexts, teacherTop1) = Distillability.Reference(teacher, heldOut, settings.AgreementPositions);
+            var teacherTexts = teacherAnswers.Select(a => a.Answer).ToArray();
+            var legitimate = Distillability.LegitimateTrafficCost(new Simulation.ScenarioOptions { Seed = settings.Seed, IncludeAttackers = false });
+            legitimateRequests = legitimate.Requests;
+            var first = settings.DistillabilityPrompts;
+            DistillabilityRow Row(string condition, IReadOnlyList<ProbeAnswer> answers, int requests, int choices, bool soft, string legitimateCost)
             {
                 var texts = answers.Select(a => a.Prompt + a.Answer).ToArray();
-                var model = StudentTraining.Train(texts, new StudentRecipe { Share = 1, Order = settings.StudentOrder });
-                return new DistillabilityRow(condition, HarvestPrompts.Tokens(texts), ModelEvaluation.Perplexity(model, heldOut));
+                var text = StudentTraining.Train(texts, new StudentRecipe { Share = 1, Order = settings.StudentOrder });
+                ILanguageModel model = soft ? SoftLabelStudent.Build(text, answers) : text;
+                return new DistillabilityRow(condition, requests, choices, answers.Count, HarvestPrompts.Tokens(texts), soft, ModelEvaluation.Perplexity(model, heldOut), Distillability.Agreement(model, contexts, teacherTop1), Distillability.AnswerPerplexity(model, teacherTexts), legitimateCost);
             }
 
-            distillability.Add(Row("no defence (unwatermarked harvest)", plain));
-            distillability.Add(Row("watermark only (δ 2)", harvest));
-            distillability.Add(Row("watermark + capped length (max_tokens 32)", capped));
-            distillability.Add(Row("watermark + throttled volume (10 % of the answers)", [.. harvest.Take(harvest.Count / 10)]));
+            // The watermark's cost: the unwatermarked teacher's perplexity of the answers we serve, against its own answers to
+            // the same prompts with the same seeds.
+            var markedPerplexity = Distillability.AnswerPerplexity(teacher, distilMarked.Take(first).Select(a => a.Answer));
+            var plainPerplexity = Distillability.AnswerPerplexity(teacher, distilPlain.Take(first).Select(a => a.Answer));
+            var (truncated, lost) = Distillability.CapCost(teacherTexts, 32);
+            var n = settings.DistillabilitySamples;
+            var throttled = distilMarked.Where((_, i) => i % first < first / 10).ToArray();
+            var inv = CultureInfo.InvariantCulture;
+            distillability.Add(Row(string.Create(inv, $"no defence (unwatermarked; n = {n}, top-{settings.TopLogprobs} logprobs, max_tokens {settings.MaxTokens})"), distilPlain, first, n, soft: true, "–"));
+            distillability.Add(Row("watermark only (δ 2)", distilMarked, first, n, soft: true, string.Create(inv, $"answer PPL under the unwatermarked teacher {markedPerplexity:F1} vs {plainPerplexity:F1} unwatermarked ({(markedPerplexity / plainPerplexity) - 1:+0.0 %;-0.0 %})")));
+            distillability.Add(Row("watermark + no logprobs (text only)", distilMarked, first, n, soft: false, string.Create(inv, $"{legitimate.LogprobRequests:P2} of legitimate requests ask for logprobs and get none")));
+            distillability.Add(Row("watermark + capped length (max_tokens 32)", distilCapped, first, n, soft: true, string.Create(inv, $"{truncated:P1} of legitimate answers truncated, {lost:P1} of their tokens lost")));
+            distillability.Add(Row("watermark + n = 1 (one answer per request)", [.. distilMarked.Take(first)], first, 1, soft: true, string.Create(inv, $"{legitimate.MultiChoiceRequests:P2} of legitimate requests ask for n > 1; {legitimate.ChoicesLost:P2} of legitimate choices lost")));
+            distillability.Add(Row("watermark + throttled volume (10 % of the requests)", throttled, first / 10, n, soft: true, "none per answer; only accounts the ladder throttles pay (docs/policy.md)"));
             foreach (var row in distillability)
             {
-                progress?.Invoke($"distillability: {row.Condition}: {row.HarvestTokens:N0} tokens, PPL {row.HeldOutPerplexity:F1}");
+                progress?.Invoke($"distillability: {row.Condition}: {row.HarvestTokens:N0} tokens, PPL {row.HeldOutPerplexity:F1}, agreement {row.TeacherAgreement:P1}, teacher-answer PPL {row.TeacherAnswerPerplexity:F1}");
             }
         }
 
-        // Clean controls: students distilled from the teacher with its watermark off, mixed at the countermeasure share with a
-        // seeded half of the human text; each seed draws its own probes, its own reading texts and its own 100 decoys.
+        // Clean controls: students distilled from the teacher with its watermark off (each seed its own harvest, mixed at
+        // the countermeasure share with its own disjoint slice of the human text), probed with its own prompts, reading its
+        // own watermarked texts, each with its own 100 decoys.
         var cleanSeeds = new List<CleanSeedResult>();
         for (var seed = 1; seed <= settings.CleanSeeds; seed++)
         {
-            var random = new Random((settings.Seed * 7919) + seed);
-            var humanHalf = human.Where(_ => random.NextDouble() < 0.5).ToArray();
-            var distilled = plain.Select(h => h.Prompt + h.Answer).ToArray();
-            random.Shuffle(distilled);
-            var (mixed, _, _, _) = StudentTraining.Mix(distilled, settings.CountermeasureShare, humanHalf);
+            var own = cleanHarvests[seed - 1];
+            var (mixed, _, harvestTokens, humanTokens) = StudentTraining.Mix([.. own.Select(h => h.Prompt + h.Answer)], settings.CountermeasureShare, humanSlices[seed - 1]);
             var model = StudentTraining.Train(mixed, new StudentRecipe { Share = settings.CountermeasureShare, Order = settings.StudentOrder, Id = $"dg-clean-{seed}" });
-            var probes = Enumerable.Range(0, settings.CleanProbeAnswers).Select(_ => prompts[random.Next(prompts.Count)]).ToArray();
-            var reading = servedAnswers.ToArray();
-            random.Shuffle(reading);
-            var (answers, _, read) = await Audit(model, probes, reading, settings.CleanReadingTokens, $"clean student, seed {seed}", harvestSeed + (seed * 100_003L), new AuditOptions().DecoySeed + seed, filtered: false).ConfigureAwait(false);
-            cleanSeeds.Add(new CleanSeedResult(seed, answers, read));
-            progress?.Invoke($"clean seed {seed}: p = {RadioactivityReportWriter.P(answers.Log10PFinal)} (decoy min {RadioactivityReportWriter.P(answers.Decoys.MinLog10P)}), reading p = {(read is null ? "–" : RadioactivityReportWriter.P(read.Log10PFinal))} ({watch.Elapsed.TotalSeconds:F0} s)");
+            var probes = Enumerable.Range(0, settings.CleanProbeAnswers).Select(i => own[i % own.Count].Prompt).ToArray();
+            var reading = cleanReading[seed - 1].Select(h => h.Answer).ToArray();
+            var (answers, _, read, samples) = await Audit(model, probes, reading, settings.CleanReadingTokens, $"clean student, seed {seed}", harvestSeed + (seed * 100_003L), new AuditOptions().DecoySeed + seed, filtered: false).ConfigureAwait(false);
+            // The same 100 decoy keys for every seed: the calibration of a KS test over seeds under one fixed key.
+            var common = RadioactivityAudit.Run(samples, key, new AuditOptions { Decoys = settings.Decoys, DecoySeed = CommonDecoySeed }, "common decoys");
+            cleanSeeds.Add(new CleanSeedResult(seed, answers, read) { HarvestTokens = harvestTokens, HumanTokens = humanTokens, CommonDecoyPValues = common.Decoys.FinalPValues });
+            progress?.Invoke($"clean seed {seed}: {harvestTokens:N0} harvest + {humanTokens:N0} human tokens; p = {RadioactivityReportWriter.P(answers.Log10PFinal)} (decoy min {RadioactivityReportWriter.P(answers.Decoys.MinLog10P)}), reading p = {(read is null ? "–" : RadioactivityReportWriter.P(read.Log10PFinal))} ({watch.Elapsed.TotalSeconds:F0} s)");
         }
 
         // Timing of a 100,000-tuple audit with 100 decoys, on held-out human text (no suspect latency).
@@ -254,6 +340,7 @@ public static class RadioactivityExperiment
             Distillability = distillability,
             CleanSeeds = cleanSeeds,
             SuspectSeconds = suspectSeconds,
+            LegitimateRequests = legitimateRequests,
         };
     }
 
@@ -318,23 +405,24 @@ public static class RadioactivityExperiment
 
         if (r.Distillability.Count > 0)
         {
-            md.AppendLine().AppendLine("Distillability: a student of the harvest alone (order 3), held-out Brown perplexity (lower is a better student; the 0 % student of 1.14 M human tokens is the reference above):").AppendLine();
-            md.AppendLine("| harvesting condition | harvest tokens | student PPL |").AppendLine("|---|---:|---:|");
+            var sm = r.Settings;
+            md.AppendLine().AppendLine(inv, $"Distillability: a student (order {sm.StudentOrder}) of the harvest alone, {sm.DistillabilityPrompts:N0} training prompts. The full-capability distiller sends each prompt {sm.DistillabilitySamples} times (seeded requests: the official .NET client cannot send `n`, and each choice of an n-choice request is distributed like one request) with `top_logprobs: {sm.TopLogprobs}` and trains on the soft labels (at every harvested context the averaged top-{sm.TopLogprobs} distribution, the rest of the mass spread by its text-trained model: `SoftLabelStudent`); each reduction takes one capability away. Quality: perplexity on held-out Brown (lower is better), top-1 agreement with the teacher's next token at {sm.AgreementPositions:N0} held-out positions, and perplexity on the unwatermarked teacher's answers to {sm.DistillabilityPrompts:N0} held-out prompts (lower: imitates the teacher better). Cost to a legitimate user: the watermark as the unwatermarked teacher's perplexity of our answers; the cap on the teacher's answers to the held-out prompts; logprobs and n on the simulator's legitimate traffic ({r.LegitimateRequests:N0} successful requests of a simulated week, seed {sm.Seed}).").AppendLine();
+            md.AppendLine("| harvesting condition | requests × answers each | answers | harvest tokens | soft labels | student PPL (held-out Brown) | top-1 agreement with teacher | PPL on teacher's answers | cost to a legitimate user |").AppendLine("|---|---:|---:|---:|---|---:|---:|---:|---|");
             foreach (var row in r.Distillability)
             {
-                md.AppendLine(inv, $"| {row.Condition} | {row.HarvestTokens:N0} | {row.HeldOutPerplexity:F1} |");
+                md.AppendLine(inv, $"| {row.Condition} | {row.Requests:N0} × {row.ChoicesPerRequest} | {row.Answers:N0} | {row.HarvestTokens:N0} | {(row.SoftLabels ? "yes" : "no")} | {row.HeldOutPerplexity:F1} | {row.TeacherAgreement:P1} | {row.TeacherAnswerPerplexity:F1} | {row.LegitimateCost} |");
             }
         }
 
         if (r.CleanSeeds.Count > 0)
         {
-            md.AppendLine().AppendLine(inv, $"Clean students over {r.CleanSeeds.Count} seeds: each is distilled from dg-teacher **with its watermark off** ({r.Settings.CountermeasureShare:P0} of its tokens) mixed with a seeded half of the human text, so 0 % of its training data carries our watermark; each seed has its own probes, reading texts and 100 decoy keys. p is the final uncorrected p under our key; decoy min p is the smallest corrected p of the 100 decoys.").AppendLine();
-            md.AppendLine("| seed | tuples scored | green fraction | p | p (corrected) | decoy min p / KS p / rank | reading: tuples | green fraction | p | p (corrected) | decoy min p / KS p / rank |").AppendLine("|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---|");
+            md.AppendLine().AppendLine(inv, $"Clean students over {r.CleanSeeds.Count} seeds: each is distilled from its own harvest of dg-teacher **with its watermark off** (its own prompts and sampling seeds; {r.Settings.CountermeasureShare:P0} of its tokens) mixed with its own slice of the human text (the Brown training paragraphs split into {r.CleanSeeds.Count} disjoint slices), so 0 % of its training data carries our watermark and no two seeds share training data; each seed is probed with its own prompts, reads its own watermarked answers (our teacher's answers to prompts of its own) and has its own 100 decoy keys. p is the final uncorrected p under our key; decoy min p is the smallest corrected p of the 100 decoys.").AppendLine();
+            md.AppendLine("| seed | harvest / human tokens | tuples scored | green fraction | p | p (corrected) | decoy min p / KS p / rank | reading: tuples | green fraction | p | p (corrected) | decoy min p / KS p / rank |").AppendLine("|---:|---:|---:|---:|---:|---:|---|---:|---:|---:|---:|---|");
             foreach (var c in r.CleanSeeds)
             {
                 var a = c.Answers;
                 var g = c.Reading;
-                md.AppendLine(string.Create(inv, $"| {c.Seed} | {a.TokensScored:N0} | {a.GreenFraction:F4} | {P(a.Log10PFinal)} | {P(a.Log10P)} | {P(a.Decoys.MinLog10P)} / {a.Decoys.KsPValue:F2} / {a.Decoys.TrueKeyRank} | ") + (g is null ? "– | – | – | – | –" : string.Create(inv, $"{g.TokensScored:N0} | {g.GreenFraction:F4} | {P(g.Log10PFinal)} | {P(g.Log10P)} | {P(g.Decoys.MinLog10P)} / {g.Decoys.KsPValue:F2} / {g.Decoys.TrueKeyRank}")) + " |");
+                md.AppendLine(string.Create(inv, $"| {c.Seed} | {c.HarvestTokens:N0} / {c.HumanTokens:N0} | {a.TokensScored:N0} | {a.GreenFraction:F4} | {P(a.Log10PFinal)} | {P(a.Log10P)} | {P(a.Decoys.MinLog10P)} / {a.Decoys.KsPValue:F2} / {a.Decoys.TrueKeyRank} | ") + (g is null ? "– | – | – | – | –" : string.Create(inv, $"{g.TokensScored:N0} | {g.GreenFraction:F4} | {P(g.Log10PFinal)} | {P(g.Log10P)} | {P(g.Decoys.MinLog10P)} / {g.Decoys.KsPValue:F2} / {g.Decoys.TrueKeyRank}")) + " |");
             }
 
             md.AppendLine().AppendLine("| clean-student control | runs | smallest decoy p ≥ 1e-4 | share (95 % Wilson interval) | true-key p: KS D (p) over seeds | true-key p < 0.05 | true key significant (p corrected < 1e-5) |").AppendLine("|---|---:|---:|---|---|---:|---:|");
@@ -354,6 +442,17 @@ public static class RadioactivityExperiment
                 var (d, ksP) = RadioactivityAudit.KolmogorovSmirnov([.. reports.Select(x => Math.Pow(10, x.Log10PFinal))]);
                 md.AppendLine(inv, $"| {label} | {reports.Length} | {above} | {above / (double)reports.Length:P0} ({low:P0} … {high:P0}) | {d:F3} ({ksP:F2}) | {reports.Count(x => x.Log10PFinal < Math.Log10(0.05))} | {reports.Count(x => x.Radioactive)} |");
             }
+        }
+
+        if (r.CleanSeeds.Count > 1 && r.CleanSeeds.All(c => c.CommonDecoyPValues.Count > 0))
+        {
+            // KS over seeds under each shared decoy key: how often a KS test over these seeds rejects at 5 % when the key is
+            // unrelated to every student, i.e. the test's real false-positive rate on these seeds.
+            var decoyCount = r.CleanSeeds.Min(c => c.CommonDecoyPValues.Count);
+            var ks = Enumerable.Range(0, decoyCount).Select(j => RadioactivityAudit.KolmogorovSmirnov([.. r.CleanSeeds.Select(c => c.CommonDecoyPValues[j])])).ToArray();
+            var (trueD, _) = RadioactivityAudit.KolmogorovSmirnov([.. r.CleanSeeds.Select(c => Math.Pow(10, c.Answers.Log10PFinal))]);
+            var ds = ks.Select(k => k.D).Order().ToArray();
+            md.AppendLine().AppendLine(inv, $"Calibration of the KS test over seeds (answers test): the same {decoyCount} decoy keys scored on every seed's answers; KS over the {r.CleanSeeds.Count} seeds rejects uniformity at 5 % for **{ks.Count(k => k.P < 0.05)} of {decoyCount}** decoy keys (median D {ds[ds.Length / 2]:F3}, 95th percentile {ds[Math.Min(ds.Length - 1, (int)(0.95 * ds.Length))]:F3}); our key's D {trueD:F3} is exceeded by {ds.Count(d => d >= trueD)} of them. Under one fixed key the seeds' p-values share the green bits of the tuples every student writes (common English), so a KS test over seeds is valid only if about 5 % of decoy keys fail it.");
         }
 
         md.AppendLine().AppendLine(inv, $"Audit time: {r.AuditTimingTuples:N0} tuples (held-out Brown, re-tokenised) scored under the true key and 100 decoys in **{r.AuditSecondsFor100k:F2} s**, beyond the suspect's response time.").AppendLine();

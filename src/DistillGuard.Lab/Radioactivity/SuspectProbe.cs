@@ -33,19 +33,39 @@ public sealed class SuspectProbe
     /// <summary>Answers every prompt (failed requests are skipped and counted); <paramref name="progress"/> gets the number done.</summary>
     public async Task<(IReadOnlyList<AuditSample> Samples, int Failed, TimeSpan Elapsed)> CollectAsync(IReadOnlyList<string> prompts, int maxTokens, Action<int>? progress = null, CancellationToken cancellationToken = default)
     {
+        var (answers, failed, elapsed) = await CollectWithLogprobsAsync(prompts, maxTokens, 0, progress, cancellationToken).ConfigureAwait(false);
+        return ([.. answers.Select(a => new AuditSample(a.Prompt, a.Answer))], failed, elapsed);
+    }
+
+    /// <summary>
+    /// As <see cref="CollectAsync"/>, and with <paramref name="topLogprobs"/> above 0 asks for each answer token's most
+    /// likely alternatives (<c>logprobs</c>, <c>top_logprobs</c>): what a distiller that trains on soft labels collects.
+    /// </summary>
+    public async Task<(IReadOnlyList<ProbeAnswer> Answers, int Failed, TimeSpan Elapsed)> CollectWithLogprobsAsync(IReadOnlyList<string> prompts, int maxTokens, int topLogprobs, Action<int>? progress = null, CancellationToken cancellationToken = default)
+    {
         var watch = Stopwatch.StartNew();
-        var answers = new AuditSample?[prompts.Count];
+        var answers = new ProbeAnswer?[prompts.Count];
         int done = 0, failed = 0;
         await Parallel.ForAsync(0, prompts.Count, new ParallelOptions { MaxDegreeOfParallelism = Concurrency, CancellationToken = cancellationToken }, async (i, token) =>
         {
             try
             {
                 var options = new ChatCompletionOptions { MaxOutputTokenCount = maxTokens, Temperature = Temperature, TopP = TopP };
+                if (topLogprobs > 0)
+                {
+                    options.IncludeLogProbabilities = true;
+                    options.TopLogProbabilityCount = topLogprobs;
+                }
+
 #pragma warning disable OPENAI001 // seed is in OpenAI's API and our contract; the client marks it experimental.
                 options.Seed = Seed + i;
 #pragma warning restore OPENAI001
                 ChatCompletion completion = await _client.CompleteChatAsync([new UserChatMessage(prompts[i])], options, token).ConfigureAwait(false);
-                answers[i] = new AuditSample(prompts[i], string.Concat(completion.Content.Select(c => c.Text)));
+                var text = string.Concat(completion.Content.Select(c => c.Text));
+                IReadOnlyList<TokenAlternatives>? logprobs = topLogprobs > 0
+                    ? [.. completion.ContentTokenLogProbabilities.Select(t => new TokenAlternatives(t.Token, [.. t.TopLogProbabilities.Select(a => (a.Token, a.LogProbability))]))]
+                    : null;
+                answers[i] = new ProbeAnswer(prompts[i], text, logprobs);
             }
             catch (ClientResultException)
             {
@@ -54,6 +74,15 @@ public sealed class SuspectProbe
 
             progress?.Invoke(Interlocked.Increment(ref done));
         }).ConfigureAwait(false);
-        return ([.. answers.OfType<AuditSample>()], failed, watch.Elapsed);
+        return ([.. answers.OfType<ProbeAnswer>()], failed, watch.Elapsed);
     }
 }
+
+/// <summary>An answer and, when asked for, each of its tokens' most likely alternatives.</summary>
+/// <param name="Prompt">The prompt sent.</param>
+/// <param name="Answer">The answer's text.</param>
+/// <param name="Logprobs">Per answer token: the token and its top alternatives with natural-log probabilities; null when not asked for.</param>
+public sealed record ProbeAnswer(string Prompt, string Answer, IReadOnlyList<TokenAlternatives>? Logprobs);
+
+/// <summary>One generated token and the model's most likely tokens at its position.</summary>
+public sealed record TokenAlternatives(string Token, IReadOnlyList<(string Token, float LogProbability)> Top);

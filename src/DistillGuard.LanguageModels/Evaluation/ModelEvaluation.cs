@@ -19,7 +19,7 @@ public static class ModelEvaluation
 
     private static (double Sum, long Count) LogLikelihood(ILanguageModel model, int[] sequence, int boundaryToken)
     {
-        if (model is Model.KneserNeyModel kneserNey)
+        if (model is ITokenLogProbability pointwise)
         {
             // Same number, but one token's probability instead of the whole vocabulary per position.
             var tokens = new int[sequence.Length + 1];
@@ -29,7 +29,7 @@ public static class ModelEvaluation
             for (var i = 0; i <= sequence.Length; i++)
             {
                 var start = Math.Max(0, i + 1 - (model.Order - 1));
-                total += kneserNey.GetLogProbability(tokens.AsSpan(start, i + 1 - start), i < sequence.Length ? sequence[i] : boundaryToken);
+                total += pointwise.GetLogProbability(tokens.AsSpan(start, i + 1 - start), i < sequence.Length ? sequence[i] : boundaryToken);
             }
 
             return (total, sequence.Length + 1L);

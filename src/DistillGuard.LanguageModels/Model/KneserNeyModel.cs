@@ -4,7 +4,7 @@ namespace DistillGuard.LanguageModels.Model;
 
 /// <summary>An interpolated modified Kneser–Ney n-gram model over GPT-2 token ids (teacher or distilled student).</summary>
 /// <remarks>Immutable; safe to share between threads. Load with <see cref="ModelFile.Load"/> or train with <see cref="KneserNeyTrainer"/>.</remarks>
-public sealed class KneserNeyModel : ILanguageModel
+public sealed class KneserNeyModel : ILanguageModel, ITokenLogProbability
 {
     private readonly NgramLevel[] _levels;
     private readonly int[] _backgroundOrder;
