@@ -22,7 +22,7 @@ public sealed class EvaluationOptions
     /// <summary>
     /// Multiplies the account counts of rare legitimate archetypes (fewer than <see cref="RareAccounts"/> at scale 1: researchers,
     /// batch jobs, support bots, translation pipelines, red-teamers, licensed customers) in scored scenarios, so each has enough
-    /// account-weeks to say something about its false-flag rate. Calibration traffic is unchanged.
+    /// account-weeks to say something about its false-flag rate. Calibration traffic has its own multiplier, <see cref="CalibrationRareLegitimateScale"/>.
     /// </summary>
     public double RareLegitimateScale { get; set; } = 1;
 
