@@ -27,8 +27,9 @@ public static class DetectionCommands
         var seeds = SeedsOption("--seeds", "1,2,3", "Simulator seeds for --simulated.");
         var scale = new Option<double>("--scale") { Description = "Simulated population scale.", DefaultValueFactory = _ => 1 };
         var days = new Option<double>("--days") { Description = "Simulated days per seed.", DefaultValueFactory = _ => 7 };
+        var rareScale = new Option<double>("--rare-legit-scale") { Description = "With --simulated: account multiplier for rare legitimate archetypes (researchers, batch jobs, …).", DefaultValueFactory = _ => 1 };
         var output = new Option<string?>("--out") { Description = "Where to write the calibration (default: <data>/detection-calibration.json, or ./detection-calibration.json)." };
-        var command = new Command("calibrate", "Fit the detection engine's benign reference and thresholds (FPR budgets 1e-3 review, 1e-4 friction).") { data, simulated, seeds, scale, days, output };
+        var command = new Command("calibrate", "Fit the detection engine's benign reference and thresholds (FPR budgets 1e-3 review, 1e-4 friction).") { data, simulated, seeds, scale, days, rareScale, output };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var dataDirectory = parse.GetValue(data);
@@ -50,6 +51,7 @@ public static class DetectionCommands
                     Seed = seed,
                     Scale = parse.GetValue(scale),
                     Duration = TimeSpan.FromDays(parse.GetValue(days)),
+                    AccountsPerArchetype = parse.GetValue(rareScale) == 1 ? null : DetectionEvaluation.ScaledCounts(parse.GetValue(scale), 1, parse.GetValue(rareScale)),
                 }, Console.WriteLine).Calibration;
             }
 
@@ -102,13 +104,14 @@ public static class DetectionCommands
         var scale = new Option<double>("--scale") { Description = "Population scale.", DefaultValueFactory = _ => 1 };
         var attackerScale = new Option<double>("--attacker-scale") { Description = "Attacker account multiplier in scored scenarios.", DefaultValueFactory = _ => 4 };
         var rareScale = new Option<double>("--rare-legit-scale") { Description = "Account multiplier for rare legitimate archetypes (researchers, batch jobs, …) in scored scenarios.", DefaultValueFactory = _ => 1 };
+        var calibrationRareScale = new Option<double>("--calibration-rare-legit-scale") { Description = "Account multiplier for rare legitimate archetypes in calibration scenarios.", DefaultValueFactory = _ => 1 };
         var days = new Option<double>("--days") { Description = "Simulated days per seed.", DefaultValueFactory = _ => 7 };
         var docs = new Option<string?>("--docs") { Description = "Write detection.md and images/detection-*.png into this docs directory." };
         var json = new Option<bool>("--json") { Description = "Print the report as JSON." };
         var accounts = new Option<bool>("--accounts") { Description = "With --json: list every scored account's outcome (large)." };
         var command = new Command("evaluate", "Calibrate on some simulator seeds, score on others: detection and false-flag rates with 95 % intervals, TPR at FPR 1e-4/1e-3/1e-2, harvest before the flag.")
         {
-            calibrationSeeds, seeds, scale, attackerScale, rareScale, days, docs, json, accounts,
+            calibrationSeeds, seeds, scale, attackerScale, rareScale, calibrationRareScale, days, docs, json, accounts,
         };
         command.SetAction(parse =>
         {
@@ -120,6 +123,7 @@ public static class DetectionCommands
                 Scale = parse.GetValue(scale),
                 AttackerScale = parse.GetValue(attackerScale),
                 RareLegitimateScale = parse.GetValue(rareScale),
+                CalibrationRareLegitimateScale = parse.GetValue(calibrationRareScale),
                 Duration = TimeSpan.FromDays(parse.GetValue(days)),
                 Progress = asJson ? null : Console.Error.WriteLine,
                 IncludeAccounts = asJson && parse.GetValue(accounts),

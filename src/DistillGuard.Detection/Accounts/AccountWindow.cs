@@ -10,7 +10,7 @@ namespace DistillGuard.Detection.Accounts;
 
 /// <summary>Everything the engine remembers about one account: an hourly ring over 7 days and two half-week sketch generations.</summary>
 /// <remarks>
-/// State is fixed-size (4,712 bytes by count, see <see cref="SizeBytes"/>) whatever the account's volume. Not thread-safe: the
+/// State is fixed-size (7,200 bytes by count, see <see cref="SizeBytes"/>) whatever the account's volume. Not thread-safe: the
 /// engine serialises access per account. Times come from event timestamps; events out of order are placed in their
 /// hour when it is still in the ring and otherwise only counted where they still fit.
 /// </remarks>
@@ -21,11 +21,23 @@ internal sealed class AccountWindow
     private const int RecentFingerprints = 16;
     private const int MaxContentWords = 32;
 
+    /// <summary>Slots of the repeat memory: one byte each; a benchmark's items (hundreds to a few thousand) mostly fit.</summary>
+    private const int RepeatSlots = 1792;
+
+    /// <summary>Repeated completion tokens are kept per hour in units of this many tokens (rounded down).</summary>
+    private const int RepeatTokenUnit = 8;
+
     /// <summary>EWMA weight per day (NIST/SEMATECH e-Handbook §6.3.2.4 recommends 0.2–0.3).</summary>
     private const double EwmaLambda = 0.3;
 
     private readonly int[] _hourRequests = new int[RingHours];
     private readonly int[] _hourTokens = new int[RingHours];
+
+    // Repeats of an exact request already answered, per hour: requests, and completion tokens per choice in units of
+    // RepeatTokenUnit; both saturate, which only under-counts repeats and so never lowers suspicion.
+    private readonly ushort[] _hourRepeats = new ushort[RingHours];
+    private readonly ushort[] _hourRepeatTokens = new ushort[RingHours];
+    private readonly RepeatMemory _answered = new(RepeatSlots);
     private readonly ulong[] _recent = new ulong[RecentFingerprints];
     private WindowGeneration _current = new();
     private WindowGeneration _previous = new();
@@ -60,7 +72,7 @@ internal sealed class AccountWindow
     public long TotalCompletionTokens { get; private set; }
 
     /// <summary>Bytes of detection state held for this account (arrays and fields, object headers excluded).</summary>
-    public int SizeBytes => (RingHours * 8) + (RecentFingerprints * 8) + _current.SizeBytes + _previous.SizeBytes + 128;
+    public int SizeBytes => (RingHours * (8 + 4)) + (RecentFingerprints * 8) + _answered.SizeBytes + _current.SizeBytes + _previous.SizeBytes + 128;
 
     /// <summary>Folds one request into the window.</summary>
     public void Observe(UsageEvent e, DetectionOptions options)
@@ -79,8 +91,23 @@ internal sealed class AccountWindow
             LastSeen = time;
         }
 
+        // An exact repeat of a request already answered (same prompt text and sampling parameters) returns nothing new:
+        // a benchmark re-run re-sends its fixed items, a harvest never does.
+        var text = e.PromptText is { Length: > 0 } t ? t : null;
+        var promptHash = text is null ? 0 : XxHash3.HashToUInt64(MemoryMarshal.AsBytes(text.AsSpan()));
+        var repeat = false;
+        if (text is not null)
+        {
+            var key = RequestKey(e, promptHash, options.RequestHashSeed);
+            repeat = _answered.Contains(key);
+            if (!repeat && e.Status is >= 200 and < 300)
+            {
+                _answered.Add(key);
+            }
+        }
+
         // Answer text per choice: n samples of one prompt multiply tokens, and n itself is multi_choice_share's to weigh.
-        PlaceInRing(hour, Math.Max(0, e.CompletionTokens) / Math.Max(1, e.N));
+        PlaceInRing(hour, Math.Max(0, e.CompletionTokens) / Math.Max(1, e.N), repeat);
         RollDays(hour / 24);
         if (hour / 24 == _day)
         {
@@ -105,12 +132,16 @@ internal sealed class AccountWindow
         if (e.Logprobs || e.TopLogprobs > 0)
         {
             generation.Logprobs++;
+            generation.RepeatLogprobs += repeat ? 1 : 0;
         }
 
         if (e.N > 1)
         {
             generation.MultiChoice++;
+            generation.RepeatMultiChoice += repeat ? 1 : 0;
         }
+
+        generation.Repeats += repeat ? 1 : 0;
 
         if (e.MaxTokens is { } max && max >= options.MaxTokensCeiling * 0.95)
         {
@@ -133,9 +164,9 @@ internal sealed class AccountWindow
             }
         }
 
-        if (e.PromptText is { Length: > 0 } text)
+        if (text is not null)
         {
-            ObserveText(generation, text, ticks, longOutput, options);
+            ObserveText(generation, text, promptHash, ticks, longOutput, options);
         }
 
         if (ticks >= _lastTicks)
@@ -162,7 +193,22 @@ internal sealed class AccountWindow
         return cut && cap >= options.LongOutputTokens;
     }
 
-    private void ObserveText(WindowGeneration generation, string text, long ticks, bool longOutput, DetectionOptions options)
+    /// <summary>
+    /// The identity of a request for repeat detection: the prompt's hash with every parameter that changes what comes back
+    /// (a different temperature, seed, n or logprob setting on the same prompt reads something new), keyed by
+    /// <see cref="DetectionOptions.RequestHashSeed"/> so that colliding prompts cannot be crafted offline.
+    /// </summary>
+    internal static ulong RequestKey(UsageEvent e, ulong promptHash, ulong seed)
+    {
+        var h = HashMix.Mix(promptHash ^ seed);
+        h = HashMix.Mix(h ^ BitConverter.DoubleToUInt64Bits(e.Temperature ?? double.NaN));
+        h = HashMix.Mix(h ^ BitConverter.DoubleToUInt64Bits(e.TopP ?? double.NaN));
+        h = HashMix.Mix(h ^ (ulong)(uint)(e.MaxTokens ?? -1) ^ ((ulong)(uint)e.N << 32));
+        h = HashMix.Mix(h ^ (ulong)(uint)(e.TopLogprobs ?? -1) ^ (e.Logprobs ? 1UL << 40 : 0));
+        return HashMix.Mix(h ^ (ulong)(e.Seed ?? long.MinValue));
+    }
+
+    private void ObserveText(WindowGeneration generation, string text, ulong promptHash, long ticks, bool longOutput, DetectionOptions options)
     {
         Span<ulong> words = stackalloc ulong[MaxContentWords];
         var shape = PromptAnalysis.Analyse(text, words);
@@ -215,7 +261,7 @@ internal sealed class AccountWindow
         }
 
         _recent[_recentCount++ % RecentFingerprints] = shape.SimHash;
-        _lastPromptHash = XxHash3.HashToUInt64(bytes);
+        _lastPromptHash = promptHash;
         _lastPromptLength = text.Length;
     }
 
@@ -228,9 +274,10 @@ internal sealed class AccountWindow
         var hour1 = SumHours(_hourRequests, nowHour, 1);
         var day = SumHours(_hourRequests, nowHour, 24);
         var week = SumHours(_hourRequests, nowHour, RingHours);
-        values[(int)DetectorKind.VolumeHour] = hour1;
-        values[(int)DetectorKind.VolumeDay] = day;
-        values[(int)DetectorKind.TokensOutDay] = SumHours(_hourTokens, nowHour, 24);
+        // Volume counts new requests only: repeats of an answered request harvest nothing (and cost the sender as much).
+        values[(int)DetectorKind.VolumeHour] = hour1 - SumHours(_hourRepeats, nowHour, 1);
+        values[(int)DetectorKind.VolumeDay] = day - SumHours(_hourRepeats, nowHour, 24);
+        values[(int)DetectorKind.TokensOutDay] = Math.Max(0, SumHours(_hourTokens, nowHour, 24) - (RepeatTokenUnit * SumHours(_hourRepeatTokens, nowHour, 24)));
         if (_daysSeen >= 3)
         {
             values[(int)DetectorKind.VolumeSpike] = (day - _ewma) / Math.Sqrt(_ewVar + _ewma + 1);
@@ -264,8 +311,10 @@ internal sealed class AccountWindow
         }
 
         values[(int)DetectorKind.LongOutputShare] = Share(static g => g.LongOutputs, requests);
-        values[(int)DetectorKind.LogprobShare] = Share(static g => g.Logprobs, requests);
-        values[(int)DetectorKind.MultiChoiceShare] = Share(static g => g.MultiChoice, requests);
+        // Probing shape counts new requests too: re-reading the logprobs of an item already scored learns nothing.
+        values[(int)DetectorKind.LogprobShare] = Share(static g => g.Logprobs - g.RepeatLogprobs, requests);
+        values[(int)DetectorKind.MultiChoiceShare] = Share(static g => g.MultiChoice - g.RepeatMultiChoice, requests);
+        var repeats = Share(static g => g.Repeats, requests);
         values[(int)DetectorKind.MaxTokensCeilingShare] = Share(static g => g.AtCeiling, requests);
         if (text > 0)
         {
@@ -283,7 +332,7 @@ internal sealed class AccountWindow
             }
         }
 
-        return new WindowFeatures(values, requests, week);
+        return new WindowFeatures(values, requests, week) { RepeatShare = repeats };
     }
 
     private static double TopicCoverage(WindowGeneration? a, WindowGeneration? b)
@@ -353,15 +402,30 @@ internal sealed class AccountWindow
         return (int)Math.Min(sum, int.MaxValue);
     }
 
+    private int SumHours(ushort[] ring, long nowHour, int hours)
+    {
+        var sum = 0;
+        for (var h = nowHour - hours + 1; h <= nowHour; h++)
+        {
+            sum += Value(h);
+        }
+
+        return sum;
+
+        int Value(long h) => h <= _latestHour && h > _latestHour - RingHours ? ring[(int)(h % RingHours)] : 0;
+    }
+
     private int RingValue(int[] ring, long hour) =>
         hour <= _latestHour && hour > _latestHour - RingHours ? ring[(int)(hour % RingHours)] : 0;
 
-    private void PlaceInRing(long hour, int tokens)
+    private void PlaceInRing(long hour, int tokens, bool repeat)
     {
         if (_latestHour == long.MinValue || hour - _latestHour >= RingHours)
         {
             Array.Clear(_hourRequests);
             Array.Clear(_hourTokens);
+            Array.Clear(_hourRepeats);
+            Array.Clear(_hourRepeatTokens);
             _latestHour = hour;
         }
         else if (hour > _latestHour)
@@ -370,6 +434,8 @@ internal sealed class AccountWindow
             {
                 _hourRequests[h % RingHours] = 0;
                 _hourTokens[h % RingHours] = 0;
+                _hourRepeats[h % RingHours] = 0;
+                _hourRepeatTokens[h % RingHours] = 0;
             }
 
             _latestHour = hour;
@@ -382,6 +448,11 @@ internal sealed class AccountWindow
         var slot = (int)(hour % RingHours);
         _hourRequests[slot] = _hourRequests[slot] == int.MaxValue ? int.MaxValue : _hourRequests[slot] + 1;
         _hourTokens[slot] = (int)Math.Min((long)_hourTokens[slot] + tokens, int.MaxValue);
+        if (repeat && _hourRepeats[slot] < ushort.MaxValue && _hourRequests[slot] != int.MaxValue)
+        {
+            _hourRepeats[slot]++;
+            _hourRepeatTokens[slot] = (ushort)Math.Min(_hourRepeatTokens[slot] + (tokens / RepeatTokenUnit), ushort.MaxValue);
+        }
     }
 
     private void RollDays(long day)

@@ -27,6 +27,9 @@ internal sealed class WindowGeneration
     public int AtCeiling;
     public int FollowUps;
     public int NearDuplicates;
+    public int Repeats;
+    public int RepeatLogprobs;
+    public int RepeatMultiChoice;
     public int Errors;
     public long PromptTokens;
     public long CompletionTokens;
@@ -36,7 +39,7 @@ internal sealed class WindowGeneration
     public double GapM2;
 
     /// <summary>Bytes of state held by this generation (arrays and fields, excluding object headers).</summary>
-    public int SizeBytes => Skeletons.SizeBytes + Templates.SizeBytes + Topics.SizeBytes + (TopicBuckets.Length * 8) + (Capabilities.Length * 4) + 96;
+    public int SizeBytes => Skeletons.SizeBytes + Templates.SizeBytes + Topics.SizeBytes + (TopicBuckets.Length * 8) + (Capabilities.Length * 4) + 108;
 
     /// <summary>Adds one gap (seconds) to the running inter-arrival statistics (Welford).</summary>
     public void AddGap(double seconds)
@@ -67,7 +70,7 @@ internal sealed class WindowGeneration
         Topics.Clear();
         Array.Clear(TopicBuckets);
         Array.Clear(Capabilities);
-        Requests = TextRequests = Elicited = ElicitedLong = LongOutputs = Logprobs = MultiChoice = AtCeiling = FollowUps = NearDuplicates = Errors = 0;
+        Requests = TextRequests = Elicited = ElicitedLong = LongOutputs = Logprobs = MultiChoice = AtCeiling = FollowUps = NearDuplicates = Errors = Repeats = RepeatLogprobs = RepeatMultiChoice = 0;
         PromptTokens = CompletionTokens = 0;
         TopTemplate = 0;
         GapCount = 0;

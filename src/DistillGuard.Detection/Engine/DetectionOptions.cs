@@ -15,6 +15,12 @@ public sealed class DetectionOptions
     /// <summary>SimHash distance (bits of 64) at or under which two skeletons are near-duplicates.</summary>
     public int NearDuplicateBits { get; set; } = 6;
 
+    /// <summary>
+    /// Key of the request hash behind repeat detection. The default (0) keeps evaluations reproducible; a deployment
+    /// should set a secret value so that nobody can craft new prompts that the 8-bit repeat memory takes for old ones.
+    /// </summary>
+    public ulong RequestHashSeed { get; set; }
+
     /// <summary>Accounts with fewer requests in the window are never flagged: the evidence is too thin.</summary>
     public int MinEvidence { get; set; } = 10;
 

@@ -10,6 +10,10 @@ public static class RiskScoring
     /// <summary>Reasons reported per account.</summary>
     public const int MaxReasons = 5;
 
+    /// <summary>True for the detectors whose values leave out exact repeats of answered requests (see <see cref="WindowFeatures.RepeatShare"/>).</summary>
+    public static bool CountsNewRequestsOnly(DetectorKind kind) =>
+        kind is DetectorKind.VolumeHour or DetectorKind.VolumeDay or DetectorKind.TokensOutDay or DetectorKind.LogprobShare or DetectorKind.MultiChoiceShare;
+
     /// <summary>The per-detector p-values of <paramref name="features"/> in <paramref name="cohort"/> (1 where a feature is missing).</summary>
     public static double[] PValues(WindowFeatures features, string cohort, DetectionCalibration calibration)
     {
@@ -54,6 +58,11 @@ public static class RiskScoring
                 var percentile = Math.Round(100 * (1 - p[i]), p[i] < 1e-3 ? 3 : 1);
                 var detail = string.Create(CultureInfo.InvariantCulture,
                     $"{detector.Meaning}: {value:G3}; {percentile}th percentile of benign '{cohort}' accounts ({(detector.ByEvidence ? band + " requests" : "all volumes")}, n={reference.Count}), robust z {reference.RobustZ(value):F1}");
+                if (features.RepeatShare > 0 && CountsNewRequestsOnly(detector.Kind))
+                {
+                    detail += string.Create(CultureInfo.InvariantCulture, $"; {features.RepeatShare:P0} of the window's requests repeat answered ones and are not counted");
+                }
+
                 terms.Add(new RiskContribution(detector.Code, detail, Math.Round(value, 4), percentile, Math.Round(term, 3)));
             }
         }

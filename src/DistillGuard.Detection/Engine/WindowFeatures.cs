@@ -8,5 +8,8 @@ namespace DistillGuard.Detection.Engine;
 /// <param name="RequestsWeek">Requests in the last 168 hours.</param>
 public sealed record WindowFeatures(double[] Values, int Requests, int RequestsWeek)
 {
+    /// <summary>Share of the window's requests that exactly repeat a request already answered (a benchmark re-run); volume and probing-shape values count only the others.</summary>
+    public double RepeatShare { get; init; }
+
     public double this[DetectorKind kind] => Values[(int)kind];
 }

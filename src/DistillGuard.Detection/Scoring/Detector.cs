@@ -44,9 +44,9 @@ public sealed record Detector(DetectorKind Kind, string Code, string Meaning, bo
     /// <summary>Every detector, indexed by <see cref="DetectorKind"/>.</summary>
     public static readonly IReadOnlyList<Detector> All =
     [
-        new(DetectorKind.VolumeHour, "volume_1h", "requests in the last hour", true, "volume"),
-        new(DetectorKind.VolumeDay, "volume_24h", "requests in the last 24 h", true, "volume"),
-        new(DetectorKind.TokensOutDay, "tokens_out_24h", "completion tokens per choice (n > 1 counted once) in the last 24 h", true, "volume"),
+        new(DetectorKind.VolumeHour, "volume_1h", "new requests (not exact repeats of answered ones) in the last hour", true, "volume"),
+        new(DetectorKind.VolumeDay, "volume_24h", "new requests (not exact repeats of answered ones) in the last 24 h", true, "volume"),
+        new(DetectorKind.TokensOutDay, "tokens_out_24h", "completion tokens per choice (n > 1 counted once) of new requests in the last 24 h", true, "volume"),
         new(DetectorKind.VolumeSpike, "volume_spike", "last 24 h against the account's own daily EWMA (z)", true, "volume", 0.5),
         new(DetectorKind.HourOfWeekEntropy, "hour_of_week_entropy", "how evenly requests spread over the 168 hours of the week (1 = flat 24x7)", true, "timing", 0.02),
         new(DetectorKind.TimingRegularity, "timing_regularity", "1/(1+CV) of inter-arrival gaps (0.5 = Poisson, near 1 = clockwork)", true, "timing", 0.02),
@@ -57,8 +57,8 @@ public sealed record Detector(DetectorKind Kind, string Code, string Meaning, bo
         new(DetectorKind.TopicFocus, "topic_focus", "share of requests in the top capability area", true, "topics", Share),
         new(DetectorKind.ElicitationShare, "elicitation_share", "share of first turns (not follow-ups) asking for reasoning traces, rubrics or task lists", true, "harvest", Share),
         new(DetectorKind.LongOutputShare, "long_output_share", "share of answers over 1,000 tokens per choice or cut at a max_tokens of at least 1,000", true, "harvest", Share),
-        new(DetectorKind.LogprobShare, "logprob_share", "share of requests asking for logprobs", true, "shape", Share),
-        new(DetectorKind.MultiChoiceShare, "multi_choice_share", "share of requests with n > 1", true, "shape", Share),
+        new(DetectorKind.LogprobShare, "logprob_share", "share of requests that are new and ask for logprobs", true, "shape", Share),
+        new(DetectorKind.MultiChoiceShare, "multi_choice_share", "share of requests that are new and have n > 1", true, "shape", Share),
         new(DetectorKind.MaxTokensCeilingShare, "max_tokens_ceiling_share", "share of requests asking for max_tokens at the ceiling", true, "shape", Share),
         new(DetectorKind.SingleTurnShare, "single_turn_share", "share of requests that do not continue a conversation", true, "sessions", Share),
 

@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using DistillGuard.Detection.Engine;
 using DistillGuard.Detection.Scoring;
 using DistillGuard.Gateway.Admin;
@@ -18,7 +19,8 @@ public static class DetectionServiceCollectionExtensions
         services.TryAddSingleton(new DetectionHostOptions());
         services.AddSingleton(sp => new DetectionEngine(
             LoadCalibration(sp.GetRequiredService<DetectionHostOptions>(), dataDirectory, sp.GetRequiredService<ILoggerFactory>().CreateLogger<DetectionWorker>()),
-            new DetectionOptions()));
+            // Per-process secret key for repeat detection: engine state lives in memory only, so it need not survive a restart.
+            new DetectionOptions { RequestHashSeed = BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8)) }));
         services.AddSingleton<DetectionObserver>();
         services.AddSingleton<IUsageObserver>(sp => sp.GetRequiredService<DetectionObserver>());
         services.AddSingleton<DetectionWorker>();

@@ -22,9 +22,15 @@ public sealed class EvaluationOptions
     /// <summary>
     /// Multiplies the account counts of rare legitimate archetypes (fewer than <see cref="RareAccounts"/> at scale 1: researchers,
     /// batch jobs, support bots, translation pipelines, red-teamers, licensed customers) in scored scenarios, so each has enough
-    /// account-weeks to say something about its false-flag rate. Calibration traffic is unchanged.
+    /// account-weeks to say something about its false-flag rate. Calibration traffic has its own multiplier, <see cref="CalibrationRareLegitimateScale"/>.
     /// </summary>
     public double RareLegitimateScale { get; set; } = 1;
+
+    /// <summary>
+    /// The same multiplier for the calibration traffic (default 1), so the benign reference and the held-out weeks hold
+    /// as many researchers, batch jobs and support bots as are scored, instead of the dozen a scale-1 week has.
+    /// </summary>
+    public double CalibrationRareLegitimateScale { get; set; } = 1;
 
     /// <summary>Legitimate archetypes with fewer default accounts than this count as rare.</summary>
     public const int RareAccounts = 100;
@@ -52,7 +58,7 @@ public sealed class EvaluationOptions
             throw new ArgumentException("Calibration and evaluation seeds must differ: the detector is never scored on what it was fitted on.");
         }
 
-        if (Duration <= TimeSpan.Zero || Scale <= 0 || AttackerScale <= 0 || RareLegitimateScale <= 0)
+        if (Duration <= TimeSpan.Zero || Scale <= 0 || AttackerScale <= 0 || RareLegitimateScale <= 0 || CalibrationRareLegitimateScale <= 0)
         {
             throw new ArgumentException("Duration and scales must be positive.");
         }
@@ -167,6 +173,7 @@ public static class DetectionEvaluation
             Scale = options.Scale,
             AttackerScale = options.AttackerScale,
             RareLegitimateScale = options.RareLegitimateScale,
+            CalibrationRareLegitimateScale = options.CalibrationRareLegitimateScale,
             Days = options.Duration.TotalDays,
             CalibrationSource = calibration.Source,
             ReviewThreshold = Math.Round(pooled.Review, 3),
@@ -196,17 +203,30 @@ public static class DetectionEvaluation
         var scenario = new ScenarioOptions { Seed = seed, Duration = options.Duration, Scale = options.Scale, IncludeAttackers = attackers };
         if (attackers && (options.AttackerScale != 1 || options.RareLegitimateScale != 1))
         {
-            int Scaled(string archetype, double factor) => Math.Max(1, (int)Math.Round(TrafficSimulator.AccountCount(archetype, new ScenarioOptions { Scale = options.Scale }) * factor));
-            var counts = TrafficSimulator.AttackerArchetypes.ToDictionary(a => a, a => Scaled(a, options.AttackerScale));
-            foreach (var legit in TrafficSimulator.LegitimateArchetypes.Where(a => TrafficSimulator.AccountCount(a, new ScenarioOptions { Scale = 1 }) < EvaluationOptions.RareAccounts))
-            {
-                counts[legit] = Scaled(legit, options.RareLegitimateScale);
-            }
-
-            scenario.AccountsPerArchetype = counts;
+            scenario.AccountsPerArchetype = ScaledCounts(options.Scale, options.AttackerScale, options.RareLegitimateScale);
+        }
+        else if (!attackers && options.CalibrationRareLegitimateScale != 1)
+        {
+            scenario.AccountsPerArchetype = ScaledCounts(options.Scale, 1, options.CalibrationRareLegitimateScale);
         }
 
         return scenario;
+    }
+
+    /// <summary>
+    /// Account counts per archetype at <paramref name="scale"/> with attackers multiplied by <paramref name="attackerScale"/>
+    /// and rare legitimate archetypes (fewer than <see cref="EvaluationOptions.RareAccounts"/> at scale 1) by <paramref name="rareLegitimateScale"/>.
+    /// </summary>
+    public static Dictionary<string, int> ScaledCounts(double scale, double attackerScale, double rareLegitimateScale)
+    {
+        int Scaled(string archetype, double factor) => Math.Max(1, (int)Math.Round(TrafficSimulator.AccountCount(archetype, new ScenarioOptions { Scale = scale }) * factor));
+        var counts = TrafficSimulator.AttackerArchetypes.ToDictionary(a => a, a => Scaled(a, attackerScale));
+        foreach (var legit in TrafficSimulator.LegitimateArchetypes.Where(a => TrafficSimulator.AccountCount(a, new ScenarioOptions { Scale = 1 }) < EvaluationOptions.RareAccounts))
+        {
+            counts[legit] = Scaled(legit, rareLegitimateScale);
+        }
+
+        return counts;
     }
 
     private static ArchetypeResult Summarise(string name, List<AccountTrack> group)

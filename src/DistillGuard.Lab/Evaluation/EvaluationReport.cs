@@ -10,6 +10,8 @@ public sealed record EvaluationReport
     public required double Scale { get; init; }
     public double AttackerScale { get; init; } = 1;
     public double RareLegitimateScale { get; init; } = 1;
+
+    public double CalibrationRareLegitimateScale { get; init; } = 1;
     public required double Days { get; init; }
     public required string CalibrationSource { get; init; }
     public required double ReviewThreshold { get; init; }

@@ -89,6 +89,78 @@ public sealed class DetectionEngineTests
         Assert.Equal(1, features[DetectorKind.ElicitationShare]);
     }
 
+    [Fact]
+    public void Features_BenchmarkReRun_CountsOnlyNewRequestsInVolumeAndProbingShape()
+    {
+        // The same 200 multiple-choice items (logprobs, max_tokens 1) run twice, then 200 new short-answer items.
+        var events = new List<UsageEvent>();
+        var id = 0;
+        var time = SyntheticTraffic.Start;
+        for (var run = 0; run < 2; run++)
+        {
+            for (var i = 0; i < 200; i++)
+            {
+                events.Add(SyntheticTraffic.Event("eval", ref id, time, $"Which word matches definition {i}? A) x B) y\nAnswer:", 1, 1, logprobs: true));
+                time = time.AddSeconds(2);
+            }
+        }
+
+        for (var i = 0; i < 200; i++)
+        {
+            events.Add(SyntheticTraffic.Event("eval", ref id, time, $"Question {i}: literal or figurative? Answer with one word.", 40, 512));
+            time = time.AddSeconds(2);
+        }
+
+        // Errs towards new: a few of the first run's items lose their slot to another item (direct-mapped memory), and a
+        // new item is taken for a repeat only on an equal 8-bit fingerprint.
+        var features = FeaturesOf(events, "eval", time);
+        Assert.InRange(features.RepeatShare, 180.0 / 600, 200.0 / 600);
+        Assert.InRange(features[DetectorKind.VolumeDay], 400, 420);
+        Assert.InRange(features[DetectorKind.TokensOutDay], (200 * 1) + (200 * 40), (400 * 1) + (200 * 40));
+        Assert.InRange(features[DetectorKind.LogprobShare], 200.0 / 600, 220.0 / 600);
+    }
+
+    [Fact]
+    public void Features_SamePromptWithOtherParametersOrAfterAnError_IsNotARepeat()
+    {
+        // A temperature sweep on one prefix reads a new distribution each time; a failed request answered nothing.
+        var events = new List<UsageEvent>();
+        var id = 0;
+        for (var i = 0; i < 60; i++)
+        {
+            var e = SyntheticTraffic.Event("prober", ref id, SyntheticTraffic.Start.AddSeconds(10 * i), "The quick brown fox jumps over", 1, 1, logprobs: true);
+            events.Add(e with { Temperature = 0.05 * i });
+        }
+
+        var failed = SyntheticTraffic.Event("prober", ref id, SyntheticTraffic.Start.AddMinutes(20), "Describe the rings of Saturn", 0, 64) with { Status = 500 };
+        events.Add(failed);
+        events.Add(failed with { RequestId = "retry", Timestamp = failed.Timestamp.AddSeconds(5), Status = 200, CompletionTokens = 64 });
+
+        var features = FeaturesOf(events, "prober", SyntheticTraffic.Start.AddHours(1));
+        Assert.Equal(0, features.RepeatShare);
+        Assert.Equal(62, features[DetectorKind.VolumeDay]);
+    }
+
+    [Fact]
+    public void Assess_RepeatedRequests_SayInTheReasonThatTheyAreNotCounted()
+    {
+        var events = new List<UsageEvent>();
+        var id = 0;
+        for (var i = 0; i < 40; i++)
+        {
+            events.Add(SyntheticTraffic.Event("eval", ref id, SyntheticTraffic.Start.AddSeconds(60 * i), $"Which word matches definition {i % 20}? A) x B) y\nAnswer:", 1, 1, logprobs: true));
+        }
+
+        var engine = new DetectionEngine(CasualCalibration.Value);
+        foreach (var e in events)
+        {
+            engine.Observe(e);
+        }
+
+        var assessment = engine.Assess("eval", SyntheticTraffic.Start.AddHours(1))!;
+        Assert.Contains(assessment.Reasons, r => r.Code == "logprob_share" && r.Value == 0.5 && r.Detail.Contains("50 % of the window's requests repeat answered ones", StringComparison.Ordinal));
+    }
+
     private static WindowFeatures FeaturesOf(IEnumerable<UsageEvent> events, string account, DateTimeOffset now)
     {
         var engine = new DetectionEngine(new DetectionCalibration());

@@ -38,6 +38,39 @@ public sealed class SketchTests
     }
 
     [Fact]
+    public void RepeatMemory_RemembersWhatFits_AndRarelyTakesNewForOld()
+    {
+        var memory = new RepeatMemory(2048);
+        for (ulong i = 0; i < 500; i++)
+        {
+            memory.Add(HashMix.Mix(i));
+        }
+
+        // Direct-mapped: item j keeps its slot with probability (1 - 1/2048)^(499 - j), about 89 % on average.
+        var remembered = Enumerable.Range(0, 500).Count(i => memory.Contains(HashMix.Mix((ulong)i)));
+        Assert.InRange(remembered, 400, 480);
+
+        // A new item is mistaken for an old one only when its slot holds an equal 8-bit fingerprint.
+        var mistaken = Enumerable.Range(1_000_000, 100_000).Count(i => memory.Contains(HashMix.Mix((ulong)i)));
+        Assert.True(mistaken < 100_000 * 500 / 2048 / 255 * 2, $"{mistaken} new items taken for repeats");
+    }
+
+    [Fact]
+    public void RepeatMemory_Flooded_ForgetsRatherThanInventsRepeats()
+    {
+        var memory = new RepeatMemory(256);
+        memory.Add(42);
+        for (ulong i = 1; i <= 100_000; i++)
+        {
+            memory.Add(HashMix.Mix(i));
+        }
+
+        var mistaken = Enumerable.Range(1_000_000, 25_500).Count(i => memory.Contains(HashMix.Mix((ulong)i)));
+        Assert.InRange(mistaken, 0, 25_500 / 255 * 2);
+        Assert.Equal(256, memory.SizeBytes);
+    }
+
+    [Fact]
     public void CountMin_NeverUnderCounts()
     {
         Gen.Int[0, 200].Array[1, 3000].Sample(stream =>

@@ -26,5 +26,23 @@ public sealed class EvaluationOptionsTests
     {
         new EvaluationOptions().Validate();
         Assert.Equal(1, new EvaluationOptions().RareLegitimateScale);
+        Assert.Equal(1, new EvaluationOptions().CalibrationRareLegitimateScale);
+    }
+
+    [Fact]
+    public void Validate_NonPositiveCalibrationScale_Throws()
+    {
+        var options = new EvaluationOptions { CalibrationRareLegitimateScale = 0 };
+        Assert.Throws<ArgumentException>(options.Validate);
+    }
+
+    [Fact]
+    public void ScaledCounts_MultiplyRareLegitimateArchetypesOnly()
+    {
+        var counts = DetectionEvaluation.ScaledCounts(1, 1, 5);
+        Assert.Equal(75, counts["eval-researcher"]);
+        Assert.Equal(50, counts["enterprise-batch"]);
+        Assert.Equal(3, counts["naive-harvester"]);
+        Assert.False(counts.ContainsKey("casual-chat")); // common archetypes keep their default count
     }
 }
