@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Security.Cryptography;
+using CsCheck;
 using DistillGuard.LanguageModels.Sampling;
 using DistillGuard.LanguageModels.Tokenization;
 using DistillGuard.Watermarking.Keys;
@@ -73,5 +74,95 @@ public sealed class GumbelChoiceTests(SmallModelFixture fixture, ITestOutputHelp
             var step = GumbelCases.Create(i);
             Assert.True(GumbelCases.Reference(Key, step) == GumbelCases.Choose(processor, step), $"case {i} ({step.Shape}, {step.Ids.Length} candidates)");
         }
+    }
+
+    [Fact]
+    public void Choices_RandomKeysAndSteps_EqualTheReferenceArgmax()
+    {
+        Gen.ULong.Select(Gen.Int[0, 1_000_000]).Sample((family, index) =>
+        {
+            var key = new WatermarkKey(SHA256.HashData(BitConverter.GetBytes(family)));
+            var step = GumbelCases.Create(index, family);
+            return GumbelCases.Reference(key, step) == GumbelCases.Choose(new GumbelProcessor(key, WatermarkParameters.GumbelDefaults), step);
+        }, iter: 5_000);
+    }
+
+    [Theory]
+    [InlineData(1_024, 0f)]
+    [InlineData(1_024, 80f)]
+    [InlineData(3_000, -700f)]
+    public void Choices_NearTies_EqualTheReferenceArgmax(int candidates, float level)
+    {
+        // Logits chosen so that every score is within float rounding of one level: the bound prunes nothing it may
+        // not, and the winner is decided by the last bits, the tie rule included.
+        var processor = new GumbelProcessor(Key, WatermarkParameters.GumbelDefaults);
+        for (var trial = 0; trial < 20; trial++)
+        {
+            var step = GumbelCases.Create(trial);
+            var ids = Enumerable.Range(trial * candidates, candidates).Select(i => i % 50_257).ToArray();
+            var seed = Key.WindowSeed((byte)'E', step.Previous.AsSpan(1));
+            var logits = ids.Select(id => (float)(level + Math.Log(-Math.Log(WatermarkKey.ToUniform(WatermarkKey.TokenBits(seed, id)))))).ToArray();
+            var nearTie = step with { Ids = ids, Logits = logits };
+
+            Assert.Equal(GumbelCases.Reference(Key, nearTie), GumbelCases.Choose(processor, nearTie));
+        }
+    }
+
+    [Fact]
+    public void Bound_NeverFallsBelowTheThresholdOfItsOwnScore()
+    {
+        // The hook scores a candidate when its bound reaches the threshold of the best score; a candidate that is the
+        // best must therefore always pass the threshold of its own score. Checked where the bound is tightest (1 − r
+        // at the top of a float binade, r near 1), at the extremes of u and at logits of every magnitude.
+        var values = new List<uint> { 0, 1, 2, 3, uint.MaxValue, uint.MaxValue - 1, uint.MaxValue - 2, uint.MaxValue - 3 };
+        for (var k = 1; k < 32; k++)
+        {
+            var complement = 1U << k;
+            for (var d = -3; d <= 3; d++)
+            {
+                values.Add(~(uint)(complement + d));
+            }
+        }
+
+        var random = new Random(5);
+        values.AddRange(Enumerable.Range(0, 10_000).Select(_ => (uint)random.NextInt64(1L << 32)));
+        var tightest = double.PositiveInfinity;
+        foreach (var logit in new[] { 0f, -0f, 1e-30f, -3.5f, 17.25f, -90f, 110f, -1_000f, 4_321.5f, -1e4f, 1e5f, -1e6f })
+        {
+            foreach (var value in values)
+            {
+                var score = GumbelProcessor.Score(value, logit);
+                var bound = GumbelProcessor.Bound(value, logit);
+                Assert.True(bound >= GumbelProcessor.Threshold(score), FormattableString.Invariant($"u {value:x8}, logit {logit}: bound {bound:R}, score {score:R}"));
+                if (Math.Abs(logit) <= 20)
+                {
+                    tightest = Math.Min(tightest, bound - score);
+                }
+            }
+        }
+
+        // The bound is close to the score somewhere, so the threshold's margin is what the check above exercises.
+        Assert.True(tightest < 1e-4, $"tightest {tightest}");
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(8)]
+    [InlineData(13)]
+    [InlineData(1_024)]
+    public void Bounds_Vectorised_EqualTheScalarBound(int candidates)
+    {
+        var random = new Random(candidates);
+        var ids = Enumerable.Range(0, candidates).Select(_ => random.Next(50_257)).ToArray();
+        var logits = ids.Select(_ => (float)((random.NextDouble() - 0.5) * 40)).ToArray();
+        logits[0] = float.NaN;
+        var bounds = new float[candidates];
+        const ulong seed = 0x0123456789ABCDEFUL;
+
+        var max = GumbelProcessor.Bounds(seed, ids, logits, bounds);
+
+        var expected = ids.Select((id, i) => GumbelProcessor.Bound(WatermarkKey.TokenBits(seed, id), logits[i])).ToArray();
+        Assert.Equal(expected, bounds);
+        Assert.Equal(candidates == 1 ? float.NegativeInfinity : expected.Where(b => !float.IsNaN(b)).Max(), max);
     }
 }
