@@ -21,9 +21,10 @@ public sealed class GumbelProcessor : ILogitsProcessor
 
     // The bound's lower estimate of log2(1 − r) is read from a float's bits: log2 f ≥ bits(f) / 2²³ − 127 for
     // f > 0 (the mantissa's chord under the concave log2). The float holds ⌊(2³² − 1 − u) / 2⌋ ≤ (1 − r)·2³¹, so
-    // ln(1 − r) ≥ ln 2 · (bits − 158 · 2²³) / 2²³ up to the float's rounding; 158 · 2²³ is exact in an int and a float.
-    private const int BitsOffset = 158 << 23;
+    // ln(1 − r) ≥ ln 2 · bits / 2²³ − 158 ln 2 up to the float's rounding (and for u ≥ 2³² − 2, where the float is 0,
+    // by a wide margin). Bounds and thresholds are both kept less the constant 158 ln 2, which saves an add.
     private const float LnTwoPerBit = 0.6931471805599453f / (1 << 23);
+    private const double BoundShift = 158 * 0.6931471805599453;
 
     private readonly WatermarkKey _key;
     private readonly int _width;
@@ -113,22 +114,26 @@ public sealed class GumbelProcessor : ILogitsProcessor
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static double Score(uint value, float logit) => logit - Math.Log(-Math.Log(WatermarkKey.ToUniform(value)));
 
-    /// <summary>The candidate's bound: at least its <see cref="Score"/> less float rounding, with no logarithm.</summary>
+    /// <summary>The candidate's bound less 158 ln 2, computed without a logarithm: at least its <see cref="Score"/> less 158 ln 2, up to float rounding.</summary>
+    /// <remarks>The same operations as the vectorised pass in <see cref="Bounds"/>, one rounding each, so both give the same bits.</remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     internal static float Bound(uint value, float logit)
     {
-        var halfComplement = (int)(~value >> 1);
-        var bits = BitConverter.SingleToInt32Bits((float)halfComplement) - BitsOffset;
-        return logit - (bits * LnTwoPerBit);
+        var halfComplement = (int)((value >> 1) ^ 0x7FFF_FFFFU);
+        return MathF.FusedMultiplyAdd(BitConverter.SingleToInt32Bits((float)halfComplement), -LnTwoPerBit, logit);
     }
 
     /// <summary>
-    /// The smallest bound a candidate needs to be scored: the best exact score less a margin that covers the float
-    /// arithmetic of the bound (a few float ulps of |logit| + 110, about 1e-5 at |logit| ≤ 100) many times over.
+    /// The smallest <see cref="Bound"/> a candidate needs to be scored: the best exact score, less 158 ln 2 and less a
+    /// margin that covers the float arithmetic of the bound many times over.
     /// </summary>
-    /// <remarks>(|best| + 256) · 2⁻¹⁶ is 0.004 at a best score near 0: at least 16 float ulps of any term in the bound.</remarks>
+    /// <remarks>
+    /// The bound's rounding: the int-to-float conversions (≤ 6e-8 of ln(1 − r), ≤ 64 units of the bits: 5e-6) and the
+    /// multiply-add (half a float ulp of |logit| + 110). A candidate near the threshold has |logit| within 110 of
+    /// |best|, so (|best| + 256) · 2⁻¹⁶, 0.004 at a best score near 0, is at least 16 times that.
+    /// </remarks>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static float Threshold(double bestScore) => (float)(bestScore - ((Math.Abs(bestScore) + 256) * (1.0 / 65_536)));
+    internal static float Threshold(double bestScore) => (float)(bestScore - BoundShift - ((Math.Abs(bestScore) + 256) * (1.0 / 65_536)));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static void Consider(ulong seed, int id, float logit, int index, ref int best, ref double bestScore)
@@ -159,27 +164,25 @@ public sealed class GumbelProcessor : ILogitsProcessor
 
         var low = Vector256.Create((uint)seed);
         var high = Vector256.Create((uint)(seed >> 32));
-        var offset = Vector256.Create(BitsOffset);
-        var scale = Vector256.Create(LnTwoPerBit);
+        var complement = Vector256.Create(0x7FFF_FFFFU);
+        var scale = Vector256.Create(-LnTwoPerBit);
         var maxima = Vector256.Create(float.NegativeInfinity);
         ref var id = ref MemoryMarshal.GetReference(ids);
         ref var logit = ref MemoryMarshal.GetReference(logits);
         ref var bound = ref MemoryMarshal.GetReference(bounds);
 
         // The last block overlaps the one before it when count is not a multiple of eight: same values written twice.
-        for (var i = 0; ; i += Vector256<int>.Count)
+        for (var i = 0; i < count; i += Vector256<int>.Count)
         {
             var at = (nuint)Math.Min(i, count - Vector256<int>.Count);
             var value = WatermarkKey.TokenBits(low, high, Vector256.LoadUnsafe(ref id, at));
-            var halfComplement = Vector256.ShiftRightLogical(~value, 1).AsInt32();
-            var bits = Vector256.ConvertToSingle(halfComplement).AsInt32() - offset;
-            var b = Vector256.LoadUnsafe(ref logit, at) - (Vector256.ConvertToSingle(bits) * scale);
+            var halfComplement = (Vector256.ShiftRightLogical(value, 1) ^ complement).AsInt32();
+            var bits = Vector256.ConvertToSingle(Vector256.ConvertToSingle(halfComplement).AsInt32());
+            var b = Vector256.FusedMultiplyAdd(bits, scale, Vector256.LoadUnsafe(ref logit, at));
             b.StoreUnsafe(ref bound, at);
-            maxima = Vector256.ConditionalSelect(Vector256.GreaterThan(b, maxima), b, maxima);
-            if ((int)at + Vector256<int>.Count >= count)
-            {
-                break;
-            }
+
+            // vmaxps returns its second operand when the first is NaN; where a NaN maximum comes out, Choose scores all.
+            maxima = Vector256.MaxNative(b, maxima);
         }
 
         for (var lane = 0; lane < Vector256<float>.Count; lane++)
