@@ -1,4 +1,3 @@
-using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
@@ -25,6 +24,11 @@ public sealed class GumbelProcessor : ILogitsProcessor
     // by a wide margin). Bounds and thresholds are both kept less the constant 158 ln 2, which saves an add.
     private const float LnTwoPerBit = 0.6931471805599453f / (1 << 23);
     private const double BoundShift = 158 * 0.6931471805599453;
+
+    // How far below the largest bound the first pass scores candidates. With equal logits, e^Reach candidates on
+    // average lie that close (bounds − logit are Exp(1)-like at the top); a dominant token needs the second pass
+    // when −ln r / (1 − r) > e^(Reach − 0.06), i.e. r below about 0.25.
+    private const float Reach = 0.5f;
 
     private readonly WatermarkKey _key;
     private readonly int _width;
@@ -67,11 +71,13 @@ public sealed class GumbelProcessor : ILogitsProcessor
     /// logarithms are taken only for candidates that could win. Since −ln r ≥ 1 − r, every score is at most the
     /// bound logit − ln(1 − r), and that bound is nearly tight where winners live (r near 1). One vectorised pass
     /// computes the PRF and a cheap upper estimate of the bound for all candidates (no logarithm: ln(1 − r) is
-    /// bounded from below through a float's exponent bits); the exact score is then computed for the candidate with
-    /// the largest bound, and for every other candidate whose bound reaches the best exact score less a safety
-    /// margin, which for uniform r is a handful per step. The candidates need no order. Ties keep the lowest index,
-    /// as a single pass with a strict comparison would.
+    /// bounded from below through a float's exponent bits); the exact score is then computed only for candidates
+    /// whose bound reaches the best exact score so far less a safety margin: one or two per step, rarely more. In
+    /// the probability form: candidate i can beat the best s* = min E/p only if r_i &gt; exp(−s*·p_i) ≥ 1 − s*·p_i, the
+    /// same test. The candidates need no order (the sampler's nucleus is not sorted). Ties keep the lowest index, as
+    /// a single pass with a strict comparison would.
     /// </remarks>
+    [SkipLocalsInit] // the bounds buffer is written before it is read; zeroing 4 KB per step would cost more than the scan
     internal static int Choose(ulong seed, ReadOnlySpan<int> candidateIds, ReadOnlySpan<float> logits)
     {
         Span<float> bounds = stackalloc float[Chunk];
@@ -101,10 +107,15 @@ public sealed class GumbelProcessor : ILogitsProcessor
                 continue;
             }
 
-            // The most promising candidate first, so the threshold is tight before the scan.
-            var first = MemoryMarshal.Cast<float, int>(bound).IndexOf(BitConverter.SingleToInt32Bits(max));
-            Consider(seed, ids[first], chunk[first], start + first, ref best, ref bestScore);
-            Scan(seed, ids, chunk, bound, start, first, ref best, ref bestScore);
+            // One pass scores the candidates within Reach of the largest bound, the most likely winners; a second pass
+            // is needed only when the best score found is further below the largest bound than that (the winner's
+            // bound exceeds its score by little when r is near 1, but by more for a dominant token with a small r).
+            var cutoff = max - Reach;
+            Scan(seed, ids, chunk, bound, start, cutoff, ref best, ref bestScore);
+            if (Threshold(bestScore) < cutoff)
+            {
+                Scan(seed, ids, chunk, bound, start, float.NegativeInfinity, ref best, ref bestScore);
+            }
         }
 
         return best;
@@ -193,26 +204,35 @@ public sealed class GumbelProcessor : ILogitsProcessor
         return max;
     }
 
-    /// <summary>Scores, in index order, every candidate but <paramref name="scored"/> whose bound reaches the threshold of the best score so far.</summary>
-    private static void Scan(ulong seed, ReadOnlySpan<int> ids, ReadOnlySpan<float> logits, ReadOnlySpan<float> bounds, int start, int scored, ref int best, ref double bestScore)
+    /// <summary>Scores, in index order, every candidate whose bound reaches <paramref name="floor"/> and the threshold of the best score so far.</summary>
+    private static void Scan(ulong seed, ReadOnlySpan<int> ids, ReadOnlySpan<float> logits, ReadOnlySpan<float> bounds, int start, float floor, ref int best, ref double bestScore)
     {
-        var threshold = Threshold(bestScore);
+        var threshold = Math.Max(floor, Threshold(bestScore));
         var i = 0;
         if (Vector256.IsHardwareAccelerated)
         {
+            // Four vectors per test: the scan is a compare per candidate and one branch per 32.
+            const int Block = 4 * 8;
             ref var bound = ref MemoryMarshal.GetReference(bounds);
-            var limit = bounds.Length & ~(Vector256<float>.Count - 1);
-            for (; i < limit; i += Vector256<float>.Count)
+            var limit = bounds.Length - (bounds.Length % Block);
+            for (; i < limit; i += Block)
             {
-                var mask = Vector256.GreaterThanOrEqual(Vector256.LoadUnsafe(ref bound, (nuint)i), Vector256.Create(threshold)).ExtractMostSignificantBits();
-                while (mask != 0)
+                var t = Vector256.Create(threshold);
+                var any = Vector256.GreaterThanOrEqual(Vector256.LoadUnsafe(ref bound, (nuint)i), t)
+                    | Vector256.GreaterThanOrEqual(Vector256.LoadUnsafe(ref bound, (nuint)(i + 8)), t)
+                    | Vector256.GreaterThanOrEqual(Vector256.LoadUnsafe(ref bound, (nuint)(i + 16)), t)
+                    | Vector256.GreaterThanOrEqual(Vector256.LoadUnsafe(ref bound, (nuint)(i + 24)), t);
+                if (any.ExtractMostSignificantBits() == 0)
                 {
-                    var j = i + BitOperations.TrailingZeroCount(mask);
-                    mask &= mask - 1;
-                    if (j != scored && bounds[j] >= threshold)
+                    continue;
+                }
+
+                for (var j = i; j < i + Block; j++)
+                {
+                    if (bounds[j] >= threshold)
                     {
                         Consider(seed, ids[j], logits[j], start + j, ref best, ref bestScore);
-                        threshold = Threshold(bestScore);
+                        threshold = Math.Max(floor, Threshold(bestScore));
                     }
                 }
             }
@@ -220,10 +240,10 @@ public sealed class GumbelProcessor : ILogitsProcessor
 
         for (; i < bounds.Length; i++)
         {
-            if (i != scored && bounds[i] >= threshold)
+            if (bounds[i] >= threshold)
             {
                 Consider(seed, ids[i], logits[i], start + i, ref best, ref bestScore);
-                threshold = Threshold(bestScore);
+                threshold = Math.Max(floor, Threshold(bestScore));
             }
         }
     }
