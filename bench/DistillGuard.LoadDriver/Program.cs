@@ -83,20 +83,37 @@ else
 
 using var admin = new HttpClient { BaseAddress = gatewayUrl };
 admin.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", AdminToken);
-var created = await admin.PostAsJsonAsync("admin/v1/accounts", new { id = "load-driver", tier = "load-test" });
-created.EnsureSuccessStatusCode();
-var apiKey = JsonDocument.Parse(await created.Content.ReadAsStringAsync()).RootElement.GetProperty("apiKey").GetString()!;
+// The load comes from many accounts, each with its own key. Machine-regular traffic at this rate is what the detector
+// exists to flag, and a flagged account's answers are reshaped: as a provider does with its own load tests, an
+// analyst allowlists the accounts (detection still scores every request; the ladder leaves them alone).
+var apiKeys = new string[IntArg("--accounts", 100)];
+for (var a = 0; a < apiKeys.Length; a++)
+{
+    using var created = await admin.PostAsJsonAsync("admin/v1/accounts", new { id = $"load-driver-{a}", tier = "load-test" });
+    created.EnsureSuccessStatusCode();
+    apiKeys[a] = JsonDocument.Parse(await created.Content.ReadAsStringAsync()).RootElement.GetProperty("apiKey").GetString()!;
+    using var allowlisted = await admin.PostAsJsonAsync($"admin/v1/accounts/load-driver-{a}/actions", new { action = "allowlist", reason = "the provider's own load test", actor = "load-driver" });
+    allowlisted.EnsureSuccessStatusCode();
+}
 
 using var client = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 512, PooledConnectionLifetime = TimeSpan.FromMinutes(10) });
-client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", apiKey);
-var body = Encoding.UTF8.GetBytes("""{"model":"bench-model","messages":[{"role":"user","content":"Summarise the history of the county in two sentences."}],"max_tokens":64}""");
+string[] questions =
+[
+    "Summarise the history of the county in two sentences.", "What should I pack for a week of hiking in the rain?",
+    "Explain how a bill becomes law, briefly.", "Give me three ideas for a vegetarian dinner tonight.",
+    "How do I politely decline a meeting invitation?", "What is the difference between weather and climate?",
+    "Suggest a name for a small bakery by the sea.", "Why does bread go stale?",
+    "Write a short thank-you note to a colleague who helped me move.", "How far is the moon, roughly?",
+    "What are good habits for learning a new language?", "Describe the plot of a detective story in one paragraph.",
+];
+var requests = questions.Select(q => new LoadRequest(Encoding.UTF8.GetBytes(JsonSerializer.Serialize(new { model = "bench-model", messages = new[] { new { role = "user", content = q } }, max_tokens = 64 })))).ToArray();
 var streamBody = Encoding.UTF8.GetBytes("""{"model":"bench-model","messages":[{"role":"user","content":"Summarise the history of the county in two sentences."}],"max_tokens":64,"stream":true}""");
 var direct = new Uri(upstreamUrl, "v1/chat/completions");
 var viaGateway = new Uri(gatewayUrl, "v1/chat/completions");
 
 Console.Error.WriteLine($"warm-up, then {rounds} rounds of {seconds} s at {rate} req/s per target");
-await RunOpenLoopAsync(client, direct, body, rate, warmup);
-await RunOpenLoopAsync(client, viaGateway, body, rate, warmup);
+await RunOpenLoopAsync(client, direct, requests, apiKeys, rate, warmup);
+await RunOpenLoopAsync(client, viaGateway, requests, apiKeys, rate, warmup);
 
 var directLatencies = new List<double>();
 var gatewayLatencies = new List<double>();
@@ -110,10 +127,10 @@ for (var round = 0; round < rounds; round++)
     // CPU time of every process (load generator, upstream and gateway) per phase: steadier than latency on shared
     // cores; in separate processes, also the gateway's own.
     var cpu0 = TotalCpu();
-    var d = await RunOpenLoopAsync(client, direct, body, rate, seconds);
+    var d = await RunOpenLoopAsync(client, direct, requests, apiKeys, rate, seconds);
     var cpu1 = TotalCpu();
     var own1 = gatewayChild?.Cpu ?? TimeSpan.Zero;
-    var g = await RunOpenLoopAsync(client, viaGateway, body, rate, seconds);
+    var g = await RunOpenLoopAsync(client, viaGateway, requests, apiKeys, rate, seconds);
     directCpu += cpu1 - cpu0;
     gatewayCpu += TotalCpu() - cpu1;
     gatewayOwnCpu += (gatewayChild?.Cpu ?? TimeSpan.Zero) - own1;
@@ -127,8 +144,8 @@ var directTtft = new List<double>();
 var gatewayTtft = new List<double>();
 for (var i = 0; i < streamSamples; i++)
 {
-    directTtft.Add(await FirstChunkAsync(client, direct, streamBody));
-    gatewayTtft.Add(await FirstChunkAsync(client, viaGateway, streamBody));
+    directTtft.Add(await FirstChunkAsync(client, direct, streamBody, apiKeys[i % apiKeys.Length]));
+    gatewayTtft.Add(await FirstChunkAsync(client, viaGateway, streamBody, apiKeys[i % apiKeys.Length]));
 }
 
 long written;
@@ -213,7 +230,7 @@ static ProcessStartInfo Pinned(string cpus, IEnumerable<string> arguments, param
     return start;
 }
 
-static async Task<(List<double> Latencies, long Errors)> RunOpenLoopAsync(HttpClient client, Uri target, byte[] body, int rate, int seconds)
+static async Task<(List<double> Latencies, long Errors)> RunOpenLoopAsync(HttpClient client, Uri target, LoadRequest[] requests, string[] apiKeys, int rate, int seconds)
 {
     var total = rate * seconds;
     var latencies = new double[total];
@@ -236,9 +253,11 @@ static async Task<(List<double> Latencies, long Errors)> RunOpenLoopAsync(HttpCl
             var start = Stopwatch.GetTimestamp();
             try
             {
-                using var content = new ByteArrayContent(body);
+                using var content = new ByteArrayContent(requests[index % requests.Length].Body);
                 content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-                using var response = await client.PostAsync(target, content);
+                using var request = new HttpRequestMessage(HttpMethod.Post, target) { Content = content };
+                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", apiKeys[index * 7 % apiKeys.Length]);
+                using var response = await client.SendAsync(request);
                 await response.Content.ReadAsByteArrayAsync();
                 if (response.StatusCode != HttpStatusCode.OK)
                 {
@@ -258,12 +277,13 @@ static async Task<(List<double> Latencies, long Errors)> RunOpenLoopAsync(HttpCl
     return ([.. latencies], errors);
 }
 
-static async Task<double> FirstChunkAsync(HttpClient client, Uri target, byte[] body)
+static async Task<double> FirstChunkAsync(HttpClient client, Uri target, byte[] body, string apiKey)
 {
     var start = Stopwatch.GetTimestamp();
     using var content = new ByteArrayContent(body);
     content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
     using var request = new HttpRequestMessage(HttpMethod.Post, target) { Content = content };
+    request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", apiKey);
     using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
     await using var stream = await response.Content.ReadAsStreamAsync();
     var buffer = new byte[4096];
@@ -304,6 +324,9 @@ string StringArg(string name, string fallback)
     var at = Array.IndexOf(args, name);
     return at >= 0 && at + 1 < args.Length ? args[at + 1] : fallback;
 }
+
+/// <summary>One request body of the load.</summary>
+internal sealed record LoadRequest(byte[] Body);
 
 /// <summary>The gateway under test, in front of the fake upstream, with its own data directory (deleted after).</summary>
 internal sealed class LoadGateway(GatewayApp app, string data) : IAsyncDisposable
