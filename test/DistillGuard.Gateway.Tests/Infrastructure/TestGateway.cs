@@ -60,9 +60,9 @@ internal sealed class TestGateway : IAsyncDisposable
     }
 
     /// <summary>Creates an account through the admin API and returns its API key.</summary>
-    public async Task<string> CreateAccountAsync(string id, string? apiKey = null)
+    public async Task<string> CreateAccountAsync(string id, string? apiKey = null, string tier = "standard")
     {
-        using var response = await Admin.PostAsJsonAsync("admin/v1/accounts", new { id, apiKey, org = "test-org", tier = "standard" });
+        using var response = await Admin.PostAsJsonAsync("admin/v1/accounts", new { id, apiKey, org = "test-org", tier });
         response.EnsureSuccessStatusCode();
         using var document = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
         return document.RootElement.GetProperty("apiKey").GetString()!;
