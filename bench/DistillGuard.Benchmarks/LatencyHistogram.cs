@@ -32,12 +32,6 @@ internal sealed class LatencyHistogram
         Count += other.Count;
     }
 
-    public void Clear()
-    {
-        Array.Clear(_counts);
-        Count = 0;
-    }
-
     /// <summary>The smallest recorded duration (bucket upper bound) at or below which a share <paramref name="quantile"/> of calls fall.</summary>
     public long Percentile(double quantile)
     {

@@ -18,7 +18,7 @@ namespace DistillGuard.Benchmarks;
 [MemoryDiagnoser]
 public class PolicyBenchmarks
 {
-    private const int Accounts = 10_000;
+    internal const int Accounts = 10_000;
     private readonly ConcurrentDictionary<string, string> _baseline = new(StringComparer.Ordinal);
     private PolicyState _state = null!;
     private PolicyEnforcement _enforcement = null!;
@@ -36,19 +36,7 @@ public class PolicyBenchmarks
     public void Setup()
     {
         _policy = new PolicyDocument { Throttle = new ThrottleRule { Account = new RateLimits { RequestsPerMinute = 1_000_000_000 } } };
-        _state = new PolicyState();
-        var provider = new PolicyProvider(null, TimeProvider.System, NullLogger<PolicyProvider>.Instance);
-        _enforcement = new PolicyEnforcement(_state, provider, new TokenBucketRateLimiter(), new PolicyHostOptions { ExposeHeader = false }, TimeProvider.System);
-        var now = DateTimeOffset.UtcNow;
-        for (var i = 0; i < Accounts; i++)
-        {
-            var id = "acct-" + i;
-            _baseline[id] = id;
-            var band = i % 10 == 0 ? RiskBand.Friction : RiskBand.None;
-            var actions = band == RiskBand.Friction ? new HashSet<LadderAction> { LadderAction.Monitor, LadderAction.Throttle } : new HashSet<LadderAction>();
-            // Every 20th account is a throttled member of one of 50 campaigns, which share a bucket per campaign.
-            _state.SetDecision(new PolicyDecision(id, band, actions, new HashSet<LadderAction>(), i % 20 == 0 ? "cmp-" + (i % 50) : null, "bench"));
-        }
+        (_state, _enforcement) = Population(_baseline);
 
         _context = new DefaultHttpContext();
         _quiet = Usage("acct-1");
@@ -56,7 +44,6 @@ public class PolicyBenchmarks
         _campaignMember = Usage("acct-20");
         _standing = new AccountStanding("acct-1", "standard", false);
         _risk = new RiskInput(12, 10, 20, true);
-        _ = now;
     }
 
     [Benchmark(Baseline = true)]
@@ -83,6 +70,28 @@ public class PolicyBenchmarks
 
     [Benchmark]
     public PolicyDecision Decide_ReviewBand() => ActionLadder.Decide(_policy, _standing, _risk, DateTimeOffset.UnixEpoch);
+
+    /// <summary>
+    /// <see cref="Accounts"/> accounts ("acct-0" …) with a cached decision under the shipped policy: one in ten is
+    /// throttled (friction band) and every twentieth is also a member of one of 50 campaigns, which share a bucket per
+    /// campaign. <paramref name="baseline"/> gets every id, for the bare-lookup baseline.
+    /// </summary>
+    internal static (PolicyState State, PolicyEnforcement Enforcement) Population(ConcurrentDictionary<string, string> baseline)
+    {
+        var state = new PolicyState();
+        var provider = new PolicyProvider(null, TimeProvider.System, NullLogger<PolicyProvider>.Instance);
+        var enforcement = new PolicyEnforcement(state, provider, new TokenBucketRateLimiter(), new PolicyHostOptions { ExposeHeader = false }, TimeProvider.System);
+        for (var i = 0; i < Accounts; i++)
+        {
+            var id = "acct-" + i;
+            baseline[id] = id;
+            var throttled = i % 10 == 0;
+            var actions = throttled ? new HashSet<LadderAction> { LadderAction.Monitor, LadderAction.Throttle } : new HashSet<LadderAction>();
+            state.SetDecision(new PolicyDecision(id, throttled ? RiskBand.Friction : RiskBand.None, actions, new HashSet<LadderAction>(), i % 20 == 0 ? "cmp-" + (i % 50) : null, "bench"));
+        }
+
+        return (state, enforcement);
+    }
 
     internal static RequestUsage Usage(string account) => new()
     {

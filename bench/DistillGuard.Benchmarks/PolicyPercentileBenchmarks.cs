@@ -3,10 +3,7 @@ using System.Diagnostics;
 using BenchmarkDotNet.Attributes;
 using DistillGuard.Gateway.Policy;
 using DistillGuard.Gateway.Usage;
-using DistillGuard.Policy.Ladder;
-using DistillGuard.Policy.RateLimiting;
 using Microsoft.AspNetCore.Http;
-using Microsoft.Extensions.Logging.Abstractions;
 
 namespace DistillGuard.Benchmarks;
 
@@ -26,7 +23,6 @@ namespace DistillGuard.Benchmarks;
 [MemoryDiagnoser]
 public class PolicyPercentileBenchmarks
 {
-    private const int Accounts = 10_000;
     private const int CallsPerInvocation = 20_000;
 
     public enum DecisionPath
@@ -50,20 +46,7 @@ public class PolicyPercentileBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        var state = new PolicyState();
-        var provider = new PolicyProvider(null, TimeProvider.System, NullLogger<PolicyProvider>.Instance);
-        _enforcement = new PolicyEnforcement(state, provider, new TokenBucketRateLimiter(), new PolicyHostOptions { ExposeHeader = false }, TimeProvider.System);
-        var ids = new string[Accounts];
-        for (var i = 0; i < Accounts; i++)
-        {
-            var id = ids[i] = "acct-" + i;
-            _baseline[id] = id;
-            // One account in ten is throttled (the shipped friction throttle); every twentieth is also a member of
-            // one of 50 campaigns, which share a bucket per campaign.
-            var throttled = i % 10 == 0;
-            var actions = throttled ? new HashSet<LadderAction> { LadderAction.Monitor, LadderAction.Throttle } : new HashSet<LadderAction>();
-            state.SetDecision(new PolicyDecision(id, throttled ? RiskBand.Friction : RiskBand.None, actions, new HashSet<LadderAction>(), i % 20 == 0 ? "cmp-" + (i % 50) : null, "bench"));
-        }
+        (_, _enforcement) = PolicyBenchmarks.Population(_baseline);
 
         // Each thread decides for its own accounts of the path's kind.
         Func<int, bool> kind = Path switch
@@ -72,9 +55,9 @@ public class PolicyPercentileBenchmarks
             DecisionPath.ThrottledCampaignMember => i => i % 20 == 0,
             _ => i => i % 10 != 0,
         };
-        var mine = Enumerable.Range(0, Accounts).Where(kind).ToArray();
+        var mine = Enumerable.Range(0, PolicyBenchmarks.Accounts).Where(kind).ToArray();
         _workers = [.. Enumerable.Range(0, Threads).Select(t => new Worker(
-            [.. mine.Where((_, n) => n % Threads == t).Select(i => PolicyBenchmarks.Usage(ids[i]))]))];
+            [.. mine.Where((_, n) => n % Threads == t).Select(i => PolicyBenchmarks.Usage("acct-" + i))]))];
     }
 
     [Benchmark(OperationsPerInvoke = CallsPerInvocation)]

@@ -106,7 +106,7 @@ string[] questions =
     "Write a short thank-you note to a colleague who helped me move.", "How far is the moon, roughly?",
     "What are good habits for learning a new language?", "Describe the plot of a detective story in one paragraph.",
 ];
-var requests = questions.Select(q => new LoadRequest(Encoding.UTF8.GetBytes(JsonSerializer.Serialize(new { model = "bench-model", messages = new[] { new { role = "user", content = q } }, max_tokens = 64 })))).ToArray();
+var requests = questions.Select(q => Encoding.UTF8.GetBytes(JsonSerializer.Serialize(new { model = "bench-model", messages = new[] { new { role = "user", content = q } }, max_tokens = 64 }))).ToArray();
 var streamBody = Encoding.UTF8.GetBytes("""{"model":"bench-model","messages":[{"role":"user","content":"Summarise the history of the county in two sentences."}],"max_tokens":64,"stream":true}""");
 var direct = new Uri(upstreamUrl, "v1/chat/completions");
 var viaGateway = new Uri(gatewayUrl, "v1/chat/completions");
@@ -230,7 +230,7 @@ static ProcessStartInfo Pinned(string cpus, IEnumerable<string> arguments, param
     return start;
 }
 
-static async Task<(List<double> Latencies, long Errors)> RunOpenLoopAsync(HttpClient client, Uri target, LoadRequest[] requests, string[] apiKeys, int rate, int seconds)
+static async Task<(List<double> Latencies, long Errors)> RunOpenLoopAsync(HttpClient client, Uri target, byte[][] requests, string[] apiKeys, int rate, int seconds)
 {
     var total = rate * seconds;
     var latencies = new double[total];
@@ -253,7 +253,7 @@ static async Task<(List<double> Latencies, long Errors)> RunOpenLoopAsync(HttpCl
             var start = Stopwatch.GetTimestamp();
             try
             {
-                using var content = new ByteArrayContent(requests[index % requests.Length].Body);
+                using var content = new ByteArrayContent(requests[index % requests.Length]);
                 content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
                 using var request = new HttpRequestMessage(HttpMethod.Post, target) { Content = content };
                 request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", apiKeys[index * 7 % apiKeys.Length]);
@@ -324,9 +324,6 @@ string StringArg(string name, string fallback)
     var at = Array.IndexOf(args, name);
     return at >= 0 && at + 1 < args.Length ? args[at + 1] : fallback;
 }
-
-/// <summary>One request body of the load.</summary>
-internal sealed record LoadRequest(byte[] Body);
 
 /// <summary>The gateway under test, in front of the fake upstream, with its own data directory (deleted after).</summary>
 internal sealed class LoadGateway(GatewayApp app, string data) : IAsyncDisposable
