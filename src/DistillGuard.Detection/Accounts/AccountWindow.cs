@@ -19,6 +19,9 @@ internal sealed class AccountWindow
     public const int RingHours = 168;
     public const int GenerationHours = 84;
     private const int RecentFingerprints = 16;
+
+    /// <summary>Distinct sampling settings remembered, most recent first: more call sites than an application has, fewer than a sweep uses.</summary>
+    private const int RecentSettings = 4;
     private const int MaxContentWords = 32;
 
     /// <summary>Slots of the repeat memory: one byte each; a benchmark's items (hundreds to a few thousand) mostly fit.</summary>
@@ -39,6 +42,7 @@ internal sealed class AccountWindow
     private readonly ushort[] _hourRepeatTokens = new ushort[RingHours];
     private readonly RepeatMemory _answered = new(RepeatSlots);
     private readonly ulong[] _recent = new ulong[RecentFingerprints];
+    private readonly ulong[] _recentSettings = new ulong[RecentSettings];
     private WindowGeneration _current = new();
     private WindowGeneration _previous = new();
     private long _latestHour = long.MinValue;
@@ -72,7 +76,7 @@ internal sealed class AccountWindow
     public long TotalCompletionTokens { get; private set; }
 
     /// <summary>Bytes of detection state held for this account (arrays and fields, object headers excluded).</summary>
-    public int SizeBytes => (RingHours * (8 + 4)) + (RecentFingerprints * 8) + _answered.SizeBytes + _current.SizeBytes + _previous.SizeBytes + 128;
+    public int SizeBytes => (RingHours * (8 + 4)) + (RecentFingerprints * 8) + (RecentSettings * 8) + _answered.SizeBytes + _current.SizeBytes + _previous.SizeBytes + 128;
 
     /// <summary>Folds one request into the window.</summary>
     public void Observe(UsageEvent e, DetectionOptions options)
@@ -142,6 +146,10 @@ internal sealed class AccountWindow
         }
 
         generation.Repeats += repeat ? 1 : 0;
+        if (IsNovelSetting(SamplingKey(e) | 1))
+        {
+            generation.NovelSettings++;
+        }
 
         if (e.MaxTokens is { } max && max >= options.MaxTokensCeiling * 0.95)
         {
@@ -206,6 +214,35 @@ internal sealed class AccountWindow
         h = HashMix.Mix(h ^ (ulong)(uint)(e.MaxTokens ?? -1) ^ ((ulong)(uint)e.N << 32));
         h = HashMix.Mix(h ^ (ulong)(uint)(e.TopLogprobs ?? -1) ^ (e.Logprobs ? 1UL << 40 : 0));
         return HashMix.Mix(h ^ (ulong)(e.Seed ?? long.MinValue));
+    }
+
+    /// <summary>
+    /// True when <paramref name="key"/> is not among the account's <see cref="RecentSettings"/> most recently used sampling
+    /// settings and the account has already used that many: an application's handful of settings, a red-teamer's few
+    /// temperatures or an evaluation's settings per run never count, only a setting beyond them. Either way it becomes the most recent.
+    /// </summary>
+    private bool IsNovelSetting(ulong key)
+    {
+        var found = Array.IndexOf(_recentSettings, key);
+        var novel = found < 0 && _recentSettings[RecentSettings - 1] != 0;
+        var shift = found < 0 ? RecentSettings - 1 : found;
+        Array.Copy(_recentSettings, 0, _recentSettings, 1, shift);
+        _recentSettings[0] = key;
+        return novel;
+    }
+
+    /// <summary>
+    /// The sampling settings of a request: temperature and top_p to 0.05, logprobs, top_logprobs and n. An application
+    /// sends what its code fixes (a few call sites, a few settings); a sweep over them measures the model's distribution.
+    /// <c>max_tokens</c> and the seed are left out: applications budget length per request, and some send a fresh seed each time.
+    /// </summary>
+    internal static ulong SamplingKey(UsageEvent e)
+    {
+        static ulong Step(double? value) => value is { } v && double.IsFinite(v) ? (ulong)(long)Math.Round(Math.Clamp(v, -100, 100) * 20) + 1 : 0;
+
+        var h = HashMix.Mix(Step(e.Temperature) ^ (Step(e.TopP) << 16));
+        h = HashMix.Mix(h ^ (ulong)(uint)(e.TopLogprobs ?? -1) ^ (e.Logprobs ? 1UL << 40 : 0));
+        return HashMix.Mix(h ^ ((ulong)(uint)Math.Max(1, e.N) << 8));
     }
 
     private void ObserveText(WindowGeneration generation, string text, ulong promptHash, long ticks, bool longOutput, DetectionOptions options)
@@ -315,6 +352,7 @@ internal sealed class AccountWindow
         values[(int)DetectorKind.LogprobShare] = Share(static g => g.Logprobs - g.RepeatLogprobs, requests);
         values[(int)DetectorKind.MultiChoiceShare] = Share(static g => g.MultiChoice - g.RepeatMultiChoice, requests);
         var repeats = Share(static g => g.Repeats, requests);
+        values[(int)DetectorKind.SamplingSweep] = Share(static g => g.NovelSettings, requests);
         values[(int)DetectorKind.MaxTokensCeilingShare] = Share(static g => g.AtCeiling, requests);
         if (text > 0)
         {

@@ -28,6 +28,9 @@ internal sealed class WindowGeneration
     public int FollowUps;
     public int NearDuplicates;
     public int Repeats;
+
+    /// <summary>Requests whose sampling settings were not among the account's few most recently used ones.</summary>
+    public int NovelSettings;
     public int RepeatLogprobs;
     public int RepeatMultiChoice;
     public int Errors;
@@ -39,7 +42,7 @@ internal sealed class WindowGeneration
     public double GapM2;
 
     /// <summary>Bytes of state held by this generation (arrays and fields, excluding object headers).</summary>
-    public int SizeBytes => Skeletons.SizeBytes + Templates.SizeBytes + Topics.SizeBytes + (TopicBuckets.Length * 8) + (Capabilities.Length * 4) + 108;
+    public int SizeBytes => Skeletons.SizeBytes + Templates.SizeBytes + Topics.SizeBytes + (TopicBuckets.Length * 8) + (Capabilities.Length * 4) + 112;
 
     /// <summary>Adds one gap (seconds) to the running inter-arrival statistics (Welford).</summary>
     public void AddGap(double seconds)
@@ -72,6 +75,7 @@ internal sealed class WindowGeneration
         Array.Clear(Capabilities);
         Requests = TextRequests = Elicited = ElicitedLong = LongOutputs = Logprobs = MultiChoice = AtCeiling = FollowUps = NearDuplicates = Errors = Repeats = RepeatLogprobs = RepeatMultiChoice = 0;
         PromptTokens = CompletionTokens = 0;
+        NovelSettings = 0;
         TopTemplate = 0;
         GapCount = 0;
         GapMean = GapM2 = 0;

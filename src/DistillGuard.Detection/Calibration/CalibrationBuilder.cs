@@ -10,6 +10,13 @@ namespace DistillGuard.Detection.Calibration;
 /// Benign accounts are split in two by a hash of their id: one half gives the per-detector references, the other
 /// half — never used for those references — gives the per-account-week score maxima that the thresholds are fitted
 /// on, so thresholds are not tuned on the same accounts whose features define "normal".
+/// <para>
+/// The review budget holds for every benign population the calibration can name, not only on average: the review
+/// threshold is fitted on all held-out weeks together and on each population's own weeks (its archetype in simulated
+/// traffic, its cohort in recorded traffic), and the largest wins. A rare population whose scores cluster in the benign tail (benchmark labs:
+/// a hundred in a few thousand account-weeks) would otherwise spend the whole pooled budget by itself and be flagged
+/// at thirty times the rate the budget promises.
+/// </para>
 /// </remarks>
 public sealed class CalibrationBuilder
 {
@@ -17,7 +24,12 @@ public sealed class CalibrationBuilder
     private readonly List<AccountSnapshot> _heldOut = [];
     private readonly HashSet<string> _referenceAccounts = new(StringComparer.Ordinal);
     private readonly HashSet<string> _heldOutAccounts = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _population = new(StringComparer.Ordinal);
+    private Dictionary<string, double[]> _populationMaxima = new(StringComparer.Ordinal);
     private int _referenceSnapshots;
+
+    /// <summary>Held-out weeks a population needs before it gets a threshold of its own (the exponential tail is fitted on ten of them).</summary>
+    public const int MinPopulationWeeks = 20;
 
     /// <summary>The held-out half's per-account-week maximum scores under the last built calibration (ascending).</summary>
     public double[] HeldOutWeekMaxima { get; private set; } = [];
@@ -32,14 +44,19 @@ public sealed class CalibrationBuilder
     public static bool IsHeldOut(string accountId) =>
         (XxHash3.HashToUInt64(MemoryMarshal.AsBytes(accountId.AsSpan()), 0x5EED) & 1) == 1;
 
+    /// <summary>The populations with thresholds of their own, with their held-out week maxima (ascending), after <see cref="Build"/>.</summary>
+    public IReadOnlyDictionary<string, double[]> PopulationWeekMaxima => _populationMaxima;
+
     /// <summary>Adds one benign snapshot (to the references or the held-out half, by account).</summary>
-    public void Add(AccountSnapshot snapshot)
+    /// <param name="population">The benign population the account belongs to (an archetype); null: its cohort.</param>
+    public void Add(AccountSnapshot snapshot, string? population = null)
     {
         ArgumentNullException.ThrowIfNull(snapshot);
         if (IsHeldOut(snapshot.AccountId))
         {
             _heldOut.Add(snapshot);
             _heldOutAccounts.Add(snapshot.AccountId);
+            _population.TryAdd(snapshot.AccountId, population ?? "cohort:" + snapshot.Cohort);
             return;
         }
 
@@ -89,9 +106,23 @@ public sealed class CalibrationBuilder
         };
         var maxima = WeekMaxima(withoutThresholds, _heldOut, weekOrigin);
         HeldOutWeekMaxima = [.. maxima.Values.Select(v => v.Score).Order()];
+        _populationMaxima = maxima
+            .GroupBy(p => _population[p.Key.Account], StringComparer.Ordinal)
+            .Where(g => g.Count() >= MinPopulationWeeks)
+            .ToDictionary(g => g.Key, g => g.Select(p => p.Value.Score).Order().ToArray(), StringComparer.Ordinal);
+        var pooled = RiskThresholds.Fit([.. maxima.Values.Select(v => v.Score)]);
+        foreach (var population in _populationMaxima.Values)
+        {
+            pooled = pooled with { Review = Math.Max(pooled.Review, RiskThresholds.Fit(population).Review) };
+        }
+
+        // The friction budget is a pooled one (automated friction on at most 1e-4 of all account-weeks); it only has to
+        // stay at or above the review threshold.
+        pooled = pooled with { Friction = Math.Max(pooled.Friction, pooled.Review) };
+
         var thresholds = new Dictionary<string, RiskThresholds>(StringComparer.Ordinal)
         {
-            [Cohorts.All] = RiskThresholds.Fit([.. maxima.Values.Select(v => v.Score)]),
+            [Cohorts.All] = pooled,
         };
         foreach (var cohort in maxima.Values.Select(v => v.Cohort).Distinct())
         {
@@ -107,6 +138,38 @@ public sealed class CalibrationBuilder
             References = references,
             Thresholds = thresholds,
         };
+    }
+
+    /// <summary>
+    /// The score above which at most a share <paramref name="alpha"/> of held-out benign weeks lies, in every population
+    /// with a threshold of its own and overall (the rule <see cref="Build"/> applies to the budgets); call after Build.
+    /// </summary>
+    public double ThresholdAt(double alpha)
+    {
+        var threshold = RiskThresholds.ThresholdAt(HeldOutWeekMaxima, alpha);
+        foreach (var population in _populationMaxima.Values)
+        {
+            threshold = Math.Max(threshold, RiskThresholds.ThresholdAt(population, alpha));
+        }
+
+        return threshold;
+    }
+
+    /// <summary>The population whose own threshold at <paramref name="alpha"/> is the largest, or null when the pooled one is.</summary>
+    public string? BindingPopulation(double alpha)
+    {
+        var threshold = RiskThresholds.ThresholdAt(HeldOutWeekMaxima, alpha);
+        string? binding = null;
+        foreach (var (name, population) in _populationMaxima)
+        {
+            var own = RiskThresholds.ThresholdAt(population, alpha);
+            if (own > threshold)
+            {
+                (threshold, binding) = (own, name);
+            }
+        }
+
+        return binding;
     }
 
     /// <summary>The largest combined evidence of each (account, week) among <paramref name="snapshots"/>.</summary>

@@ -21,6 +21,7 @@ public enum DetectorKind
     MaxTokensCeilingShare,
     SingleTurnShare,
     ReasoningHarvestShare,
+    SamplingSweep,
 }
 
 /// <summary>A detector's reason code, what its value means, and whether its reference is split by evidence size.</summary>
@@ -65,6 +66,11 @@ public sealed record Detector(DetectorKind Kind, string Code, string Meaning, bo
         // The conjunction is its own group: asking for reasoning (students, eval harnesses) and getting long answers
         // (developers) are each common; both on the same request, request after request, is what trace harvesting is.
         new(DetectorKind.ReasoningHarvestShare, "reasoning_harvest_share", "share of first turns that ask for reasoning traces and get a long answer", true, "extraction", Share),
+
+        // Its own group: request shape says what one request asks for; reaching for new temperatures, top_logprobs and n
+        // request after request is a measurement of the model's output distribution (logit and parameter stealing), where
+        // an application cycles among the few settings its code fixes and an evaluation changes them once per run.
+        new(DetectorKind.SamplingSweep, "sampling_sweep", "share of requests whose sampling settings (temperature, top_p, logprobs, top_logprobs, n) are a fifth or later, not among the account's 4 most recent", true, "sampling", Share),
     ];
 
     /// <summary>Group names in a stable order.</summary>

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Diagnostics;
 using DistillGuard.Detection.Calibration;
 using DistillGuard.Detection.Engine;
@@ -81,7 +82,6 @@ public static class DetectionEvaluation
         var watch = Stopwatch.StartNew();
         var (calibration, builder) = SimulatedCalibration.Fit(options.CalibrationSeeds, seed => Scenario(options, seed, attackers: false), options.Progress);
         var pooled = calibration.ThresholdsFor(Cohorts.All);
-        var heldOut = builder.HeldOutWeekMaxima;
         var tracks = new Dictionary<string, AccountTrack>(StringComparer.Ordinal);
         long events = 0;
         foreach (var seed in options.EvaluationSeeds)
@@ -132,7 +132,7 @@ public static class DetectionEvaluation
 
         var operatingPoints = options.TargetFprs.Select(alpha =>
         {
-            var threshold = RiskThresholds.ThresholdAt(heldOut, alpha);
+            var threshold = builder.ThresholdAt(alpha);
             return new OperatingPoint(alpha, threshold,
                 BinomialInterval.Of(attackerMax.Count(s => s >= threshold), attackerMax.Count),
                 BinomialInterval.Of(benignWeeks.Count(s => s >= threshold), benignWeeks.Count));
@@ -178,7 +178,13 @@ public static class DetectionEvaluation
             CalibrationSource = calibration.Source,
             ReviewThreshold = Math.Round(pooled.Review, 3),
             FrictionThreshold = Math.Round(pooled.Friction, 3),
-            CalibrationHeldOutAccountWeeks = heldOut.Length,
+            CalibrationHeldOutAccountWeeks = builder.HeldOutWeekMaxima.Length,
+            ReviewThresholdPopulation = builder.BindingPopulation(RiskThresholds.ReviewBudget),
+            PopulationThresholds = [.. builder.PopulationWeekMaxima.Append(new("all legitimate", builder.HeldOutWeekMaxima)).Select(p =>
+            {
+                var fit = RiskThresholds.Fit(p.Value);
+                return new PopulationThreshold(p.Key, p.Value.Length, Math.Round(fit.Review, 3), Math.Round(p.Value[^1], 3));
+            })],
             Events = events,
             Seconds = Math.Round(watch.Elapsed.TotalSeconds, 1),
             Archetypes = archetypes,
@@ -193,7 +199,7 @@ public static class DetectionEvaluation
             Accounts = options.IncludeAccounts
                 ? [.. tracks.Select(p => new AccountOutcome(p.Key, p.Value.Account.Archetype, p.Value.Account.IsAttacker, p.Value.Account.Tier, p.Value.Requests,
                     Math.Round(p.Value.MaxEvidence, 3), p.Value.FirstReview?.Requests, p.Value.FirstReview is { } f ? Math.Round(f.Hours, 2) : null, p.Value.FirstReasons,
-                    p.Value.ReviewWeeks.Count, p.Value.WeekMax.Count))]
+                    p.Value.ReviewWeeks.Count, p.Value.WeekMax.Count, p.Value.FirstDetails))]
                 : null,
         };
     }
@@ -307,6 +313,7 @@ public static class DetectionEvaluation
         public readonly HashSet<long> FrictionWeeks = [];
         public (long Requests, long Tokens, double Hours)? FirstReview;
         public IReadOnlyList<string> FirstReasons = [];
+        public IReadOnlyList<string> FirstDetails = [];
         public List<(double Days, double Score)>? Timeline;
 
         public double AttackShare => Requests == 0 ? 0 : (double)AttackRequests / Requests;
@@ -324,6 +331,7 @@ public static class DetectionEvaluation
                 {
                     FirstReview = (snapshot.TotalRequests, snapshot.TotalCompletionTokens, (snapshot.Time - (FirstSeen ?? start)).TotalHours);
                     FirstReasons = [.. assessment.Reasons.Take(3).Select(r => r.Code)];
+                    FirstDetails = [.. assessment.Reasons.Select(r => string.Create(CultureInfo.InvariantCulture, $"{r.Code} +{r.Evidence:F2} (S {assessment.Evidence:F2}): {r.Detail}"))];
                 }
             }
 

@@ -17,7 +17,7 @@ public static class DetectionReportWriter
         void Line(FormattableString s) => b.AppendLine(s.ToString(CultureInfo.InvariantCulture));
         Line($"## Measured results");
         b.AppendLine();
-        Line($"Command: `{command}` ({report.Events:N0} scored events, {report.Seconds:F0} s). Calibrated on seeds {string.Join(", ", report.CalibrationSeeds)} (legitimate traffic only, authorised distillation excluded); scored on seeds {string.Join(", ", report.EvaluationSeeds)}; scale {report.Scale}, {report.Days} days per seed, attacker account counts ×{report.AttackerScale} and rare legitimate archetypes' (fewer than {EvaluationOptions.RareAccounts} accounts at scale 1) ×{report.RareLegitimateScale} in scored scenarios{(report.CalibrationRareLegitimateScale != 1 ? $" and ×{report.CalibrationRareLegitimateScale} in calibration scenarios" : "")}. Pooled thresholds: review S ≥ {report.ReviewThreshold:F2}, friction S ≥ {report.FrictionThreshold:F2}, fitted on {report.CalibrationHeldOutAccountWeeks:N0} held-out benign account-weeks of the calibration seeds. Intervals are 95 % Wilson intervals.");
+        Line($"Command: `{command}` ({report.Events:N0} scored events, {report.Seconds:F0} s). Calibrated on seeds {string.Join(", ", report.CalibrationSeeds)} (legitimate traffic only, authorised distillation excluded); scored on seeds {string.Join(", ", report.EvaluationSeeds)}; scale {report.Scale}, {report.Days} days per seed, attacker account counts ×{report.AttackerScale} and rare legitimate archetypes' (fewer than {EvaluationOptions.RareAccounts} accounts at scale 1) ×{report.RareLegitimateScale} in scored scenarios{(report.CalibrationRareLegitimateScale != 1 ? $" and ×{report.CalibrationRareLegitimateScale} in calibration scenarios" : "")}. Pooled thresholds: review S ≥ {report.ReviewThreshold:F2}, friction S ≥ {report.FrictionThreshold:F2}, fitted on {report.CalibrationHeldOutAccountWeeks:N0} held-out benign account-weeks of the calibration seeds, each the largest of the fit over all of them and the fits over each legitimate archetype's own for review (set by {report.ReviewThresholdPopulation ?? "all weeks together"}); friction on all weeks together, never below review. Intervals are 95 % Wilson intervals.");
         b.AppendLine();
         Line($"- Legitimate (non-authorised) account-weeks flagged for review: **{Pct(report.BenignReview)}** ({report.BenignReview.Successes} of {report.BenignReview.Trials:N0}); friction band: {Pct(report.BenignFriction)} ({report.BenignFriction.Successes} of {report.BenignFriction.Trials:N0}).");
         Line($"- Attacker accounts flagged for review at any time: **{Pct(report.AttackerReview)}** ({report.AttackerReview.Successes} of {report.AttackerReview.Trials:N0}).");
@@ -37,13 +37,23 @@ public static class DetectionReportWriter
         b.AppendLine();
         Line($"### TPR at fixed FPR");
         b.AppendLine();
-        b.AppendLine("Thresholds fitted on the calibration seeds' held-out benign account-weeks at each target FPR (exponential tail beyond the sample); TPR over all attacker accounts of the scored seeds, and the FPR those thresholds really had on the scored seeds' legitimate account-weeks.");
+        b.AppendLine("Thresholds fitted on the calibration seeds' held-out benign account-weeks at each target FPR (exponential tail beyond the sample), the largest of the fit over all weeks and the fits over each legitimate archetype's own; TPR over all attacker accounts of the scored seeds, and the FPR those thresholds really had on the scored seeds' legitimate account-weeks.");
         b.AppendLine();
         b.AppendLine("| target FPR | threshold S | TPR | TPR 95 % CI | observed FPR | observed FPR 95 % CI |");
         b.AppendLine("|---:|---:|---:|---|---:|---|");
         foreach (var o in report.OperatingPoints)
         {
             Line($"| {o.TargetFpr:G1} | {o.Threshold:F2} | {Rate(o.Tpr)} ({o.Tpr.Successes}/{o.Tpr.Trials}) | {Ci(o.Tpr)} | {Rate(o.ObservedFpr)} ({o.ObservedFpr.Successes}/{o.ObservedFpr.Trials:N0}) | {Ci(o.ObservedFpr)} |");
+        }
+
+        b.AppendLine();
+        b.AppendLine("The review threshold at 1e-3 fitted on each legitimate archetype's own held-out calibration weeks (archetypes with fewer than 20 have none) and on all of them together; the shipped review threshold is the largest:");
+        b.AppendLine();
+        b.AppendLine("| held-out weeks of | weeks | review S at 1e-3 | largest held-out week |");
+        b.AppendLine("|---|---:|---:|---:|");
+        foreach (var t in report.PopulationThresholds.OrderByDescending(t => t.Review))
+        {
+            Line($"| {t.Population} | {t.Weeks:N0} | {t.Review:F2} | {t.LargestWeek:F2} |");
         }
 
         b.AppendLine();

@@ -17,6 +17,12 @@ public sealed record EvaluationReport
     public required double ReviewThreshold { get; init; }
     public required double FrictionThreshold { get; init; }
     public required int CalibrationHeldOutAccountWeeks { get; init; }
+
+    /// <summary>The benign population whose own held-out weeks set the review threshold (null: all weeks together did).</summary>
+    public string? ReviewThresholdPopulation { get; init; }
+
+    /// <summary>Each legitimate population's own thresholds on its held-out calibration weeks (and the pooled fit, as <c>all</c>).</summary>
+    public IReadOnlyList<PopulationThreshold> PopulationThresholds { get; init; } = [];
     public required long Events { get; init; }
     public required double Seconds { get; init; }
     public required IReadOnlyList<ArchetypeResult> Archetypes { get; init; }
@@ -64,6 +70,7 @@ public sealed record ArchetypeResult(
 
 /// <summary>One scored account: its largest evidence, when it was first flagged and why, and its flagged account-weeks.</summary>
 /// <param name="Key">Seed and account id, <c>seed/id</c>.</param>
+/// <param name="DetailsAtFlag">The reasons at the first flag as an analyst reads them: code, evidence term and detail (value, cohort percentile, band).</param>
 public sealed record AccountOutcome(
     string Key,
     string Archetype,
@@ -75,7 +82,11 @@ public sealed record AccountOutcome(
     double? HoursToFlag,
     IReadOnlyList<string> ReasonsAtFlag,
     int FlaggedWeeks,
-    int Weeks);
+    int Weeks,
+    IReadOnlyList<string> DetailsAtFlag);
+
+/// <summary>Thresholds fitted on one benign population's held-out week maxima.</summary>
+public sealed record PopulationThreshold(string Population, int Weeks, double Review, double LargestWeek);
 
 /// <summary>TPR at a threshold fitted on the calibration seeds' held-out benign account-weeks for a target FPR, and the FPR it really had.</summary>
 public sealed record OperatingPoint(double TargetFpr, double Threshold, BinomialInterval Tpr, BinomialInterval ObservedFpr);

@@ -32,7 +32,7 @@ public static class SimulatedCalibration
             foreach (var snapshot in TrafficReplay.Snapshots(engine, events, Tick, id => Profile(accounts, id)))
             {
                 // Seeds reuse account ids: keep each seed's accounts apart, and count weeks from each seed's own start.
-                builder.Add(snapshot with { AccountId = $"s{seed}/{snapshot.AccountId}", Time = snapshot.Time - (options.Start - origin.Value) });
+                builder.Add(snapshot with { AccountId = $"s{seed}/{snapshot.AccountId}", Time = snapshot.Time - (options.Start - origin.Value) }, accounts.GetValueOrDefault(snapshot.AccountId)?.Archetype);
                 snapshots++;
             }
 

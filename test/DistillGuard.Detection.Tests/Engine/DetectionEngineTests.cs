@@ -22,6 +22,68 @@ public sealed class DetectionEngineTests
     });
 
     [Fact]
+    public void Milestones_AreTwoPerDoubling_FromTen()
+    {
+        var milestones = Enumerable.Range(1, 4000).Where(n => TrafficReplay.IsMilestone(n)).ToArray();
+        Assert.Equal([10, 14, 20, 28, 40, 57, 80, 113, 160, 226, 320, 453, 640, 905, 1280, 1810, 2560, 3620], milestones);
+    }
+
+    [Fact]
+    public void Snapshots_BurstBetweenTicks_IsSampledAtEachMilestone()
+    {
+        // A benchmark run of 300 items at 1.5 s pacing, over in 7.5 minutes: the hourly tick alone would see it once, at 300.
+        var engine = new DetectionEngine(new DetectionCalibration());
+        var events = new List<UsageEvent>();
+        var id = 0;
+        for (var i = 0; i < 300; i++)
+        {
+            events.Add(SyntheticTraffic.Event("lab", ref id, SyntheticTraffic.Start.AddMinutes(1).AddSeconds(1.5 * i), $"Item {i}: literal or figurative?", 1, 1));
+        }
+
+        var snapshots = TrafficReplay.Snapshots(engine, events, TimeSpan.FromHours(1)).ToList();
+        Assert.Equal([10, 14, 20, 28, 40, 57, 80, 113, 160, 226, 300], snapshots.Select(s => s.Features.Requests));
+        Assert.Equal(SyntheticTraffic.Start.AddMinutes(1).AddSeconds(1.5 * 9), snapshots[0].Time);
+        Assert.Equal(SyntheticTraffic.Start.AddHours(1), snapshots[^1].Time);
+    }
+
+    [Fact]
+    public void Build_RarePopulationInTheBenignTail_IsHeldToTheBudgetToo()
+    {
+        // 400 casual users and 80 heavy "labs" (templated reasoning traffic): the labs are a sixth of the held-out weeks
+        // and all of the tail, so a pooled quantile alone sits among them and spends the budget on them.
+        var engine = new DetectionEngine(new DetectionCalibration());
+        var labelled = new CalibrationBuilder();
+        var pooledOnly = new CalibrationBuilder();
+        var traffic = SyntheticTraffic.Merge([
+            .. Enumerable.Range(0, 400).Select(i => SyntheticTraffic.Casual($"casual-{i}", i, days: 7)),
+            .. Enumerable.Range(0, 80).Select(i => SyntheticTraffic.Harvester($"lab-{i}", 1_000 + i, 200 + (5 * i), TimeSpan.FromHours(6 + (i % 24)), SyntheticTraffic.Start.AddHours(i)))]);
+        foreach (var snapshot in TrafficReplay.Snapshots(engine, traffic, TimeSpan.FromHours(1)))
+        {
+            labelled.Add(snapshot, snapshot.AccountId.StartsWith("lab-", StringComparison.Ordinal) ? "lab" : "casual");
+            pooledOnly.Add(snapshot);
+        }
+
+        var calibration = labelled.Build("test", SyntheticTraffic.Start, SyntheticTraffic.Start);
+        var pooled = pooledOnly.Build("test", SyntheticTraffic.Start, SyntheticTraffic.Start);
+        var labWeeks = labelled.PopulationWeekMaxima["lab"];
+        Assert.InRange(labWeeks.Length, CalibrationBuilder.MinPopulationWeeks, 80);
+
+        // At a 5 % budget the samples are large enough for empirical quantiles: 5 % of all weeks lie above the pooled
+        // threshold, but more than twice that share of the labs' weeks; with the labs held to it as well, at most 5 % do.
+        var pooledAt5 = RiskThresholds.ThresholdAt(labelled.HeldOutWeekMaxima, 0.05);
+        var labelledAt5 = labelled.ThresholdAt(0.05);
+        Assert.True(labWeeks.Count(w => w >= pooledAt5) > 2 * 0.05 * labWeeks.Length, $"{labWeeks.Count(w => w >= pooledAt5)} of {labWeeks.Length} lab weeks above the pooled threshold");
+        Assert.True(labWeeks.Count(w => w >= labelledAt5) <= 0.05 * labWeeks.Length);
+        Assert.Equal("lab", labelled.BindingPopulation(0.05));
+
+        var review = calibration.ThresholdsFor(Cohorts.All).Review;
+        Assert.True(review >= labWeeks[^1], "a population's own fit never falls below its largest held-out week");
+        Assert.True(review >= pooled.ThresholdsFor(Cohorts.All).Review);
+        Assert.Equal(review, labelled.ThresholdAt(RiskThresholds.ReviewBudget), 9);
+        Assert.True(calibration.ThresholdsFor(Cohorts.All).Friction >= review);
+    }
+
+    [Fact]
     public void Detect_TemplatedReasoningHarvester_FlagsAccountWithReasons()
     {
         var engine = new DetectionEngine(CasualCalibration.Value);
@@ -60,6 +122,37 @@ public sealed class DetectionEngineTests
         Assert.Equal(0, features[DetectorKind.ReasoningHarvestShare]);
         Assert.Equal(0.5, features[DetectorKind.LogprobShare]);
         Assert.Equal((40 * 1) + (40 * 300), features[DetectorKind.TokensOutDay]);
+    }
+
+    [Fact]
+    public void Features_SamplingSweep_CountsNewSettings_NotAnApplicationsFewCallSites()
+    {
+        // An application: two call sites with fixed settings, 200 requests. A prober: temperatures 0..2 in steps of 0.25,
+        // top_logprobs 5 and 20, n 1 and 8, cycling. Seeds and max_tokens change on every request in both and are not settings.
+        var events = new List<UsageEvent>();
+        var id = 0;
+        for (var i = 0; i < 200; i++)
+        {
+            var time = SyntheticTraffic.Start.AddSeconds(10 * i);
+            events.Add(SyntheticTraffic.Event("app", ref id, time, $"Summarise ticket {i}.", 20, 64 + i) with { Temperature = i % 2 == 0 ? 0 : 0.7, Seed = i });
+            var sweep = i % 3;
+            events.Add(SyntheticTraffic.Event("prober", ref id, time.AddSeconds(1), $"The county of {i}", 1, sweep == 2 ? 16 : 1, n: sweep == 2 ? 8 : 1, logprobs: true) with
+            {
+                Temperature = sweep == 1 ? 0.25 * (i / 3 % 9) : 1.0,
+                TopLogprobs = sweep == 0 ? 20 : 5,
+                Seed = i,
+            });
+        }
+
+        var now = SyntheticTraffic.Start.AddHours(1);
+        var app = FeaturesOf(events, "app", now)[DetectorKind.SamplingSweep];
+        var prober = FeaturesOf(events, "prober", now)[DetectorKind.SamplingSweep];
+
+        // The app's two settings fit among the four remembered; the prober reaches for a temperature it has not just used
+        // on every third request from its fifth setting on (its first two temperatures, top_logprobs 20 and n = 8 fill
+        // the memory): 65 of its 67 temperature requests.
+        Assert.Equal(0, app);
+        Assert.Equal(65.0 / 200, prober, 9);
     }
 
     [Fact]
