@@ -25,6 +25,10 @@ var rounds = IntArg("--rounds", 3);
 var streamSamples = IntArg("--stream-samples", 300);
 var warmup = IntArg("--warmup", 2);
 var inlineScheduling = IntArg("--inline-scheduling", 1) == 1;
+
+// As `serve` does, before the first socket; the switch is process-wide, so in one process it also applies to the load
+// generator and the fake upstream (the direct path), and child processes inherit it.
+var inlineCompletions = SocketCompletions.Apply(IntArg("--inline-completions", new GatewayOptions().InlineSocketCompletions ? 1 : 0) == 1);
 const string AdminToken = "load-driver-admin-token-0123456789";
 
 switch (StringArg("--role", "driver"))
@@ -188,7 +192,7 @@ if (gatewayChild is not null)
 }
 
 report.AppendLine();
-report.AppendLine(CultureInfo.InvariantCulture, $"Requests per target: {directLatencies.Count:N0} non-streaming, {streamSamples} streaming; failed requests: {errors}; usage events written: {written:N0}, dropped: {dropped}.");
+report.AppendLine(CultureInfo.InvariantCulture, $"Requests per target: {directLatencies.Count:N0} non-streaming, {streamSamples} streaming; failed requests: {errors}; usage events written: {written:N0}, dropped: {dropped}; inline scheduling {(inlineScheduling ? "on" : "off")}, inline socket completions {(inlineCompletions ? "on" : "off")}.");
 Console.WriteLine(report.ToString());
 
 if (gateway is not null)

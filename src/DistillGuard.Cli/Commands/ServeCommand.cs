@@ -69,6 +69,8 @@ internal static class ServeCommand
                 options.Accounts.SelfRegister = true;
             }
 
+            // Before the first socket: the runtime reads the switch once per process.
+            SocketCompletions.Apply(options.InlineSocketCompletions);
             GatewayApp app;
             try
             {

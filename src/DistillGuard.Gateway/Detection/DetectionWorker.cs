@@ -1,6 +1,7 @@
 using DistillGuard.Detection.Engine;
 using DistillGuard.Detection.Scoring;
 using DistillGuard.Storage.Accounts;
+using DistillGuard.Storage.Threading;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
@@ -23,7 +24,10 @@ internal sealed class DetectionWorker(
 
     private long _observed;
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    // On a lower-priority thread of its own: folding events in and re-scoring every account are bursts the request path should not wait behind.
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) => BackgroundThread.Run("detection worker", () => RunAsync(stoppingToken));
+
+    private async Task RunAsync(CancellationToken stoppingToken)
     {
         var reader = observer.Reader;
         var nextRescore = time.GetUtcNow() + options.RescoreInterval;

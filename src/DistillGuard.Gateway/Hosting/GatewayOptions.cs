@@ -45,6 +45,15 @@ public sealed class GatewayOptions
     /// </summary>
     public bool InlineScheduling { get; set; } = true;
 
+    /// <summary>
+    /// Run socket completions (the upstream's answer arriving, a client's next bytes) on the socket event threads instead
+    /// of queueing each to the thread pool: the second hand-off of a proxied request. Process-wide, so <c>serve</c> applies
+    /// it before it opens a socket (<see cref="SocketCompletions"/>); a gateway hosted in another program ignores it. Off by
+    /// default: with the background loops at a lower priority it no longer changed the measured latency
+    /// (docs/benchmarks.md), and anything that blocks on a socket event thread would stall every connection on it.
+    /// </summary>
+    public bool InlineSocketCompletions { get; set; }
+
     /// <summary>Admin token; normally left out of the file (environment or data directory).</summary>
     [JsonIgnore]
     public string? AdminToken { get; set; }

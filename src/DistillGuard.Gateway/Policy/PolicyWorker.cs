@@ -4,6 +4,7 @@ using DistillGuard.Detection.Engine;
 using DistillGuard.Policy.Ladder;
 using DistillGuard.Storage.Accounts;
 using DistillGuard.Storage.Policy;
+using DistillGuard.Storage.Threading;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
@@ -45,7 +46,10 @@ internal sealed partial class PolicyWorker(
         await base.StartAsync(cancellationToken);
     }
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    // On a lower-priority thread of its own: a pass re-decides every account, a burst the request path should not wait behind.
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) => BackgroundThread.Run("policy worker", () => RunAsync(stoppingToken));
+
+    private async Task RunAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(options.Interval, time);
         try

@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using DistillGuard.Storage.Threading;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -94,7 +95,7 @@ public sealed class UsageLog : IAsyncDisposable
     {
         lock (_gate)
         {
-            _loop ??= Task.Run(RunAsync, CancellationToken.None);
+            _loop ??= BackgroundThread.Run("usage-log writer", RunAsync);
         }
 
         return Task.CompletedTask;
@@ -109,7 +110,7 @@ public sealed class UsageLog : IAsyncDisposable
         {
             _channel.Writer.TryComplete();
             // A log stopped before it started still drains what it accepted.
-            loop = _loop ??= Task.Run(RunAsync, CancellationToken.None);
+            loop = _loop ??= BackgroundThread.Run("usage-log writer", RunAsync);
         }
 
         using (cancellationToken.Register(static state => ((CancellationTokenSource)state!).Cancel(), _abort))
@@ -147,14 +148,14 @@ public sealed class UsageLog : IAsyncDisposable
 
                 if (batch.Count > 0)
                 {
-                    await WriteBatchAsync(batch, abort).ConfigureAwait(false);
+                    await WriteBatchAsync(batch, abort);
                     batch.Clear();
                     ReportDrops();
                 }
 
                 if (_options.PromptRetention is { } retention && _time.GetUtcNow() >= nextPurge)
                 {
-                    await PurgeAsync(_time.GetUtcNow() - retention, abort).ConfigureAwait(false);
+                    await PurgeAsync(_time.GetUtcNow() - retention, abort);
                     nextPurge = _time.GetUtcNow() + _options.PurgeInterval;
                 }
 
@@ -171,8 +172,8 @@ public sealed class UsageLog : IAsyncDisposable
                     {
                         using var stopDelay = CancellationTokenSource.CreateLinkedTokenSource(abort);
                         var delay = Task.Delay(untilPurge, _time, stopDelay.Token);
-                        var first = await Task.WhenAny(waiting, delay).ConfigureAwait(false);
-                        await stopDelay.CancelAsync().ConfigureAwait(false);
+                        var first = await Task.WhenAny(waiting, delay);
+                        await stopDelay.CancelAsync();
                         if (first != waiting)
                         {
                             // The purge is due; the pending wait is kept for the next round.
@@ -185,7 +186,7 @@ public sealed class UsageLog : IAsyncDisposable
                     }
                 }
 
-                var more = await waiting.ConfigureAwait(false);
+                var more = await waiting;
                 waiting = null;
                 if (!more)
                 {
@@ -221,7 +222,7 @@ public sealed class UsageLog : IAsyncDisposable
             attempt++;
             try
             {
-                await _store.AppendAsync(batch, abort).ConfigureAwait(false);
+                await _store.AppendAsync(batch, abort);
                 break;
             }
             catch (OperationCanceledException) when (abort.IsCancellationRequested)
@@ -234,7 +235,7 @@ public sealed class UsageLog : IAsyncDisposable
                 var delay = Backoff(attempt);
                 // The exception is the store's (SQLite messages name no values); the batch's prompt text is never logged.
                 StorageLog.AppendFailed(_logger, ex, batch.Count, attempt, delay);
-                await Task.Delay(delay, _time, abort).ConfigureAwait(false);
+                await Task.Delay(delay, _time, abort);
             }
         }
 
@@ -263,7 +264,7 @@ public sealed class UsageLog : IAsyncDisposable
     {
         try
         {
-            var purged = await _store.PurgePromptTextAsync(cutoff, abort).ConfigureAwait(false);
+            var purged = await _store.PurgePromptTextAsync(cutoff, abort);
             Interlocked.Add(ref _promptTextPurged, purged);
             if (purged > 0)
             {
