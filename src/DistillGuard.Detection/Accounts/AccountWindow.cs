@@ -10,7 +10,7 @@ namespace DistillGuard.Detection.Accounts;
 
 /// <summary>Everything the engine remembers about one account: an hourly ring over 7 days and two half-week sketch generations.</summary>
 /// <remarks>
-/// State is fixed-size (7,200 bytes by count, see <see cref="SizeBytes"/>) whatever the account's volume. Not thread-safe: the
+/// State is fixed-size (7,240 bytes by count, see <see cref="SizeBytes"/>) whatever the account's volume. Not thread-safe: the
 /// engine serialises access per account. Times come from event timestamps; events out of order are placed in their
 /// hour when it is still in the ring and otherwise only counted where they still fit.
 /// </remarks>

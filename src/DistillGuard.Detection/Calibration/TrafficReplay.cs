@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using DistillGuard.Detection.Engine;
 using DistillGuard.Storage.Usage;
 
@@ -56,7 +57,7 @@ public static class TrafficReplay
             if (e.AccountId is { Length: > 0 } account)
             {
                 dirty.Add(account);
-                ref var count = ref System.Runtime.InteropServices.CollectionsMarshal.GetValueRefOrAddDefault(counts, account, out _);
+                ref var count = ref CollectionsMarshal.GetValueRefOrAddDefault(counts, account, out _);
                 if (IsMilestone(++count) && engine.Snapshot(account, e.Timestamp) is { } milestone)
                 {
                     yield return milestone;
