@@ -76,9 +76,9 @@ internal sealed partial class PolicyWorker(
     /// re-decided; accounts with an analyst's override are re-decided on every pass.
     /// </summary>
     /// <remarks>
-    /// Looks happen only at tick boundaries, as in the calibration (one snapshot per active account per tick): a look
-    /// at an arbitrary moment, say right after a burst, sees features the calibration never scored, and inflates the
-    /// false-positive rate (ADR 3).
+    /// Looks happen only at tick boundaries, where the calibration looks too (it also looks at request-count milestones,
+    /// ADR 6): a look at an arbitrary moment, say right after a burst, sees features the calibration never scored, and
+    /// inflates the false-positive rate (ADR 3). Deciding at the milestones as well would act sooner; not done yet.
     /// </remarks>
     public async Task EvaluateAsync(DateTimeOffset now, CancellationToken cancellationToken)
     {

@@ -8,7 +8,7 @@ namespace DistillGuard.Lab.Evaluation;
 /// <summary>Fits a detection calibration on simulated legitimate traffic (the shipped default and the evaluation's training half).</summary>
 public static class SimulatedCalibration
 {
-    /// <summary>Snapshot cadence of replays: hourly, the finest window the engine keeps.</summary>
+    /// <summary>Snapshot cadence of replays: hourly, the finest window the engine keeps (replays also snapshot at request-count milestones).</summary>
     public static readonly TimeSpan Tick = TimeSpan.FromHours(1);
 
     /// <summary>
