@@ -219,7 +219,8 @@ internal sealed class AccountWindow
     /// <summary>
     /// True when <paramref name="key"/> is not among the account's <see cref="RecentSettings"/> most recently used sampling
     /// settings and the account has already used that many: an application's handful of settings, a red-teamer's few
-    /// temperatures or an evaluation's settings per run never count, only a setting beyond them. Either way it becomes the most recent.
+    /// temperatures or an evaluation's settings per run never count, only a setting beyond them. Either way it becomes
+    /// the most recent.
     /// </summary>
     private bool IsNovelSetting(ulong key)
     {
@@ -234,7 +235,8 @@ internal sealed class AccountWindow
     /// <summary>
     /// The sampling settings of a request: temperature and top_p to 0.05, logprobs, top_logprobs and n. An application
     /// sends what its code fixes (a few call sites, a few settings); a sweep over them measures the model's distribution.
-    /// <c>max_tokens</c> and the seed are left out: applications budget length per request, and some send a fresh seed each time.
+    /// <c>max_tokens</c> and the seed are left out: applications budget length per request, and some send a fresh seed
+    /// each time.
     /// </summary>
     internal static ulong SamplingKey(UsageEvent e)
     {

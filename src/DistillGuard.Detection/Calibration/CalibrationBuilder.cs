@@ -13,9 +13,9 @@ namespace DistillGuard.Detection.Calibration;
 /// <para>
 /// The review budget holds for every benign population the calibration can name, not only on average: the review
 /// threshold is fitted on all held-out weeks together and on each population's own weeks (its archetype in simulated
-/// traffic, its cohort in recorded traffic), and the largest wins. A rare population whose scores cluster in the benign tail (benchmark labs:
-/// a hundred in a few thousand account-weeks) would otherwise spend the whole pooled budget by itself and be flagged
-/// at thirty times the rate the budget promises.
+/// traffic, its cohort in recorded traffic), and the largest wins. A rare population whose scores cluster in the
+/// benign tail (benchmark labs: a hundred in a few thousand account-weeks) would otherwise spend the whole pooled
+/// budget by itself and be flagged at tens of times the rate the budget promises (ADR 6).
 /// </para>
 /// </remarks>
 public sealed class CalibrationBuilder
