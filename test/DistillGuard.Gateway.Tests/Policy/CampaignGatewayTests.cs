@@ -30,7 +30,7 @@ public sealed class CampaignGatewayTests
         var casualKey = await gateway.CreateAccountAsync("casual");
         for (var i = 0; i < Fleet; i++)
         {
-            using var first = await SendAsync(gateway, keys[i], HarvestPrompts.Prompt(i));
+            using var first = await SendAsync(gateway, keys[i], HarvestPrompts.Prompt(i), harvest: true);
             Assert.Equal(HttpStatusCode.OK, first.StatusCode);
         }
 
@@ -46,7 +46,7 @@ public sealed class CampaignGatewayTests
         {
             for (var i = 0; i < Fleet; i++)
             {
-                using var response = await SendAsync(gateway, keys[i], HarvestPrompts.Prompt(Fleet + (round * Fleet) + i));
+                using var response = await SendAsync(gateway, keys[i], HarvestPrompts.Prompt(Fleet + (round * Fleet) + i), harvest: true);
                 Assert.Contains(response.StatusCode, new[] { HttpStatusCode.OK, HttpStatusCode.Forbidden });
             }
         }
@@ -110,9 +110,14 @@ public sealed class CampaignGatewayTests
         Assert.Equal(0, empty.GetProperty("data").GetArrayLength());
     }
 
-    private static async Task<HttpResponseMessage> SendAsync(TestGateway gateway, string apiKey, string prompt)
+    // The fleet harvests as distillers do, with the answer's logprobs (soft labels); short answers keep the test fast. Without
+    // them the pooled evidence of 270 templated reasoning requests sits at the review threshold (23.16 against 23.18 in
+    // one CI run), and whether the campaign is flagged comes down to timing.
+    private static async Task<HttpResponseMessage> SendAsync(TestGateway gateway, string apiKey, string prompt, bool harvest = false)
     {
-        var body = JsonSerializer.Serialize(new { model = "dg-teacher", max_tokens = 4, messages = new[] { new { role = "user", content = prompt } } });
+        var body = harvest
+            ? JsonSerializer.Serialize(new { model = "dg-teacher", max_tokens = 4, logprobs = true, top_logprobs = 5, messages = new[] { new { role = "user", content = prompt } } })
+            : JsonSerializer.Serialize(new { model = "dg-teacher", max_tokens = 4, messages = new[] { new { role = "user", content = prompt } } });
         return await gateway.Http.SendAsync(gateway.Post("v1/chat/completions", body, apiKey));
     }
 }
