@@ -16,7 +16,7 @@ public sealed class DetectionGatewayTests
         for (var i = 0; i < HarvestPrompts.Count; i++)
         {
             var prompt = HarvestPrompts.Prompt(i);
-            await SendAsync(gateway, harvesterKey, prompt);
+            await SendAsync(gateway, harvesterKey, prompt, harvest: true);
         }
 
         foreach (var prompt in new[] { "What's a good recipe for pancakes?", "Can you help me write a note to my landlord?", "Any tips for a job interview tomorrow?" })
@@ -60,9 +60,13 @@ public sealed class DetectionGatewayTests
         Assert.DoesNotContain(gateway.Logs.Entries, e => e.Level > LogLevel.Trace && e.Message.Contains("expert data analyst", StringComparison.Ordinal));
     }
 
-    private static async Task SendAsync(TestGateway gateway, string apiKey, string prompt)
+    // The harvester asks for the answer's logprobs (soft labels), as distillers do; short answers keep the test fast.
+    // Without them its evidence (≈ 24.9) sat within 2 nats of the shipped review threshold (23.18).
+    private static async Task SendAsync(TestGateway gateway, string apiKey, string prompt, bool harvest = false)
     {
-        var body = JsonSerializer.Serialize(new { model = "dg-teacher", max_tokens = 4, messages = new[] { new { role = "user", content = prompt } } });
+        var body = harvest
+            ? JsonSerializer.Serialize(new { model = "dg-teacher", max_tokens = 4, logprobs = true, top_logprobs = 5, messages = new[] { new { role = "user", content = prompt } } })
+            : JsonSerializer.Serialize(new { model = "dg-teacher", max_tokens = 4, messages = new[] { new { role = "user", content = prompt } } });
         using var request = gateway.Post("v1/chat/completions", body, apiKey);
         using var response = await gateway.Http.SendAsync(request);
 
