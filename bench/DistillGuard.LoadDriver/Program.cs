@@ -201,6 +201,9 @@ if (gateway is not null)
     await upstream!.DisposeAsync();
 }
 
+gatewayChild?.Dispose();
+upstreamChild?.Dispose();
+
 return errors == 0 ? 0 : 1;
 
 TimeSpan TotalCpu()

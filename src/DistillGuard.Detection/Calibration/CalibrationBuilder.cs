@@ -111,10 +111,7 @@ public sealed class CalibrationBuilder
             .Where(g => g.Count() >= MinPopulationWeeks)
             .ToDictionary(g => g.Key, g => g.Select(p => p.Value.Score).Order().ToArray(), StringComparer.Ordinal);
         var pooled = RiskThresholds.Fit([.. maxima.Values.Select(v => v.Score)]);
-        foreach (var population in _populationMaxima.Values)
-        {
-            pooled = pooled with { Review = Math.Max(pooled.Review, RiskThresholds.Fit(population).Review) };
-        }
+        pooled = pooled with { Review = Math.Max(pooled.Review, ThresholdAt(RiskThresholds.ReviewBudget)) };
 
         // The friction budget is a pooled one (automated friction on at most 1e-4 of all account-weeks); it only has to
         // stay at or above the review threshold.
@@ -144,19 +141,12 @@ public sealed class CalibrationBuilder
     /// The score above which at most a share <paramref name="alpha"/> of held-out benign weeks lies, in every population
     /// with a threshold of its own and overall (the rule <see cref="Build"/> applies to the budgets); call after Build.
     /// </summary>
-    public double ThresholdAt(double alpha)
-    {
-        var threshold = RiskThresholds.ThresholdAt(HeldOutWeekMaxima, alpha);
-        foreach (var population in _populationMaxima.Values)
-        {
-            threshold = Math.Max(threshold, RiskThresholds.ThresholdAt(population, alpha));
-        }
-
-        return threshold;
-    }
+    public double ThresholdAt(double alpha) => Largest(alpha).Threshold;
 
     /// <summary>The population whose own threshold at <paramref name="alpha"/> is the largest, or null when the pooled one is.</summary>
-    public string? BindingPopulation(double alpha)
+    public string? BindingPopulation(double alpha) => Largest(alpha).Population;
+
+    private (double Threshold, string? Population) Largest(double alpha)
     {
         var threshold = RiskThresholds.ThresholdAt(HeldOutWeekMaxima, alpha);
         string? binding = null;
@@ -169,7 +159,7 @@ public sealed class CalibrationBuilder
             }
         }
 
-        return binding;
+        return (threshold, binding);
     }
 
     /// <summary>The largest combined evidence of each (account, week) among <paramref name="snapshots"/>.</summary>
