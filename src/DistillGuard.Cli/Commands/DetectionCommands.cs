@@ -106,12 +106,13 @@ public static class DetectionCommands
         var rareScale = new Option<double>("--rare-legit-scale") { Description = "Account multiplier for rare legitimate archetypes (researchers, batch jobs, …) in scored scenarios.", DefaultValueFactory = _ => 1 };
         var calibrationRareScale = new Option<double>("--calibration-rare-legit-scale") { Description = "Account multiplier for rare legitimate archetypes in calibration scenarios.", DefaultValueFactory = _ => 1 };
         var days = new Option<double>("--days") { Description = "Simulated days per seed.", DefaultValueFactory = _ => 7 };
+        var review = new Option<double>("--review-hours") { Description = "Cost of extraction: hours from an attacker's first flag until a reviewer closes its account.", DefaultValueFactory = _ => 24 };
         var docs = new Option<string?>("--docs") { Description = "Write detection.md and images/detection-*.png into this docs directory." };
         var json = new Option<bool>("--json") { Description = "Print the report as JSON." };
         var accounts = new Option<bool>("--accounts") { Description = "With --json: list every scored account's outcome (large)." };
         var command = new Command("evaluate", "Calibrate on some simulator seeds, score on others: detection and false-flag rates with 95 % intervals, TPR at FPR 1e-4/1e-3/1e-2, harvest before the flag.")
         {
-            calibrationSeeds, seeds, scale, attackerScale, rareScale, calibrationRareScale, days, docs, json, accounts,
+            calibrationSeeds, seeds, scale, attackerScale, rareScale, calibrationRareScale, days, review, docs, json, accounts,
         };
         command.SetAction(parse =>
         {
@@ -125,6 +126,7 @@ public static class DetectionCommands
                 RareLegitimateScale = parse.GetValue(rareScale),
                 CalibrationRareLegitimateScale = parse.GetValue(calibrationRareScale),
                 Duration = TimeSpan.FromDays(parse.GetValue(days)),
+                ReviewDelay = TimeSpan.FromHours(parse.GetValue(review)),
                 Progress = asJson ? null : Console.Error.WriteLine,
                 IncludeAccounts = asJson && parse.GetValue(accounts),
             });

@@ -38,6 +38,12 @@ public sealed class EvaluationOptions
 
     public TimeSpan Duration { get; set; } = TimeSpan.FromDays(7);
 
+    /// <summary>
+    /// How long after its first flag a human reviewer closes an attacker's account in the cost-of-extraction model
+    /// (the policy evaluation's default review delay). The detector itself never closes anything.
+    /// </summary>
+    public TimeSpan ReviewDelay { get; set; } = TimeSpan.FromHours(24);
+
     /// <summary>Target FPRs of the reported operating points.</summary>
     public IReadOnlyList<double> TargetFprs { get; set; } = [1e-4, 1e-3, 1e-2];
 
@@ -59,7 +65,7 @@ public sealed class EvaluationOptions
             throw new ArgumentException("Calibration and evaluation seeds must differ: the detector is never scored on what it was fitted on.");
         }
 
-        if (Duration <= TimeSpan.Zero || Scale <= 0 || AttackerScale <= 0 || RareLegitimateScale <= 0 || CalibrationRareLegitimateScale <= 0)
+        if (Duration <= TimeSpan.Zero || ReviewDelay < TimeSpan.Zero || Scale <= 0 || AttackerScale <= 0 || RareLegitimateScale <= 0 || CalibrationRareLegitimateScale <= 0)
         {
             throw new ArgumentException("Duration and scales must be positive.");
         }
@@ -103,6 +109,10 @@ public static class DetectionEvaluation
                 if (e.IsAttacker)
                 {
                     track.AttackRequests++;
+                    if (track.FirstReviewAt is not { } flaggedAt || e.Event.Timestamp <= flaggedAt + options.ReviewDelay)
+                    {
+                        track.AttackRequestsBeforeClosure++;
+                    }
                 }
 
                 return e.Event;
@@ -142,7 +152,7 @@ public static class DetectionEvaluation
         var naive = all.Where(t => t.Account.Archetype == NaiveHarvester && t.FirstReview is not null).ToList();
         var naiveRequests = Median(naive.Select(t => (double)t.FirstReview!.Value.Requests));
         var naiveHours = Median(naive.Select(t => t.FirstReview!.Value.Hours));
-        var adaptive = new[] { "paraphrasing-adaptive", "timing-mimic", "low-and-slow", "hydra-fleet" }
+        var adaptive = new[] { NaiveHarvester, "paraphrasing-adaptive", "timing-mimic", "low-and-slow", "hydra-fleet" }
             .Where(TrafficSimulator.Archetypes.Contains)
             .Select(name =>
             {
@@ -150,12 +160,15 @@ public static class DetectionEvaluation
                 var flagged = group.Where(t => t.FirstReview is not null).ToList();
                 var requests = Median(flagged.Select(t => (double)t.FirstReview!.Value.Requests));
                 var hours = Median(flagged.Select(t => t.FirstReview!.Value.Hours));
-                // Per answer harvested before the flag: accounts burned (1 / requests per account) and account-hours spent (hours / requests).
+                var (multiplier, lower, upper) = ExtractionCost(group);
                 return new AdaptiveCost(name, BinomialInterval.Of(flagged.Count, group.Count),
                     Ratio(requests, naiveRequests),
                     Ratio(hours, naiveHours),
-                    Ratio(naiveRequests, requests),
-                    Ratio(hours / requests, naiveHours / naiveRequests));
+                    // Account-hours spent per answer harvested before the flag (hours / requests), over the naive harvester's.
+                    Ratio(hours / requests, naiveHours / naiveRequests),
+                    Median(group.Select(t => (double)t.AttackRequests)),
+                    Median(group.Select(t => (double)t.AttackRequestsBeforeClosure)),
+                    multiplier, lower, upper);
             }).ToList();
 
         var resellers = all.Where(t => t.Account.Archetype == "reseller" && t.Requests > 0).ToList();
@@ -175,6 +188,7 @@ public static class DetectionEvaluation
             RareLegitimateScale = options.RareLegitimateScale,
             CalibrationRareLegitimateScale = options.CalibrationRareLegitimateScale,
             Days = options.Duration.TotalDays,
+            ReviewHours = options.ReviewDelay.TotalHours,
             CalibrationSource = calibration.Source,
             ReviewThreshold = Math.Round(pooled.Review, 3),
             FrictionThreshold = Math.Round(pooled.Friction, 3),
@@ -290,6 +304,52 @@ public static class DetectionEvaluation
 
     private static string Key(int seed, string account) => $"{seed}/{account}";
 
+    /// <summary>
+    /// The cost of extraction with the detector over without it, as SEAT counts it: accounts needed for a given number
+    /// of harvested answers. Without the detector an account keeps every answer it asks for over the run; with it, the
+    /// account is closed <see cref="EvaluationOptions.ReviewDelay"/> after its first flag, so it keeps those sent until
+    /// then (all of them if never flagged). Pooled over the archetype's accounts (answers without / answers before
+    /// closure), with a 95 % percentile-bootstrap interval over accounts (2,000 resamples, fixed seed).
+    /// </summary>
+    private static (double? Multiplier, double? Lower, double? Upper) ExtractionCost(List<AccountTrack> group)
+    {
+        static double? Pooled(IEnumerable<AccountTrack> tracks)
+        {
+            long without = 0, with = 0;
+            foreach (var t in tracks)
+            {
+                without += t.AttackRequests;
+                with += t.AttackRequestsBeforeClosure;
+            }
+
+            return with > 0 ? (double)without / with : null;
+        }
+
+        if (Pooled(group) is not { } pooled)
+        {
+            return (null, null, null);
+        }
+
+        const int Resamples = 2000;
+        var random = new Random(20261126);
+        var draws = new List<double>(Resamples);
+        var sample = new AccountTrack[group.Count];
+        for (var r = 0; r < Resamples; r++)
+        {
+            for (var i = 0; i < sample.Length; i++)
+            {
+                sample[i] = group[random.Next(group.Count)];
+            }
+
+            if (Pooled(sample) is { } value)
+            {
+                draws.Add(value);
+            }
+        }
+
+        return (Math.Round(pooled, 2), Quantile(draws, 0.025) is { } lo ? Math.Round(lo, 2) : null, Quantile(draws, 0.975) is { } hi ? Math.Round(hi, 2) : null);
+    }
+
     private static double? Ratio(double? a, double? b) => a is { } x && b is { } y && y > 0 ? Math.Round(x / y, 2) : null;
 
     private static double? Median(IEnumerable<double> values) => Quantile(values, 0.5);
@@ -306,6 +366,8 @@ public static class DetectionEvaluation
         public SimulatedAccount Account { get; } = account;
         public int Requests;
         public int AttackRequests;
+        public int AttackRequestsBeforeClosure;
+        public DateTimeOffset? FirstReviewAt;
         public DateTimeOffset? FirstSeen;
         public double MaxEvidence;
         public readonly Dictionary<long, double> WeekMax = [];
@@ -330,6 +392,7 @@ public static class DetectionEvaluation
                 if (FirstReview is null)
                 {
                     FirstReview = (snapshot.TotalRequests, snapshot.TotalCompletionTokens, (snapshot.Time - (FirstSeen ?? start)).TotalHours);
+                    FirstReviewAt = snapshot.Time;
                     FirstReasons = [.. assessment.Reasons.Take(3).Select(r => r.Code)];
                     FirstDetails = [.. assessment.Reasons.Select(r => string.Create(CultureInfo.InvariantCulture, $"{r.Code} +{r.Evidence:F2} (S {assessment.Evidence:F2}): {r.Detail}"))];
                 }

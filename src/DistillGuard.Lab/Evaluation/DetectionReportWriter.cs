@@ -67,15 +67,15 @@ public static class DetectionReportWriter
         }
 
         b.AppendLine();
-        Line($"### Adaptive attackers: cost before the flag relative to the naive harvester");
+        Line($"### Adaptive attackers: what evading costs, against the naive harvester and against no detector");
         b.AppendLine();
-        b.AppendLine("Medians over flagged accounts. Per answer harvested before the flag, an attacker burns 1/requests accounts and spends hours/requests account-hours; the last two columns are those costs over the naive harvester's (≥ 4 is the goal). Undetected accounts are not in the medians: the detection rate says how many there are.");
+        Line($"Against the naive harvester (medians over flagged accounts): requests sent and hours spent before the first flag, and account-hours per answer harvested before it, each over the naive harvester's. Against no detector (the cost of extraction as SEAT counts it, accounts needed per harvested answer): an account keeps every distillation answer it asks for over the {report.Days:G} days without a detector; with it, a reviewer closes the account {report.ReviewHours:G} h after its first flag (nothing automatic: friction and throttling, which would cut the harvest further, are left out), so it keeps what it sent until then, or everything if never flagged. The multiplier is all the archetype's answers without over all its answers before closure, with a 95 % bootstrap interval over accounts; ≥ 4 is the goal.");
         b.AppendLine();
-        b.AppendLine("| archetype | detected | requests before flag (× naive) | time to flag (× naive) | accounts per answer (× naive) | account-hours per answer (× naive) |");
-        b.AppendLine("|---|---:|---:|---:|---:|---:|");
+        b.AppendLine("| archetype | detected | requests before flag (× naive) | time to flag (× naive) | account-hours per answer (× naive) | answers per account, no detector (median) | answers before closure (median) | cost of extraction × no detector | 95 % CI |");
+        b.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---|");
         foreach (var c in report.AdaptiveCosts)
         {
-            Line($"| {c.Archetype} | {c.Detected.Successes}/{c.Detected.Trials} = {Rate(c.Detected)} | {Num(c.RequestMultiplier, "F2")} | {Num(c.TimeMultiplier, "F2")} | {Num(c.AccountsPerAnswerMultiplier, "F2")} | {Num(c.AccountHoursPerAnswerMultiplier, "F2")} |");
+            Line($"| {c.Archetype} | {c.Detected.Successes}/{c.Detected.Trials} = {Rate(c.Detected)} | {Num(c.RequestMultiplier, "F2")} | {Num(c.TimeMultiplier, "F2")} | {Num(c.AccountHoursPerAnswerMultiplier, "F2")} | {Num(c.MedianAnswersWithout)} | {Num(c.MedianAnswersBeforeClosure)} | {Num(c.CostMultiplier, "F1")} | {(c.CostMultiplierLower is { } lo && c.CostMultiplierUpper is { } hi ? string.Create(CultureInfo.InvariantCulture, $"{lo:F1} – {hi:F1}") : "–")} |");
         }
 
         b.AppendLine();

@@ -13,6 +13,9 @@ public sealed record EvaluationReport
 
     public double CalibrationRareLegitimateScale { get; init; } = 1;
     public required double Days { get; init; }
+
+    /// <summary>Hours from an attacker's first flag to its closure by a reviewer, in the cost-of-extraction model.</summary>
+    public double ReviewHours { get; init; } = 24;
     public required string CalibrationSource { get; init; }
     public required double ReviewThreshold { get; init; }
     public required double FrictionThreshold { get; init; }
@@ -94,12 +97,18 @@ public sealed record OperatingPoint(double TargetFpr, double Threshold, Binomial
 /// <summary>Reseller accounts by their real distillation share: flagged within their first 1,500 requests.</summary>
 public sealed record ResellerShareResult(string ShareBand, BinomialInterval FlaggedWithin1500);
 
-/// <summary>How much more an adaptive attacker sends (and how much longer it runs) before the flag than the naive harvester, and what each harvested answer costs it.</summary>
+/// <summary>
+/// How much more an adaptive attacker sends (and how much longer it runs) before the flag than the naive harvester, and
+/// how much the detector raises its cost of extraction against no detector.
+/// </summary>
 /// <param name="RequestMultiplier">Median requests an account sends before its flag, over the naive harvester's.</param>
 /// <param name="TimeMultiplier">Median hours to the flag, over the naive harvester's.</param>
-/// <param name="AccountsPerAnswerMultiplier">Accounts burned per answer harvested before the flag (1 / requests), over the naive harvester's.</param>
 /// <param name="AccountHoursPerAnswerMultiplier">Account-hours spent per answer harvested before the flag (hours / requests), over the naive harvester's.</param>
-public sealed record AdaptiveCost(string Archetype, BinomialInterval Detected, double? RequestMultiplier, double? TimeMultiplier, double? AccountsPerAnswerMultiplier, double? AccountHoursPerAnswerMultiplier);
+/// <param name="MedianAnswersWithout">Median distillation answers an account harvests over the run with no detector.</param>
+/// <param name="MedianAnswersBeforeClosure">Median distillation answers it harvests before a reviewer closes it (first flag + review delay).</param>
+/// <param name="CostMultiplier">Accounts needed per harvested answer with the detector over without (pooled), with its 95 % bootstrap interval.</param>
+public sealed record AdaptiveCost(string Archetype, BinomialInterval Detected, double? RequestMultiplier, double? TimeMultiplier, double? AccountHoursPerAnswerMultiplier,
+    double? MedianAnswersWithout, double? MedianAnswersBeforeClosure, double? CostMultiplier, double? CostMultiplierLower, double? CostMultiplierUpper);
 
 /// <summary>One account's score over time.</summary>
 public sealed record ScoreTimeline(string Archetype, bool Attacker, IReadOnlyList<(double Days, double Score)> Points);
