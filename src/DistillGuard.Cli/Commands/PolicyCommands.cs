@@ -114,10 +114,11 @@ internal static class PolicyCommands
         var days = new Option<double>("--days") { Description = "Simulated days per seed.", DefaultValueFactory = _ => 7 };
         var review = new Option<double>("--review-hours") { Description = "Also measure a setting where a human works the review queue after this many hours.", DefaultValueFactory = _ => 24 };
         var cadence = new Option<double>("--decision-minutes") { Description = "How often an active account's band may change (minutes of virtual time).", DefaultValueFactory = _ => 60 };
+        var milestones = new Option<bool>("--milestones") { Description = "Also decide when an account's request count reaches a milestone (10, 14, 20, …), as the gateway does; --milestones false for hourly decisions only.", DefaultValueFactory = _ => true };
         var docs = new Option<string?>("--docs") { Description = "Write policy.md into this directory (e.g. docs)." };
         var json = new Option<bool>("--json") { Description = "Print the results as JSON." };
         var policyFile = new Option<FileInfo?>("--policy") { Description = "Policy file to measure (default: the shipped policy)." };
-        var command = new Command("evaluate", "Measure the shipped policy (or --policy FILE) on simulated weeks: cost to legitimate users and to distillers.") { seeds, scale, days, review, cadence, docs, json, policyFile };
+        var command = new Command("evaluate", "Measure the shipped policy (or --policy FILE) on simulated weeks: cost to legitimate users and to distillers.") { seeds, scale, days, review, cadence, milestones, docs, json, policyFile };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var calibration = DetectionCalibration.LoadDefault();
@@ -136,9 +137,9 @@ internal static class PolicyCommands
 
             var results = new List<PolicyEvaluationResult>
             {
-                PolicyEvaluator.Evaluate("automatic ladder only", policy, calibration, seedList, parse.GetValue(scale), duration, null, TimeSpan.FromMinutes(parse.GetValue(cadence)), Console.Error.WriteLine),
-                PolicyEvaluator.Evaluate($"ladder + human review after {parse.GetValue(review):0} h", policy, calibration, seedList, parse.GetValue(scale), duration, TimeSpan.FromHours(parse.GetValue(review)), TimeSpan.FromMinutes(parse.GetValue(cadence)), Console.Error.WriteLine),
-                PolicyEvaluator.Evaluate($"for comparison: accounts only, no campaign linking, human review after {parse.GetValue(review):0} h", policy, calibration, seedList, parse.GetValue(scale), duration, TimeSpan.FromHours(parse.GetValue(review)), TimeSpan.FromMinutes(parse.GetValue(cadence)), Console.Error.WriteLine, linkCampaigns: false),
+                PolicyEvaluator.Evaluate("automatic ladder only", policy, calibration, seedList, parse.GetValue(scale), duration, null, TimeSpan.FromMinutes(parse.GetValue(cadence)), Console.Error.WriteLine, decideAtMilestones: parse.GetValue(milestones)),
+                PolicyEvaluator.Evaluate($"ladder + human review after {parse.GetValue(review):0} h", policy, calibration, seedList, parse.GetValue(scale), duration, TimeSpan.FromHours(parse.GetValue(review)), TimeSpan.FromMinutes(parse.GetValue(cadence)), Console.Error.WriteLine, decideAtMilestones: parse.GetValue(milestones)),
+                PolicyEvaluator.Evaluate($"for comparison: accounts only, no campaign linking, human review after {parse.GetValue(review):0} h", policy, calibration, seedList, parse.GetValue(scale), duration, TimeSpan.FromHours(parse.GetValue(review)), TimeSpan.FromMinutes(parse.GetValue(cadence)), Console.Error.WriteLine, linkCampaigns: false, decideAtMilestones: parse.GetValue(milestones)),
             };
 
             if (parse.GetValue(json))
@@ -164,7 +165,7 @@ internal static class PolicyCommands
             if (parse.GetValue(docs) is { } directory)
             {
                 Directory.CreateDirectory(directory);
-                var commandLine = $"distillguard policy evaluate --seeds {parse.GetValue(seeds)} --scale {parse.GetValue(scale)} --days {parse.GetValue(days)} --review-hours {parse.GetValue(review)} --decision-minutes {parse.GetValue(cadence)}{(parse.GetValue(policyFile) is { } f ? " --policy " + f.Name : "")} --docs {directory}";
+                var commandLine = $"distillguard policy evaluate --seeds {parse.GetValue(seeds)} --scale {parse.GetValue(scale)} --days {parse.GetValue(days)} --review-hours {parse.GetValue(review)} --decision-minutes {parse.GetValue(cadence)}{(parse.GetValue(milestones) ? "" : " --milestones false")}{(parse.GetValue(policyFile) is { } f ? " --policy " + f.Name : "")} --docs {directory}";
                 await File.WriteAllTextAsync(Path.Combine(directory, "policy.md"), PolicyEvaluator.Markdown(results, commandLine, calibration.Source, DateTimeOffset.UtcNow), cancellationToken);
             }
 

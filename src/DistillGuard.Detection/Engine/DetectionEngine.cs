@@ -70,6 +70,20 @@ public sealed class DetectionEngine
         }
     }
 
+    /// <summary>Requests folded into the account's window since it was created (0 when it has none).</summary>
+    public long RequestCount(string accountId)
+    {
+        if (!_accounts.TryGetValue(accountId, out var window))
+        {
+            return 0;
+        }
+
+        lock (window)
+        {
+            return window.TotalRequests;
+        }
+    }
+
     /// <summary>The account's features at <paramref name="now"/>, or null when it has no state.</summary>
     public WindowFeatures? Features(string accountId, DateTimeOffset now)
     {

@@ -11,6 +11,7 @@ namespace DistillGuard.Gateway.Detection;
 internal sealed class DetectionWorker(
     DetectionObserver observer,
     DetectionEngine engine,
+    AccountMilestones milestones,
     IAccountStore accounts,
     DetectionHostOptions options,
     TimeProvider time,
@@ -59,6 +60,11 @@ internal sealed class DetectionWorker(
                         }
 
                         engine.Observe(usageEvent);
+                        if (usageEvent.AccountId is { Length: > 0 } observed)
+                        {
+                            milestones.Observed(observed, engine.RequestCount(observed));
+                        }
+
                         Interlocked.Increment(ref _observed);
                     }
                     catch (Exception e) when (e is not OperationCanceledException)

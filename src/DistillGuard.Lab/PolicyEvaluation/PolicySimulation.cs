@@ -1,3 +1,4 @@
+using DistillGuard.Detection.Calibration;
 using DistillGuard.Detection.Campaigns;
 using DistillGuard.Detection.Engine;
 using DistillGuard.Detection.Scoring;
@@ -43,6 +44,9 @@ public sealed class PolicySimulationOptions
 
     /// <summary>Link accounts into campaigns and let a campaign's pooled risk raise its members' bands (as the gateway does).</summary>
     public bool LinkCampaigns { get; init; } = true;
+
+    /// <summary>Also decide an account when its request count reaches a milestone (10, 14, 20, …), as the gateway does.</summary>
+    public bool DecideAtMilestones { get; init; } = true;
 }
 
 /// <summary>What the replay knows about one account: the label (for counting) and what the account store would hold.</summary>
@@ -172,13 +176,16 @@ public static class PolicySimulation
                 lastDecided.Remove(id);
             }
 
-            if (!lastDecided.TryGetValue(id, out var last) || boundary > last)
+            // Or as soon as the account's count reaches a milestone: the request after it finds the state the
+            // calibration's milestone snapshot saw (the gateway decides on its next pass, within seconds).
+            var milestone = options.DecideAtMilestones && TrafficReplay.IsMilestone(outcome.Requests);
+            if (!lastDecided.TryGetValue(id, out var last) || boundary > last || milestone)
             {
                 lastDecided[id] = boundary;
                 var member = campaigns?.CampaignOf(id) is { } campaignId && campaignRisk.TryGetValue(campaignId, out var pooled)
                     ? pooled with { Core = campaigns.Find(campaignId)?.IsCore(id) ?? true }
                     : null;
-                var (decided, own) = Decide(engine, policy, id, profiles[id], member, manual, boundary);
+                var (decided, own) = Decide(engine, policy, id, profiles[id], member, manual, milestone ? now : boundary);
                 decisions[id] = decided;
                 outcome.InFlaggedCampaign |= member is not null && ActionLadder.CampaignBand(policy, profiles[id].Tier, new RiskInput(0, 1, 1, false, Campaign: member)) > RiskBand.None;
                 if (decided.Band > outcome.MaxBand)
@@ -327,6 +334,7 @@ public static class PolicySimulation
         {
             Policy = options.Policy,
             DecisionInterval = options.DecisionInterval,
+            DecideAtMilestones = options.DecideAtMilestones,
             Allowlist = allowlist,
             HumanReviewDelay = options.HumanReviewDelay,
             LinkCampaigns = options.LinkCampaigns,

@@ -32,7 +32,8 @@ internal sealed class TestGateway : IAsyncDisposable
     public Uri V1 => new(App.BaseAddress, "v1");
     public string DataDirectory => Options.DataDirectory;
 
-    public static async Task<TestGateway> StartAsync(Action<GatewayOptions>? configure = null)
+    /// <param name="policy">The policy worker's options; by default it decides within a second (tests cannot wait an hour between decisions).</param>
+    public static async Task<TestGateway> StartAsync(Action<GatewayOptions>? configure = null, PolicyHostOptions? policy = null)
     {
         var options = new GatewayOptions
         {
@@ -48,7 +49,7 @@ internal sealed class TestGateway : IAsyncDisposable
             BuiltInModel = TestModel.Instance,
 
             // Tests cannot wait an hour between decisions; the ladder decides within a second here.
-            ConfigureServices = services => services.AddSingleton(new PolicyHostOptions { Interval = TimeSpan.FromMilliseconds(200), DecisionInterval = TimeSpan.FromSeconds(1) }),
+            ConfigureServices = services => services.AddSingleton(policy ?? new PolicyHostOptions { Interval = TimeSpan.FromMilliseconds(200), DecisionInterval = TimeSpan.FromSeconds(1) }),
             ConfigureLogging = logging =>
             {
                 logging.SetMinimumLevel(LogLevel.Trace);
