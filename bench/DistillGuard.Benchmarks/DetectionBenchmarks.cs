@@ -4,6 +4,7 @@ using BenchmarkDotNet.Attributes;
 using DistillGuard.Detection.Engine;
 using DistillGuard.Detection.Prompts;
 using DistillGuard.Detection.Scoring;
+using DistillGuard.Gateway.Detection;
 using DistillGuard.Storage.Usage;
 
 namespace DistillGuard.Benchmarks;
@@ -16,6 +17,7 @@ public class DetectionBenchmarks
     private static readonly string[] Subjects = ["photosynthesis", "binary search", "plate tectonics", "compound interest", "the immune system", "quicksort", "supply and demand", "the water cycle"];
     private UsageEvent[] _events = [];
     private DetectionEngine _engine = null!;
+    private readonly AccountMilestones _milestones = new();
     private DateTimeOffset _now;
 
     [GlobalSetup]
@@ -95,6 +97,19 @@ public class DetectionBenchmarks
         {
             _engine.Observe(e);
         }
+    }
+
+    /// <summary>What the gateway's detection worker does per event: observe, then mark the account if it reached a milestone (ADR 8).</summary>
+    [Benchmark(OperationsPerInvoke = Events)]
+    public void ObserveAndMarkMilestones()
+    {
+        foreach (var e in _events)
+        {
+            _engine.Observe(e);
+            _milestones.Observed(e.AccountId!, _engine.RequestCount(e.AccountId!));
+        }
+
+        _milestones.Drain();
     }
 
     [Benchmark]
