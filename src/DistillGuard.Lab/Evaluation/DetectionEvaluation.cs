@@ -67,7 +67,7 @@ public sealed class EvaluationOptions
 
         if (Duration <= TimeSpan.Zero || ReviewDelay < TimeSpan.Zero || Scale <= 0 || AttackerScale <= 0 || RareLegitimateScale <= 0 || CalibrationRareLegitimateScale <= 0)
         {
-            throw new ArgumentException("Duration and scales must be positive.");
+            throw new ArgumentException("Duration and scales must be positive, and the review delay not negative.");
         }
     }
 }
