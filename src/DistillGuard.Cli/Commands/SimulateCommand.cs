@@ -18,7 +18,7 @@ internal static class SimulateCommand
         var output = new Option<FileInfo?>("--out") { Description = "Write the labelled events to this JSONL file." };
         var noAttackers = new Option<bool>("--benign-only") { Description = "Simulate legitimate archetypes only (for calibration)." };
         var resellerShare = new Option<double?>("--reseller-share") { Description = "Fix the resellers' distillation share (0-1; default 5/10/25/50 % by account)." };
-        var live = new Option<Uri?>("--live") { Description = "Replay against a running gateway at this loopback URL (e.g. http://localhost:8080/)." };
+        var live = new Option<string?>("--live") { Description = "Replay against a running gateway at this loopback URL (e.g. http://localhost:8080/)." };
         var adminToken = new Option<string?>("--admin-token") { Description = "Admin token for creating the accounts (default: DISTILLGUARD_ADMIN_TOKEN)." };
         var selfRegister = new Option<bool>("--self-register") { Description = "Use the gateway's self-registration instead of the admin API (serve --self-register)." };
         var maxRequests = new Option<int>("--max-requests") { Description = "Requests to replay live (default 1000).", DefaultValueFactory = _ => 1000 };
@@ -41,7 +41,14 @@ internal static class SimulateCommand
                 IncludeAttackers = !parse.GetValue(noAttackers),
                 ResellerDistillationShare = parse.GetValue(resellerShare),
             };
-            var liveUri = parse.GetValue(live);
+            Uri? liveUri = null;
+            if (parse.GetValue(live) is { } liveText
+                && (!Uri.TryCreate(liveText, UriKind.Absolute, out liveUri) || liveUri.Scheme is not ("http" or "https")))
+            {
+                await Console.Error.WriteLineAsync($"distillguard: --live must be an absolute http(s) URL of the gateway (e.g. http://localhost:8080/), not '{liveText}'.");
+                return 2;
+            }
+
             var token = parse.GetValue(adminToken) ?? Environment.GetEnvironmentVariable("DISTILLGUARD_ADMIN_TOKEN");
             if (liveUri is not null && token is null && !parse.GetValue(selfRegister))
             {
