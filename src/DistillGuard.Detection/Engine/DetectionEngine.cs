@@ -54,16 +54,20 @@ public sealed class DetectionEngine
     /// <summary>True when a profile has been recorded for the account.</summary>
     public bool HasProfile(string accountId) => _profiles.ContainsKey(accountId);
 
+    /// <summary>True for the events <see cref="Observe"/> folds in: an account's completions; model listings and the like are ignored.</summary>
+    public static bool Counts(UsageEvent usageEvent) =>
+        !string.IsNullOrEmpty(usageEvent?.AccountId) && usageEvent.Endpoint is "chat.completions" or "completions";
+
     /// <summary>Folds one usage event into its account's window; events without an account or for model listings are ignored.</summary>
     public void Observe(UsageEvent usageEvent)
     {
         ArgumentNullException.ThrowIfNull(usageEvent);
-        if (string.IsNullOrEmpty(usageEvent.AccountId) || usageEvent.Endpoint is not ("chat.completions" or "completions"))
+        if (!Counts(usageEvent) || usageEvent.AccountId is not { } accountId)
         {
             return;
         }
 
-        var window = _accounts.GetOrAdd(usageEvent.AccountId, static (id, profiles) => new AccountWindow(id, Cohorts.Of(profiles.GetValueOrDefault(id))), _profiles);
+        var window = _accounts.GetOrAdd(accountId, static (id, profiles) => new AccountWindow(id, Cohorts.Of(profiles.GetValueOrDefault(id))), _profiles);
         lock (window)
         {
             window.Observe(usageEvent, _options);

@@ -60,9 +60,10 @@ internal sealed class DetectionWorker(
                         }
 
                         engine.Observe(usageEvent);
-                        if (usageEvent.AccountId is { Length: > 0 } observed)
+                        if (DetectionEngine.Counts(usageEvent))
                         {
-                            milestones.Observed(observed, engine.RequestCount(observed));
+                            // Only a request the engine counted can bring the account to a milestone.
+                            milestones.Observed(usageEvent.AccountId!, engine.RequestCount(usageEvent.AccountId!));
                         }
 
                         Interlocked.Increment(ref _observed);

@@ -21,6 +21,23 @@ public sealed class DetectionEngineTests
         return builder.Build("synthetic casual users", SyntheticTraffic.Start, SyntheticTraffic.Start);
     });
 
+    [Theory]
+    [InlineData("acct", "chat.completions", true)]
+    [InlineData("acct", "completions", true)]
+    [InlineData("acct", "models", false)]
+    [InlineData("", "chat.completions", false)]
+    [InlineData(null, "chat.completions", false)]
+    public void Counts_AccountCompletionsOnly_AndRequestCountFollowsIt(string? account, string endpoint, bool counted)
+    {
+        var e = new UsageEvent { RequestId = "r1", Timestamp = SyntheticTraffic.Start, AccountId = account, Endpoint = endpoint, Model = "dg-teacher", Status = 200 };
+        var engine = new DetectionEngine(new DetectionCalibration());
+
+        engine.Observe(e);
+
+        Assert.Equal(counted, DetectionEngine.Counts(e));
+        Assert.Equal(counted ? 1 : 0, engine.RequestCount("acct"));
+    }
+
     [Fact]
     public void Milestones_AreTwoPerDoubling_FromTen()
     {
