@@ -169,6 +169,21 @@ internal static class SimulateCommand
         {
             AnsiConsole.MarkupLine($"live: sent {N(replay.Sent)} requests for {N(replay.RequestsPerAccount.Count)} accounts in {replay.Elapsed.TotalSeconds:0.0} s; " +
                 string.Join(", ", replay.StatusCounts.OrderBy(s => s.Key).Select(s => $"{(s.Key == 0 ? "failed" : s.Key.ToString(CultureInfo.InvariantCulture))}: {N(s.Value)}")));
+            if (replay.Verdicts.Count > 0)
+            {
+                var verdicts = new Table().Title("the gateway's verdicts (admin API, after the replay)").AddColumns("archetype", "kind", "accounts", "flagged", "highest risk score");
+                foreach (var group in replay.Verdicts.GroupBy(v => (v.Archetype, v.IsAttacker)).OrderBy(g => g.Key.IsAttacker).ThenBy(g => g.Key.Archetype, StringComparer.Ordinal))
+                {
+                    verdicts.AddRow(group.Key.Archetype, group.Key.IsAttacker ? "[red]attacker[/]" : "legitimate", N(group.Count()), N(group.Count(v => v.Flagged)),
+                        group.Max(v => v.RiskScore).ToString("0.000", CultureInfo.InvariantCulture));
+                }
+
+                AnsiConsole.Write(verdicts);
+                var attackers = replay.Verdicts.Where(v => v.IsAttacker).ToList();
+                var legitimate = replay.Verdicts.Where(v => !v.IsAttacker).ToList();
+                AnsiConsole.MarkupLine($"flagged: {N(attackers.Count(v => v.Flagged))} of {N(attackers.Count)} attacker accounts, {N(legitimate.Count(v => v.Flagged))} of {N(legitimate.Count)} legitimate " +
+                    "(a short replay, with answers of the gateway's model, is not the evaluation: see docs/detection.md)");
+            }
         }
     }
 
@@ -214,6 +229,21 @@ internal static class SimulateCommand
             }
 
             writer.WriteEndObject();
+            writer.WriteStartArray("verdicts");
+            foreach (var v in replay.Verdicts)
+            {
+                writer.WriteStartObject();
+                writer.WriteString("account", v.AccountId);
+                writer.WriteString("gatewayAccount", v.GatewayAccountId);
+                writer.WriteString("archetype", v.Archetype);
+                writer.WriteBoolean("attacker", v.IsAttacker);
+                writer.WriteString("riskLevel", v.RiskLevel);
+                writer.WriteBoolean("flagged", v.Flagged);
+                writer.WriteNumber("riskScore", v.RiskScore);
+                writer.WriteEndObject();
+            }
+
+            writer.WriteEndArray();
             writer.WriteEndObject();
         }
 

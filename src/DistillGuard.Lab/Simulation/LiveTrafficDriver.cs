@@ -38,7 +38,16 @@ public sealed class LiveTrafficOptions
 
     /// <summary>Seeds the API keys of self-registered accounts (so a replay reuses the same accounts).</summary>
     public int KeySeed { get; init; }
+
+    /// <summary>
+    /// With an admin token, how long to let the gateway's detection worker fold the last requests in before reading each
+    /// account's verdict from the admin API; null reads none.
+    /// </summary>
+    public TimeSpan? VerdictDelay { get; init; } = TimeSpan.FromSeconds(2);
 }
+
+/// <summary>The gateway's verdict on one replayed account, read from the admin API after the replay, with the simulator's label.</summary>
+public sealed record LiveVerdict(string AccountId, string GatewayAccountId, string Archetype, bool IsAttacker, string RiskLevel, bool Flagged, double RiskScore);
 
 /// <summary>What a live replay did.</summary>
 /// <param name="Sent">Requests sent.</param>
@@ -46,8 +55,9 @@ public sealed class LiveTrafficOptions
 /// <param name="RequestsPerAccount">Simulated account id → requests sent for it.</param>
 /// <param name="GatewayAccountIds">Simulated account id → the gateway's account id (differs under self-registration).</param>
 /// <param name="Elapsed">Wall-clock time of the replay.</param>
+/// <param name="Verdicts">The gateway's verdict on each account (admin token and <see cref="LiveTrafficOptions.VerdictDelay"/> only; else empty).</param>
 public sealed record LiveTrafficResult(int Sent, IReadOnlyDictionary<int, int> StatusCounts, IReadOnlyDictionary<string, int> RequestsPerAccount,
-    IReadOnlyDictionary<string, string> GatewayAccountIds, TimeSpan Elapsed);
+    IReadOnlyDictionary<string, string> GatewayAccountIds, TimeSpan Elapsed, IReadOnlyList<LiveVerdict> Verdicts);
 
 /// <summary>Replays labelled events against a running gateway over HTTP with the official OpenAI .NET client, one API key per account.</summary>
 /// <remarks>
@@ -81,6 +91,7 @@ public static class LiveTrafficDriver
         var clients = new Dictionary<string, ChatClient>(StringComparer.Ordinal);
         var gatewayIds = new Dictionary<string, string>(StringComparer.Ordinal);
         var perAccount = new Dictionary<string, int>(StringComparer.Ordinal);
+        var labels = new Dictionary<string, (string Archetype, bool IsAttacker)>(StringComparer.Ordinal);
         var statuses = new Dictionary<int, int>();
         var gate = new object();
         using var slots = new SemaphoreSlim(Math.Max(1, options.Concurrency));
@@ -103,6 +114,7 @@ public static class LiveTrafficDriver
                 client = CreateClient(baseAddress, key, e, e.Event.Model ?? "dg-teacher");
                 clients[accountId] = client;
                 gatewayIds[accountId] = gatewayId;
+                labels[accountId] = (e.Archetype, e.Account?.IsAttacker ?? e.IsAttacker);
             }
 
             first ??= e.Event.Timestamp;
@@ -132,7 +144,35 @@ public static class LiveTrafficDriver
         }
 
         await Task.WhenAll(inFlight).ConfigureAwait(false);
-        return new LiveTrafficResult(sent, statuses, perAccount, gatewayIds, clock.Elapsed);
+        var elapsed = clock.Elapsed;
+        var verdicts = new List<LiveVerdict>();
+        if (options.AdminToken is not null && options.VerdictDelay is { } delay)
+        {
+            await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
+            foreach (var (accountId, gatewayId) in gatewayIds)
+            {
+                verdicts.Add(await VerdictAsync(admin, accountId, gatewayId, labels[accountId], cancellationToken).ConfigureAwait(false));
+            }
+        }
+
+        return new LiveTrafficResult(sent, statuses, perAccount, gatewayIds, elapsed, verdicts);
+    }
+
+    private static async Task<LiveVerdict> VerdictAsync(HttpClient admin, string accountId, string gatewayId, (string Archetype, bool IsAttacker) label, CancellationToken cancellationToken)
+    {
+        using var response = await admin.GetAsync("admin/v1/accounts/" + Uri.EscapeDataString(gatewayId), cancellationToken).ConfigureAwait(false);
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new HttpRequestException($"Reading account {gatewayId} failed: {(int)response.StatusCode} {response.ReasonPhrase}.", null, response.StatusCode);
+        }
+
+        using var document = JsonDocument.Parse(await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false));
+        var root = document.RootElement;
+        // An account the detector has not seen yet (all its requests refused before the engine) has no risk fields.
+        var level = root.TryGetProperty("riskLevel", out var l) && l.ValueKind == JsonValueKind.String ? l.GetString()! : "unscored";
+        var flagged = root.TryGetProperty("flagged", out var f) && f.ValueKind == JsonValueKind.True;
+        var score = root.TryGetProperty("riskScore", out var r) && r.ValueKind == JsonValueKind.Number ? r.GetDouble() : 0;
+        return new LiveVerdict(accountId, gatewayId, label.Archetype, label.IsAttacker, level, flagged, score);
     }
 
     private static bool IsLoopback(Uri uri) =>

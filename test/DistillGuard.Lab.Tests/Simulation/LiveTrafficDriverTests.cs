@@ -72,6 +72,13 @@ public sealed class LiveTrafficDriverTests
             var first = TrafficSimulator.Generate(scenario).First();
             Assert.Contains(perAccount[first.Event.AccountId!], e => e.ClientAddress == first.Event.ClientAddress);
             Assert.Contains(perAccount.Keys, id => id.StartsWith("self-", StringComparison.Ordinal));
+
+            // With the admin token the driver reads the gateway's verdict on every account it replayed, with its label;
+            // without it, none.
+            Assert.Equal(viaAdmin.RequestsPerAccount.Keys.Order(StringComparer.Ordinal), viaAdmin.Verdicts.Select(v => v.AccountId).Order(StringComparer.Ordinal));
+            Assert.All(viaAdmin.Verdicts, v => Assert.Contains(v.RiskLevel, new[] { "insufficient_evidence", "low", "review", "friction", "unscored" }));
+            Assert.All(viaAdmin.Verdicts, v => Assert.Equal(v.Archetype.Length > 0 && TrafficSimulator.AttackerArchetypes.Contains(v.Archetype), v.IsAttacker));
+            Assert.Empty(viaSelfRegistration.Verdicts);
         }
         finally
         {
