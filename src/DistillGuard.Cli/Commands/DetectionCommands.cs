@@ -13,18 +13,12 @@ namespace DistillGuard.Cli.Commands;
 /// <summary><c>distillguard calibrate</c> and <c>distillguard evaluate</c>: fit the detector's benign reference and measure it honestly.</summary>
 public static class DetectionCommands
 {
-    private static Option<string> SeedsOption(string name, string defaults, string description) =>
-        new(name) { Description = description, DefaultValueFactory = _ => defaults };
-
-    private static int[] ParseSeeds(string text) =>
-        [.. text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(s => int.Parse(s, System.Globalization.CultureInfo.InvariantCulture))];
-
     /// <summary>Creates <c>calibrate</c>.</summary>
     public static Command CreateCalibrate()
     {
         var data = new Option<string?>("--data") { Description = "Refit on this data directory's usage.db and write <data>/detection-calibration.json." };
         var simulated = new Option<bool>("--simulated") { Description = "Fit on simulated legitimate traffic instead (the shipped default)." };
-        var seeds = SeedsOption("--seeds", "1,2,3", "Simulator seeds for --simulated.");
+        var seeds = SeedList.Option("--seeds", "1,2,3", "Simulator seeds for --simulated.");
         var scale = new Option<double>("--scale") { Description = "Simulated population scale.", DefaultValueFactory = _ => 1 };
         var days = new Option<double>("--days") { Description = "Simulated days per seed.", DefaultValueFactory = _ => 7 };
         var rareScale = new Option<double>("--rare-legit-scale") { Description = "With --simulated: account multiplier for rare legitimate archetypes (researchers, batch jobs, …).", DefaultValueFactory = _ => 1 };
@@ -46,7 +40,7 @@ public static class DetectionCommands
             }
             else
             {
-                calibration = SimulatedCalibration.Fit(ParseSeeds(parse.GetValue(seeds)!), seed => new ScenarioOptions
+                calibration = SimulatedCalibration.Fit(SeedList.Parse(parse.GetValue(seeds)!), seed => new ScenarioOptions
                 {
                     Seed = seed,
                     Scale = parse.GetValue(scale),
@@ -99,8 +93,8 @@ public static class DetectionCommands
     /// <summary>Creates <c>evaluate</c>.</summary>
     public static Command CreateEvaluate()
     {
-        var calibrationSeeds = SeedsOption("--calibration-seeds", "1,2,3", "Seeds whose legitimate traffic calibrates the detector.");
-        var seeds = SeedsOption("--seeds", "11,12,13", "Seeds scored (must differ from the calibration seeds; at least 3 for the report).");
+        var calibrationSeeds = SeedList.Option("--calibration-seeds", "1,2,3", "Seeds whose legitimate traffic calibrates the detector.");
+        var seeds = SeedList.Option("--seeds", "11,12,13", "Seeds scored (must differ from the calibration seeds; at least 3 for the report).");
         var scale = new Option<double>("--scale") { Description = "Population scale.", DefaultValueFactory = _ => 1 };
         var attackerScale = new Option<double>("--attacker-scale") { Description = "Attacker account multiplier in scored scenarios.", DefaultValueFactory = _ => 4 };
         var rareScale = new Option<double>("--rare-legit-scale") { Description = "Account multiplier for rare legitimate archetypes (researchers, batch jobs, …) in scored scenarios.", DefaultValueFactory = _ => 1 };
@@ -119,8 +113,8 @@ public static class DetectionCommands
             var asJson = parse.GetValue(json);
             var report = DetectionEvaluation.Run(new EvaluationOptions
             {
-                CalibrationSeeds = ParseSeeds(parse.GetValue(calibrationSeeds)!),
-                EvaluationSeeds = ParseSeeds(parse.GetValue(seeds)!),
+                CalibrationSeeds = SeedList.Parse(parse.GetValue(calibrationSeeds)!),
+                EvaluationSeeds = SeedList.Parse(parse.GetValue(seeds)!),
                 Scale = parse.GetValue(scale),
                 AttackerScale = parse.GetValue(attackerScale),
                 RareLegitimateScale = parse.GetValue(rareScale),

@@ -109,7 +109,7 @@ internal static class PolicyCommands
 
     private static Command CreateEvaluate()
     {
-        var seeds = new Option<string>("--seeds") { Description = "Simulator seeds to score (keep them apart from the calibration's seeds 1,2,3).", DefaultValueFactory = _ => "21,22,23" };
+        var seeds = SeedList.Option("--seeds", "21,22,23", "Simulator seeds to score (keep them apart from the calibration's seeds 1,2,3).");
         var scale = new Option<double>("--scale") { Description = "Simulated population scale.", DefaultValueFactory = _ => 1 };
         var days = new Option<double>("--days") { Description = "Simulated days per seed.", DefaultValueFactory = _ => 7 };
         var review = new Option<double>("--review-hours") { Description = "Also measure a setting where a human works the review queue after this many hours.", DefaultValueFactory = _ => 24 };
@@ -128,7 +128,7 @@ internal static class PolicyCommands
                 return 1;
             }
 
-            var seedList = parse.GetValue(seeds)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(s => int.Parse(s, CultureInfo.InvariantCulture)).ToArray();
+            var seedList = SeedList.Parse(parse.GetValue(seeds)!);
             var duration = TimeSpan.FromDays(parse.GetValue(days));
             if (await LoadPolicyAsync(parse.GetValue(policyFile)) is not { } policy)
             {
