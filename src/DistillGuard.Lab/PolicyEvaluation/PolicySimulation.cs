@@ -33,8 +33,11 @@ public sealed class PolicySimulationOptions
 {
     public PolicyDocument Policy { get; init; } = new();
 
-    /// <summary>How often (virtual time) decisions are refreshed, at aligned boundaries; the gateway decides hourly (ADR 3).</summary>
-    public TimeSpan DecisionInterval { get; init; } = TimeSpan.FromMinutes(1);
+    /// <summary>
+    /// How often (virtual time) decisions are refreshed, at aligned boundaries: hourly by default, as the gateway decides
+    /// (<c>PolicyHostOptions.DecisionInterval</c>, ADR 3), so that <c>policy replay</c> shows what the gateway would have done.
+    /// </summary>
+    public TimeSpan DecisionInterval { get; init; } = TimeSpan.FromHours(1);
 
     /// <summary>Accounts an analyst has allowlisted (e.g. the licensed synthetic-data customer).</summary>
     public IReadOnlySet<string> Allowlist { get; init; } = new HashSet<string>();
