@@ -15,6 +15,12 @@ public sealed class GenerationRequest
     /// <summary>Most tokens to generate; the finish reason is <c>length</c> when reached.</summary>
     public int MaxTokens { get; init; } = 256;
 
+    /// <summary>
+    /// Fewest tokens to generate before the end-of-text token may be drawn (vLLM's <c>min_tokens</c>): until then it
+    /// is left out of the distribution, which is renormalised over the others. Stop sequences still apply. 0: no floor.
+    /// </summary>
+    public int MinTokens { get; init; }
+
     /// <summary>Sampling temperature; 0 decodes greedily (argmax).</summary>
     public float Temperature { get; init; } = 1f;
 
@@ -43,6 +49,11 @@ public sealed class GenerationRequest
         if (MaxTokens < 1)
         {
             throw new ArgumentException("MaxTokens must be at least 1.", nameof(MaxTokens));
+        }
+
+        if (MinTokens < 0 || MinTokens > MaxTokens)
+        {
+            throw new ArgumentException("MinTokens must be between 0 and MaxTokens.", nameof(MinTokens));
         }
 
         if (!float.IsFinite(Temperature) || Temperature < 0)

@@ -89,38 +89,51 @@ public sealed class TextGenerator
                 ranking.Prepare(sequence.AsSpan(contextStart, length - contextStart));
                 var enumerated = 0;
                 var context = new LogitsContext(sequence.AsSpan(1, length - 1), generated, greedy);
+                // Below the request's floor the end-of-text token is masked out of every path's distribution.
+                var banned = generated < request.MinTokens ? EndOfTextToken : -1;
+                var walked = false;
                 int chosen;
                 if (greedy && processor is null)
                 {
                     ranking.TryNext(out chosen, out var p);
+                    while (chosen == banned && ranking.TryNext(out chosen, out p))
+                    {
+                        walked = true;
+                    }
+
                     enumeratedIds[0] = chosen;
                     enumeratedProbabilities[0] = p;
                     enumerated = 1;
                 }
-                else if (truncate)
+                else if (truncate && NucleusWithout(ranking, request.TopP, inverseTemperature, enumeratedIds, enumeratedProbabilities, weights, banned, out enumerated, out var mass))
                 {
-                    enumerated = ranking.SelectNucleus(request.TopP, inverseTemperature, enumeratedIds, enumeratedProbabilities, weights, out var mass);
                     chosen = processor is null
                         ? enumeratedIds[CandidateRanking.Scan(weights.AsSpan(0, enumerated), random.NextDouble() * mass)]
-                        : ProcessAndDraw(processor, context, enumeratedIds.AsSpan(0, enumerated), enumeratedProbabilities.AsSpan(0, enumerated), weights.AsSpan(0, enumerated), inverseTemperature, greedy, ref random);
+                        : ProcessAndDraw(processor, context, enumeratedIds.AsSpan(0, enumerated), enumeratedProbabilities.AsSpan(0, enumerated), weights.AsSpan(0, enumerated), inverseTemperature, greedy, ref random, banned);
                 }
-                else if (processor is null && inverseTemperature == 1)
+                else if (processor is null && inverseTemperature == 1 && !truncate && DrawWithout(ranking, banned, ref random, out chosen))
                 {
-                    chosen = ranking.Draw(random.NextDouble());
                 }
                 else
                 {
+                    // Also the fallback of a nucleus that held nothing but the banned token.
                     var all = weights.AsSpan(0, vocabulary);
                     ranking.WriteProbabilities(all);
-                    chosen = ProcessAndDraw(processor, context, _allIds, all, all, inverseTemperature, greedy, ref random);
+                    chosen = ProcessAndDraw(processor, context, _allIds, all, all, inverseTemperature, greedy, ref random, banned);
                 }
 
                 var logProbability = MathF.Log(ranking.Probability(chosen));
                 IReadOnlyList<TokenLogProbability> alternatives = [];
                 if (topK > 0)
                 {
-                    // The nucleus is unordered, so the alternatives come from the ordered walk (cheap for 20).
-                    var ordered = greedy && processor is null ? 1 : 0;
+                    // The nucleus is unordered, so the alternatives come from the ordered walk (cheap for 20); a greedy
+                    // walk past a banned end-of-text starts again, so the alternatives still list it where it ranks.
+                    if (walked)
+                    {
+                        ranking.Prepare(sequence.AsSpan(contextStart, length - contextStart));
+                    }
+
+                    var ordered = greedy && processor is null && !walked ? 1 : 0;
                     var top = new TokenLogProbability[topK];
                     if (ordered == 1)
                     {
@@ -178,8 +191,56 @@ public sealed class TextGenerator
         }
     }
 
+    /// <summary>
+    /// Draws from the model's distribution without <paramref name="banned"/> (-1: none) by drawing again when the draw
+    /// is the banned token, which samples the renormalised distribution; false after 64 draws of it, and the caller
+    /// masks it in the whole distribution instead.
+    /// </summary>
+    private static bool DrawWithout(CandidateRanking ranking, int banned, ref Xoshiro256StarStar random, out int chosen)
+    {
+        for (var attempt = 0; attempt < 64; attempt++)
+        {
+            chosen = ranking.Draw(random.NextDouble());
+            if (chosen != banned)
+            {
+                return true;
+            }
+        }
+
+        chosen = -1;
+        return false;
+    }
+
+    /// <summary>
+    /// The top-p nucleus without <paramref name="banned"/> (-1: none): false when nothing else is left in it, and the
+    /// caller draws from the whole distribution instead.
+    /// </summary>
+    private static bool NucleusWithout(CandidateRanking ranking, float topP, double inverseTemperature, int[] ids, float[] probabilities, float[] weights, int banned, out int count, out double mass)
+    {
+        count = ranking.SelectNucleus(topP, inverseTemperature, ids, probabilities, weights, out mass);
+        if (banned < 0)
+        {
+            return true;
+        }
+
+        var at = ids.AsSpan(0, count).IndexOf(banned);
+        if (at < 0)
+        {
+            return true;
+        }
+
+        // Move the last candidate into its place: the nucleus is unordered.
+        mass -= weights[at];
+        count--;
+        ids[at] = ids[count];
+        probabilities[at] = probabilities[count];
+        weights[at] = weights[count];
+        return count > 0 && mass > 0;
+    }
+
     /// <summary>Turns probabilities into tempered logits, lets the processor adjust them, then takes the argmax or draws.</summary>
-    private static int ProcessAndDraw(ILogitsProcessor? processor, in LogitsContext context, ReadOnlySpan<int> ids, ReadOnlySpan<float> probabilities, Span<float> logits, double inverseTemperature, bool greedy, ref Xoshiro256StarStar random)
+    /// <param name="banned">A token id left out (its logit set to −∞ after the processor), or -1.</param>
+    private static int ProcessAndDraw(ILogitsProcessor? processor, in LogitsContext context, ReadOnlySpan<int> ids, ReadOnlySpan<float> probabilities, Span<float> logits, double inverseTemperature, bool greedy, ref Xoshiro256StarStar random, int banned = -1)
     {
         TensorPrimitives.Log(probabilities, logits);
         if (inverseTemperature != 1)
@@ -188,6 +249,10 @@ public sealed class TextGenerator
         }
 
         processor?.Process(context, ids, logits);
+        if (banned >= 0 && ids.IndexOf(banned) is var at and >= 0)
+        {
+            logits[at] = float.NegativeInfinity;
+        }
         if (greedy)
         {
             // Ties go to the more probable token before processing, then to the lower id.

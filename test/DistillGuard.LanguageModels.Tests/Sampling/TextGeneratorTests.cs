@@ -175,6 +175,40 @@ public sealed class TextGeneratorTests(SmallModelFixture fixture) : IClassFixtur
         Assert.Throws<ArgumentException>(() => Generator.Generate(new GenerationRequest { PromptTokens = Prompt, Stop = ["a", "b", "c", "d", "e"] }));
     }
 
+    [Theory]
+    [InlineData(0f, 1f)]      // greedy walk
+    [InlineData(0.8f, 0.9f)]  // nucleus
+    [InlineData(1f, 1f)]      // direct draw
+    [InlineData(1.3f, 1f)]    // tempered, whole distribution
+    public void Generate_MinTokens_NeverEndsBeforeTheFloor_OnEveryPath(float temperature, float topP)
+    {
+        for (var seed = 0; seed < 20; seed++)
+        {
+            var steps = Run(new GenerationRequest { PromptTokens = Prompt, MaxTokens = 60, MinTokens = 40, Temperature = temperature, TopP = topP, Seed = seed });
+            Assert.True(TokenIds(steps).Length >= 40, $"seed {seed}: ended after {TokenIds(steps).Length} tokens ({steps[^1].FinishReason})");
+            Assert.DoesNotContain(TextTokenizer.EndOfText, TokenIds(steps));
+        }
+
+        // Without the floor the same requests end early, mostly: the model's answers are a sentence or two.
+        var unfloored = Enumerable.Range(0, 20).Count(seed => Run(new GenerationRequest { PromptTokens = Prompt, MaxTokens = 60, Temperature = temperature, TopP = topP, Seed = seed })[^1].FinishReason == FinishReasons.Stop);
+        Assert.True(unfloored > 0 || temperature == 0, "no generation ended before the limit without the floor");
+    }
+
+    [Fact]
+    public void Generate_MinTokens_WithAProcessor_AndZeroChangesNothing()
+    {
+        var recorder = new Recorder(fixture.Model);
+        var floored = Run(new GenerationRequest { PromptTokens = Prompt, MaxTokens = 50, MinTokens = 50, Temperature = 1, Seed = 3, LogitsProcessor = recorder });
+        Assert.Equal(50, TokenIds(floored).Length);
+        Assert.Equal(FinishReasons.Length, floored[^1].FinishReason);
+
+        var plain = Run(new GenerationRequest { PromptTokens = Prompt, MaxTokens = 30, Temperature = 0.9f, TopP = 0.95f, Seed = 8 });
+        var zero = Run(new GenerationRequest { PromptTokens = Prompt, MaxTokens = 30, MinTokens = 0, Temperature = 0.9f, TopP = 0.95f, Seed = 8 });
+        Assert.Equal(TokenIds(plain), TokenIds(zero));
+        Assert.Throws<ArgumentException>(() => Generator.Generate(new GenerationRequest { PromptTokens = Prompt, MaxTokens = 10, MinTokens = 11 }));
+        Assert.Throws<ArgumentException>(() => Generator.Generate(new GenerationRequest { PromptTokens = Prompt, MinTokens = -1 }));
+    }
+
     /// <summary>Keeps generations at their token limit by ruling out the end-of-text token.</summary>
     private sealed class NoEndOfText : ILogitsProcessor
     {
