@@ -24,12 +24,13 @@ internal static class SimulateCommand
         var maxRequests = new Option<int>("--max-requests") { Description = "Requests to replay live (default 1000).", DefaultValueFactory = _ => 1000 };
         var compression = new Option<double>("--time-compression") { Description = "Live replay pace in virtual seconds per second (default 0: as fast as allowed)." };
         var concurrency = new Option<int>("--concurrency") { Description = "Live requests in flight (default 4).", DefaultValueFactory = _ => 4 };
+        var naturalLengths = new Option<bool>("--natural-lengths") { Description = "Live: let the gateway's model end each answer where it does, instead of asking for the simulated answer's length with min_tokens." };
         var maxTokensCap = new Option<int?>("--max-tokens-cap") { Description = "Live: cap max_tokens per request (keeps replays against a slow model short)." };
         var json = new Option<bool>("--json") { Description = "Print the summary as JSON." };
 
         var command = new Command("simulate", "Generate labelled attacker and legitimate API traffic (virtual time) and optionally replay it live.")
         {
-            seed, days, scale, output, noAttackers, resellerShare, live, adminToken, selfRegister, maxRequests, compression, concurrency, maxTokensCap, json,
+            seed, days, scale, output, noAttackers, resellerShare, live, adminToken, selfRegister, maxRequests, compression, concurrency, maxTokensCap, naturalLengths, json,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -87,6 +88,7 @@ internal static class SimulateCommand
                         Concurrency = parse.GetValue(concurrency),
                         KeySeed = options.Seed,
                         MaxTokensCap = parse.GetValue(maxTokensCap),
+                        ReplayAnswerLengths = !parse.GetValue(naturalLengths),
                     }, cancellationToken);
                 }
                 catch (Exception e) when (e is ArgumentException or HttpRequestException)
@@ -172,17 +174,18 @@ internal static class SimulateCommand
             if (replay.Verdicts.Count > 0)
             {
                 var verdicts = new Table().Title("the gateway's verdicts (admin API, after the replay)").AddColumns("archetype", "kind", "accounts", "flagged", "highest risk score");
-                foreach (var group in replay.Verdicts.GroupBy(v => (v.Archetype, v.IsAttacker)).OrderBy(g => g.Key.IsAttacker).ThenBy(g => g.Key.Archetype, StringComparer.Ordinal))
+                foreach (var group in replay.Verdicts.GroupBy(v => (v.Archetype, v.IsAttacker, v.Authorised)).OrderBy(g => g.Key.IsAttacker).ThenBy(g => g.Key.Archetype, StringComparer.Ordinal))
                 {
-                    verdicts.AddRow(group.Key.Archetype, group.Key.IsAttacker ? "[red]attacker[/]" : "legitimate", N(group.Count()), N(group.Count(v => v.Flagged)),
+                    var kind = group.Key.IsAttacker ? "[red]attacker[/]" : group.Key.Authorised ? "authorised" : "legitimate";
+                    verdicts.AddRow(group.Key.Archetype, kind, N(group.Count()), N(group.Count(v => v.Flagged)),
                         group.Max(v => v.RiskScore).ToString("0.000", CultureInfo.InvariantCulture));
                 }
 
                 AnsiConsole.Write(verdicts);
                 var attackers = replay.Verdicts.Where(v => v.IsAttacker).ToList();
-                var legitimate = replay.Verdicts.Where(v => !v.IsAttacker).ToList();
+                var legitimate = replay.Verdicts.Where(v => !v.IsAttacker && !v.Authorised).ToList();
                 AnsiConsole.MarkupLine($"flagged: {N(attackers.Count(v => v.Flagged))} of {N(attackers.Count)} attacker accounts, {N(legitimate.Count(v => v.Flagged))} of {N(legitimate.Count)} legitimate " +
-                    "(a short replay, with answers of the gateway's model, is not the evaluation: see docs/detection.md)");
+                    "(authorised customers apart: cleared by contract). A short replay is not the evaluation (docs/detection.md); accounts with fewer than 10 requests cannot be flagged.");
             }
         }
     }
@@ -237,6 +240,7 @@ internal static class SimulateCommand
                 writer.WriteString("gatewayAccount", v.GatewayAccountId);
                 writer.WriteString("archetype", v.Archetype);
                 writer.WriteBoolean("attacker", v.IsAttacker);
+                writer.WriteBoolean("authorised", v.Authorised);
                 writer.WriteString("riskLevel", v.RiskLevel);
                 writer.WriteBoolean("flagged", v.Flagged);
                 writer.WriteNumber("riskScore", v.RiskScore);

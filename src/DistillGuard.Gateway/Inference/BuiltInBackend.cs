@@ -149,6 +149,7 @@ internal sealed class BuiltInBackend(ILanguageModel model, string modelId, TextT
     {
         PromptTokens = promptTokens,
         MaxTokens = request.MaxTokens ?? DefaultMaxTokens,
+        MinTokens = Math.Min(request.MinTokens, request.MaxTokens ?? DefaultMaxTokens),
         Temperature = (float)(request.Temperature ?? 1.0),
         // top_p 0 is legal in the API and means "only the likeliest token"; the sampler needs a positive mass.
         TopP = (float)Math.Max(request.TopP ?? 1.0, 1e-6),

@@ -50,6 +50,12 @@ public sealed class InferenceRequest
     /// <summary>The completion length the client asked for, if any.</summary>
     public int? MaxTokens { get; private init; }
 
+    /// <summary>
+    /// Fewest completion tokens before the built-in model may end its answer (<c>min_tokens</c>, the extension vLLM
+    /// also accepts; forwarded to upstreams as sent). 0 when not asked.
+    /// </summary>
+    public int MinTokens { get; private init; }
+
     public double? Temperature { get; private init; }
     public double? TopP { get; private init; }
     public long? Seed { get; private init; }
@@ -91,11 +97,18 @@ public sealed class InferenceRequest
         }
 
         var maxTokens = MaxTokens;
+        var minTokens = MinTokens;
         if (rule.MaxTokens is { } cap && (MaxTokens is null || MaxTokens > cap))
         {
             maxTokens = cap;
             body.Remove("max_tokens");
             body[body.ContainsKey("max_completion_tokens") ? "max_completion_tokens" : "max_tokens"] = cap;
+            if (minTokens > cap)
+            {
+                // The cap wins over the floor: an answer of exactly the cap.
+                minTokens = cap;
+                body["min_tokens"] = cap;
+            }
         }
 
         return new InferenceRequest(Kind, body, Model)
@@ -107,6 +120,7 @@ public sealed class InferenceRequest
             IncludeUsage = IncludeUsage,
             N = n,
             MaxTokens = maxTokens,
+            MinTokens = minTokens,
             Temperature = Temperature,
             TopP = TopP,
             Seed = Seed,
@@ -165,6 +179,13 @@ public sealed class InferenceRequest
             throw OpenAIErrorException.InvalidRequest($"'{name}' must be between {least} and {limits.MaxCompletionTokens}, got {mt}.", name);
         }
 
+        var minTokens = OptionalInt(body, "min_tokens") ?? 0;
+        var mostMin = maxTokens ?? limits.MaxCompletionTokens;
+        if (minTokens < 0 || minTokens > mostMin)
+        {
+            throw OpenAIErrorException.InvalidRequest($"'min_tokens' must be between 0 and {mostMin} (the request's token limit), got {minTokens}.", "min_tokens");
+        }
+
         var temperature = OptionalDouble(body, "temperature");
         if (temperature is < 0 or > 2)
         {
@@ -219,6 +240,7 @@ public sealed class InferenceRequest
             IncludeUsage = includeUsage,
             N = n,
             MaxTokens = maxTokens,
+            MinTokens = minTokens,
             Temperature = temperature,
             TopP = topP,
             Seed = seed,

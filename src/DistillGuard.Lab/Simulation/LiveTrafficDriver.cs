@@ -40,6 +40,17 @@ public sealed class LiveTrafficOptions
     public int KeySeed { get; init; }
 
     /// <summary>
+    /// Ask for each simulated answer's length with <c>min_tokens</c> (the extension vLLM and the built-in model accept),
+    /// capped by the request's <c>max_tokens</c> (or <see cref="DefaultAnswerTokens"/> when it has none): the built-in
+    /// model ends most answers after a sentence, while the simulator's lengths are a real teacher's, and the detector
+    /// reads them. Off: every answer is as long as the model makes it.
+    /// </summary>
+    public bool ReplayAnswerLengths { get; init; } = true;
+
+    /// <summary>The gateway's answer limit for requests without <c>max_tokens</c> (its default; 256).</summary>
+    public int DefaultAnswerTokens { get; init; } = 256;
+
+    /// <summary>
     /// With an admin token, how long to let the gateway's detection worker fold the last requests in before reading each
     /// account's verdict from the admin API; null reads none.
     /// </summary>
@@ -47,7 +58,8 @@ public sealed class LiveTrafficOptions
 }
 
 /// <summary>The gateway's verdict on one replayed account, read from the admin API after the replay, with the simulator's label.</summary>
-public sealed record LiveVerdict(string AccountId, string GatewayAccountId, string Archetype, bool IsAttacker, string RiskLevel, bool Flagged, double RiskScore);
+/// <param name="Authorised">A licensed distillation customer: distillation-like, and cleared by contract rather than by the detector.</param>
+public sealed record LiveVerdict(string AccountId, string GatewayAccountId, string Archetype, bool IsAttacker, bool Authorised, string RiskLevel, bool Flagged, double RiskScore);
 
 /// <summary>What a live replay did.</summary>
 /// <param name="Sent">Requests sent.</param>
@@ -91,7 +103,7 @@ public static class LiveTrafficDriver
         var clients = new Dictionary<string, ChatClient>(StringComparer.Ordinal);
         var gatewayIds = new Dictionary<string, string>(StringComparer.Ordinal);
         var perAccount = new Dictionary<string, int>(StringComparer.Ordinal);
-        var labels = new Dictionary<string, (string Archetype, bool IsAttacker)>(StringComparer.Ordinal);
+        var labels = new Dictionary<string, (string Archetype, bool IsAttacker, bool Authorised)>(StringComparer.Ordinal);
         var statuses = new Dictionary<int, int>();
         var gate = new object();
         using var slots = new SemaphoreSlim(Math.Max(1, options.Concurrency));
@@ -114,7 +126,7 @@ public static class LiveTrafficDriver
                 client = CreateClient(baseAddress, key, e, e.Event.Model ?? "dg-teacher");
                 clients[accountId] = client;
                 gatewayIds[accountId] = gatewayId;
-                labels[accountId] = (e.Archetype, e.Account?.IsAttacker ?? e.IsAttacker);
+                labels[accountId] = (e.Archetype, e.Account?.IsAttacker ?? e.IsAttacker, e.Account?.Authorised ?? e.Authorised);
             }
 
             first ??= e.Event.Timestamp;
@@ -131,7 +143,7 @@ public static class LiveTrafficDriver
             await slots.WaitAsync(cancellationToken).ConfigureAwait(false);
             sent++;
             perAccount[accountId] = perAccount.GetValueOrDefault(accountId) + 1;
-            inFlight.Add(SendAsync(client, e, options.MaxTokensCap, cancellationToken).ContinueWith(t =>
+            inFlight.Add(SendAsync(client, e, options, cancellationToken).ContinueWith(t =>
             {
                 slots.Release();
                 lock (gate)
@@ -158,7 +170,7 @@ public static class LiveTrafficDriver
         return new LiveTrafficResult(sent, statuses, perAccount, gatewayIds, elapsed, verdicts);
     }
 
-    private static async Task<LiveVerdict> VerdictAsync(HttpClient admin, string accountId, string gatewayId, (string Archetype, bool IsAttacker) label, CancellationToken cancellationToken)
+    private static async Task<LiveVerdict> VerdictAsync(HttpClient admin, string accountId, string gatewayId, (string Archetype, bool IsAttacker, bool Authorised) label, CancellationToken cancellationToken)
     {
         using var response = await admin.GetAsync("admin/v1/accounts/" + Uri.EscapeDataString(gatewayId), cancellationToken).ConfigureAwait(false);
         if (!response.IsSuccessStatusCode)
@@ -172,7 +184,19 @@ public static class LiveTrafficDriver
         var level = root.TryGetProperty("riskLevel", out var l) && l.ValueKind == JsonValueKind.String ? l.GetString()! : "unscored";
         var flagged = root.TryGetProperty("flagged", out var f) && f.ValueKind == JsonValueKind.True;
         var score = root.TryGetProperty("riskScore", out var r) && r.ValueKind == JsonValueKind.Number ? r.GetDouble() : 0;
-        return new LiveVerdict(accountId, gatewayId, label.Archetype, label.IsAttacker, level, flagged, score);
+        return new LiveVerdict(accountId, gatewayId, label.Archetype, label.IsAttacker, label.Authorised, level, flagged, score);
+    }
+
+    /// <summary>The simulated answer's length per choice (the client sends n = 1), within <paramref name="limit"/>.</summary>
+    internal static int AnswerLength(LabelledEvent e, int limit)
+    {
+        if (e.Event.Status is < 200 or >= 300)
+        {
+            return 0;
+        }
+
+        var perChoice = e.Event.CompletionTokens / Math.Max(1, e.Event.N);
+        return (int)Math.Clamp(perChoice, 0, Math.Max(0, limit));
     }
 
     private static bool IsLoopback(Uri uri) =>
@@ -225,20 +249,28 @@ public static class LiveTrafficDriver
         return new ChatClient(model, new ApiKeyCredential(key), clientOptions);
     }
 
-    private static async Task<int> SendAsync(ChatClient client, LabelledEvent e, int? maxTokensCap, CancellationToken cancellationToken)
+    private static async Task<int> SendAsync(ChatClient client, LabelledEvent e, LiveTrafficOptions options, CancellationToken cancellationToken)
     {
         var messages = (e.Messages ?? [new ChatTurn("user", e.Event.PromptText ?? "")]).Select(ToMessage).ToList();
+        var maxTokens = options.MaxTokensCap is { } cap ? Math.Min(cap, e.Event.MaxTokens ?? cap) : e.Event.MaxTokens;
 #pragma warning disable OPENAI001 // Seed is marked experimental in the SDK.
         var request = new ChatCompletionOptions
         {
             Temperature = (float?)e.Event.Temperature,
             TopP = (float?)e.Event.TopP,
-            MaxOutputTokenCount = maxTokensCap is { } cap ? Math.Min(cap, e.Event.MaxTokens ?? cap) : e.Event.MaxTokens,
+            MaxOutputTokenCount = maxTokens,
             IncludeLogProbabilities = e.Event.Logprobs ? true : null,
             TopLogProbabilityCount = e.Event.Logprobs ? e.Event.TopLogprobs : null,
             Seed = e.Event.Seed,
         };
 #pragma warning restore OPENAI001
+        if (options.ReplayAnswerLengths && AnswerLength(e, maxTokens ?? options.DefaultAnswerTokens) is > 0 and var length)
+        {
+#pragma warning disable SCME0001 // JsonPatch (extra body fields) is experimental in System.ClientModel.
+            request.Patch.Set("$.min_tokens"u8, length);
+#pragma warning restore SCME0001
+        }
+
         foreach (var stop in e.Stop ?? [])
         {
             request.StopSequences.Add(stop);

@@ -125,6 +125,35 @@ public sealed class BuiltInModelApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Chat_MinTokens_AnswersAtLeastThatLong_AndBadValuesAreRefused()
+    {
+        // min_tokens is not in the OpenAI client's options; it travels as an extra body field, as for vLLM.
+        for (var seed = 0; seed < 5; seed++)
+        {
+            var options = new ChatCompletionOptions { MaxOutputTokenCount = 120, Temperature = 0.9f, Seed = seed };
+#pragma warning disable SCME0001 // JsonPatch is experimental in System.ClientModel.
+            options.Patch.Set("$.min_tokens"u8, 100);
+#pragma warning restore SCME0001
+            ChatCompletion completion = await Chat().CompleteChatAsync([new UserChatMessage("Explain photosynthesis step by step.")], options);
+            Assert.InRange(completion.Usage.OutputTokenCount, 100, 120);
+        }
+
+        foreach (var (body, message) in new[]
+        {
+            ("{\"model\":\"dg-teacher\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"max_tokens\":10,\"min_tokens\":11}", "'min_tokens' must be between 0 and 10"),
+            ("{\"model\":\"dg-teacher\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"min_tokens\":-1}", "'min_tokens' must be between 0 and"),
+            ("{\"model\":\"dg-teacher\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}],\"min_tokens\":\"many\"}", "min_tokens"),
+        })
+        {
+            using var response = await _gateway.Http.SendAsync(_gateway.Post("v1/chat/completions", body, _key));
+            Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+            using var error = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+            Assert.Contains(message, error.RootElement.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
+            Assert.Equal("min_tokens", error.RootElement.GetProperty("error").GetProperty("param").GetString());
+        }
+    }
+
+    [Fact]
     public async Task Chat_NChoices_ReturnsEachChoice()
     {
         using var response = await _gateway.Http.SendAsync(_gateway.Post("v1/chat/completions",

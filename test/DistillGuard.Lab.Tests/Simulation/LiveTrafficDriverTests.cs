@@ -92,6 +92,18 @@ public sealed class LiveTrafficDriverTests
         }
     }
 
+    [Theory]
+    [InlineData(1312, 1, 200, 4096, 1312)] // a harvester's long answer, within its max_tokens
+    [InlineData(1312, 1, 200, 1024, 1024)] // capped by the max_tokens sent
+    [InlineData(800, 4, 200, 4096, 200)]   // n = 4 is sent as n = 1: one choice's share
+    [InlineData(900, 1, 429, 4096, 0)]     // a refused request asks for nothing
+    public void AnswerLength_IsTheSimulatedAnswerPerChoice_WithinTheLimit(long completionTokens, int n, int status, int limit, int expected)
+    {
+        var e = new LabelledEvent(new UsageEvent { RequestId = "r", Timestamp = DateTimeOffset.UnixEpoch, AccountId = "a", Endpoint = "chat.completions", Model = "dg-teacher", CompletionTokens = (int)completionTokens, N = n, Status = status },
+            "naive-harvester", true, null, false);
+        Assert.Equal(expected, LiveTrafficDriver.AnswerLength(e, limit));
+    }
+
     [Fact]
     public async Task Replay_RefusesNonLoopbackGateways()
     {
