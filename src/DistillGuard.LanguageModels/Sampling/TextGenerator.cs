@@ -253,6 +253,7 @@ public sealed class TextGenerator
         {
             logits[at] = float.NegativeInfinity;
         }
+
         if (greedy)
         {
             // Ties go to the more probable token before processing, then to the lower id.
