@@ -118,6 +118,7 @@ public static class PolicySimulation
         var campaignRisk = new Dictionary<string, CampaignRisk>(StringComparer.Ordinal);
         var campaignReview = new CampaignReview(policy, options.HumanReviewDelay);
         var tick = DateTimeOffset.MinValue;
+        var milestonesDue = new HashSet<string>(StringComparer.Ordinal);
 
         foreach (var e in events)
         {
@@ -181,7 +182,7 @@ public static class PolicySimulation
 
             // Or as soon as the account's count reaches a milestone: the request after it finds the state the
             // calibration's milestone snapshot saw (the gateway decides on its next pass, within seconds).
-            var milestone = options.DecideAtMilestones && TrafficReplay.IsMilestone(outcome.Requests);
+            var milestone = milestonesDue.Remove(id);
             if (!lastDecided.TryGetValue(id, out var last) || boundary > last || milestone)
             {
                 lastDecided[id] = boundary;
@@ -238,6 +239,12 @@ public static class PolicySimulation
             }
 
             engine.Observe(e);
+            // Marked as the gateway's detection worker marks it: only a request the engine counted reaches a milestone.
+            if (options.DecideAtMilestones && DetectionEngine.Counts(e) && TrafficReplay.IsMilestone(engine.RequestCount(id)))
+            {
+                milestonesDue.Add(id);
+            }
+
             campaigns?.Observe(e);
         }
 
