@@ -6,6 +6,7 @@ using DistillGuard.Detection.Prompts;
 using DistillGuard.Detection.Scoring;
 using DistillGuard.Gateway.Detection;
 using DistillGuard.Storage.Usage;
+using DistillGuard.Usage;
 
 namespace DistillGuard.Benchmarks;
 

@@ -4,6 +4,7 @@ using DistillGuard.Detection.Engine;
 using DistillGuard.Detection.Scoring;
 using DistillGuard.Gateway.Detection;
 using DistillGuard.Storage.Usage;
+using DistillGuard.Usage;
 
 namespace DistillGuard.Benchmarks;
 

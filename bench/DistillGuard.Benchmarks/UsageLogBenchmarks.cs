@@ -4,6 +4,7 @@ using DistillGuard.Storage;
 using DistillGuard.Storage.Usage;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging.Abstractions;
+using DistillGuard.Usage;
 
 namespace DistillGuard.Benchmarks;
 

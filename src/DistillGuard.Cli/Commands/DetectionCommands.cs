@@ -7,6 +7,7 @@ using DistillGuard.Lab.Simulation;
 using DistillGuard.Storage;
 using DistillGuard.Storage.Usage;
 using Microsoft.Extensions.Logging.Abstractions;
+using DistillGuard.Usage;
 
 namespace DistillGuard.Cli.Commands;
 

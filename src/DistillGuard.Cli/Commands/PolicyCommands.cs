@@ -11,6 +11,7 @@ using DistillGuard.Storage;
 using DistillGuard.Storage.Usage;
 using Microsoft.Extensions.Logging.Abstractions;
 using Spectre.Console;
+using DistillGuard.Usage;
 
 namespace DistillGuard.Cli.Commands;
 

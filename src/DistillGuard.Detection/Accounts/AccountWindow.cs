@@ -4,7 +4,7 @@ using DistillGuard.Detection.Engine;
 using DistillGuard.Detection.Prompts;
 using DistillGuard.Detection.Scoring;
 using DistillGuard.Detection.Sketches;
-using DistillGuard.Storage.Usage;
+using DistillGuard.Usage;
 
 namespace DistillGuard.Detection.Accounts;
 

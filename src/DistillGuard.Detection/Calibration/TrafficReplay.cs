@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 using DistillGuard.Detection.Engine;
-using DistillGuard.Storage.Usage;
+using DistillGuard.Usage;
 
 namespace DistillGuard.Detection.Calibration;
 

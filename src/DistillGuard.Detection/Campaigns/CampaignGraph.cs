@@ -5,7 +5,7 @@ using System.Text;
 using DistillGuard.Detection.Engine;
 using DistillGuard.Detection.Prompts;
 using DistillGuard.Detection.Scoring;
-using DistillGuard.Storage.Usage;
+using DistillGuard.Usage;
 
 namespace DistillGuard.Detection.Campaigns;
 

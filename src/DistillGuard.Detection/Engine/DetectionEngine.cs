@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using DistillGuard.Detection.Accounts;
 using DistillGuard.Detection.Scoring;
-using DistillGuard.Storage.Usage;
+using DistillGuard.Usage;
 
 namespace DistillGuard.Detection.Engine;
 

@@ -1,5 +1,6 @@
 using DistillGuard.Gateway.Usage;
 using DistillGuard.Storage.Usage;
+using DistillGuard.Usage;
 
 namespace DistillGuard.Gateway.Policy;
 

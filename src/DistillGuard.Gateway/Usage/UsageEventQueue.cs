@@ -1,5 +1,6 @@
 using System.Threading.Channels;
 using DistillGuard.Storage.Usage;
+using DistillGuard.Usage;
 
 namespace DistillGuard.Gateway.Usage;
 

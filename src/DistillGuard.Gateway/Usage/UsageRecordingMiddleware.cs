@@ -3,6 +3,7 @@ using DistillGuard.Gateway.Observability;
 using DistillGuard.Gateway.OpenAI;
 using DistillGuard.Storage.Usage;
 using Microsoft.AspNetCore.Http;
+using DistillGuard.Usage;
 
 namespace DistillGuard.Gateway.Usage;
 

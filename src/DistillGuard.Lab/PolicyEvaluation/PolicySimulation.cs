@@ -7,6 +7,7 @@ using DistillGuard.Policy.Configuration;
 using DistillGuard.Policy.Ladder;
 using DistillGuard.Policy.RateLimiting;
 using DistillGuard.Storage.Usage;
+using DistillGuard.Usage;
 
 namespace DistillGuard.Lab.PolicyEvaluation;
 

@@ -1,3 +1,4 @@
+using DistillGuard.Usage;
 namespace DistillGuard.Storage.Usage;
 
 /// <summary>Durable, append-only store of usage events (SQLite embedded; PostgreSQL later).</summary>

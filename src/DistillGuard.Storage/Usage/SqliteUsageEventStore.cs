@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 using SQLitePCL;
+using DistillGuard.Usage;
 
 namespace DistillGuard.Storage.Usage;
 

@@ -1,7 +1,8 @@
 using System.Threading.Channels;
-using DistillGuard.Storage.Threading;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using DistillGuard.Usage;
+using DistillGuard.Threading;
 
 namespace DistillGuard.Storage.Usage;
 

@@ -1,6 +1,6 @@
 using DistillGuard.Detection.Campaigns;
 using DistillGuard.Detection.Scoring;
-using DistillGuard.Storage.Usage;
+using DistillGuard.Usage;
 
 namespace DistillGuard.Detection.Tests.Campaigns;
 

@@ -1,7 +1,7 @@
 using DistillGuard.Detection.Calibration;
 using DistillGuard.Detection.Engine;
 using DistillGuard.Detection.Scoring;
-using DistillGuard.Storage.Usage;
+using DistillGuard.Usage;
 
 namespace DistillGuard.Detection.Tests.Engine;
 

@@ -1,4 +1,4 @@
-using DistillGuard.Storage.Usage;
+using DistillGuard.Usage;
 
 namespace DistillGuard.Detection.Tests.Engine;
 

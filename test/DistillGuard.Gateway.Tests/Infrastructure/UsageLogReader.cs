@@ -1,5 +1,6 @@
 using DistillGuard.Storage;
 using DistillGuard.Storage.Usage;
+using DistillGuard.Usage;
 
 namespace DistillGuard.Gateway.Tests.Infrastructure;
 

@@ -7,6 +7,7 @@ using DistillGuard.Storage;
 using DistillGuard.Storage.Usage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using DistillGuard.Usage;
 
 namespace DistillGuard.Lab.Tests.Simulation;
 

@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Threading.Channels;
-using DistillGuard.Storage.Threading;
+using DistillGuard.Threading;
 
 namespace DistillGuard.Storage.Tests.Threading;
 

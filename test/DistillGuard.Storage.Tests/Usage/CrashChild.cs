@@ -1,5 +1,6 @@
 using DistillGuard.Storage.Usage;
 using Microsoft.Extensions.Logging.Abstractions;
+using DistillGuard.Usage;
 
 namespace DistillGuard.Storage.Tests.Usage;
 

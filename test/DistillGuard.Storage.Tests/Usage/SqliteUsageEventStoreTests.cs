@@ -2,6 +2,7 @@ using DistillGuard.Storage.Usage;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
+using DistillGuard.Usage;
 
 namespace DistillGuard.Storage.Tests.Usage;
 

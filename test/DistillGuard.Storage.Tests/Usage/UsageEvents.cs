@@ -1,4 +1,5 @@
 using DistillGuard.Storage.Usage;
+using DistillGuard.Usage;
 
 namespace DistillGuard.Storage.Tests.Usage;
 

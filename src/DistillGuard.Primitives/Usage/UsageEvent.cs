@@ -1,4 +1,4 @@
-namespace DistillGuard.Storage.Usage;
+namespace DistillGuard.Usage;
 
 /// <summary>One inference request as the gateway saw it: who, when, what was asked, what it cost.</summary>
 public sealed record UsageEvent

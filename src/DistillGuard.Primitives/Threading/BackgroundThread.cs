@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
 
-namespace DistillGuard.Storage.Threading;
+namespace DistillGuard.Threading;
 
 /// <summary>
 /// Runs a background loop (the usage log's writer, the detection and policy workers) on a thread of its own at a
