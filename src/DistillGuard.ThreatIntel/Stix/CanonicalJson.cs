@@ -157,13 +157,27 @@ public static class CanonicalJson
         {
             switch (c)
             {
-                case '"': b.Append("\\\""); break;
-                case '\\': b.Append("\\\\"); break;
-                case '\b': b.Append("\\b"); break;
-                case '\f': b.Append("\\f"); break;
-                case '\n': b.Append("\\n"); break;
-                case '\r': b.Append("\\r"); break;
-                case '\t': b.Append("\\t"); break;
+                case '"':
+                    b.Append("\\\"");
+                    break;
+                case '\\':
+                    b.Append("\\\\");
+                    break;
+                case '\b':
+                    b.Append("\\b");
+                    break;
+                case '\f':
+                    b.Append("\\f");
+                    break;
+                case '\n':
+                    b.Append("\\n");
+                    break;
+                case '\r':
+                    b.Append("\\r");
+                    break;
+                case '\t':
+                    b.Append("\\t");
+                    break;
                 default:
                     if (c < 0x20)
                     {
