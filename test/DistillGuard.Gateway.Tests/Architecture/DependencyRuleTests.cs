@@ -11,7 +11,7 @@ namespace DistillGuard.Gateway.Tests.Architecture;
 public sealed class DependencyRuleTests
 {
     // The pure cores: they must build and run without the web host, storage or the lab.
-    public static TheoryData<string> Cores => new() { "DistillGuard.Detection", "DistillGuard.Watermarking", "DistillGuard.Policy", "DistillGuard.LanguageModels", "DistillGuard.Semantics", "DistillGuard.Primitives" };
+    public static TheoryData<string> Cores => new() { "DistillGuard.Detection", "DistillGuard.Watermarking", "DistillGuard.Policy", "DistillGuard.LanguageModels", "DistillGuard.Semantics", "DistillGuard.ThreatIntel", "DistillGuard.Primitives" };
 
     // The cores this test project's output carries (the gateway's dependencies), whose compiled metadata can be read.
     public static TheoryData<string> LoadedCores => new() { "DistillGuard.Detection", "DistillGuard.Watermarking", "DistillGuard.Policy", "DistillGuard.LanguageModels", "DistillGuard.Primitives" };
