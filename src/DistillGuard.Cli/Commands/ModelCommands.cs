@@ -1,10 +1,10 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json;
+using DistillGuard.Lab.ModelQuality;
 using DistillGuard.LanguageModels;
 using DistillGuard.LanguageModels.Answers;
 using DistillGuard.LanguageModels.Corpus;
-using DistillGuard.LanguageModels.Evaluation;
 using DistillGuard.LanguageModels.Model;
 using DistillGuard.LanguageModels.Tokenization;
 using DistillGuard.LanguageModels.Topics;
