@@ -106,15 +106,41 @@ public static partial class AnswerLength
     // OpenAI's tokenizer guide), a sentence of the Brown Corpus about 20 words.
     private static readonly Dictionary<string, double> s_unitTokens = new(StringComparer.Ordinal)
     {
-        ["word"] = 1.35, ["sentence"] = 26, ["paragraph"] = 120, ["line"] = 14, ["page"] = 650,
-        ["bullet"] = 22, ["bullet point"] = 22, ["point"] = 22, ["item"] = 22, ["step"] = 60, ["example"] = 50,
+        ["word"] = 1.35,
+        ["sentence"] = 26,
+        ["paragraph"] = 120,
+        ["line"] = 14,
+        ["page"] = 650,
+        ["bullet"] = 22,
+        ["bullet point"] = 22,
+        ["point"] = 22,
+        ["item"] = 22,
+        ["step"] = 60,
+        ["example"] = 50,
     };
 
     private static readonly Dictionary<string, int> s_numberWords = new(StringComparer.Ordinal)
     {
-        ["a"] = 1, ["one"] = 1, ["single"] = 1, ["two"] = 2, ["a couple of"] = 2, ["three"] = 3, ["a few"] = 3,
-        ["four"] = 4, ["five"] = 5, ["six"] = 6, ["seven"] = 7, ["eight"] = 8, ["nine"] = 9, ["ten"] = 10,
-        ["twenty"] = 20, ["fifty"] = 50, ["hundred"] = 100, ["a hundred"] = 100, ["thousand"] = 1000, ["a thousand"] = 1000,
+        ["a"] = 1,
+        ["one"] = 1,
+        ["single"] = 1,
+        ["two"] = 2,
+        ["a couple of"] = 2,
+        ["three"] = 3,
+        ["a few"] = 3,
+        ["four"] = 4,
+        ["five"] = 5,
+        ["six"] = 6,
+        ["seven"] = 7,
+        ["eight"] = 8,
+        ["nine"] = 9,
+        ["ten"] = 10,
+        ["twenty"] = 20,
+        ["fifty"] = 50,
+        ["hundred"] = 100,
+        ["a hundred"] = 100,
+        ["thousand"] = 1000,
+        ["a thousand"] = 1000,
     };
 
     /// <summary>Decides the length of an answer to <paramref name="request"/>.</summary>
