@@ -48,7 +48,9 @@ public sealed class UsageRecordingTests
         var key = await gateway.CreateAccountAsync("fay");
         using var request = gateway.Post("v1/chat/completions",
             """{"model":"dg-teacher","stream":true,"n":8,"max_tokens":4096,"messages":[{"role":"user","content":"tell me everything"}]}""", key);
-        using (var response = await gateway.Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead))
+        // No draining on dispose (HttpClient would read up to 1 MB to reuse the connection): the client really leaves.
+        using var client = new HttpClient(new SocketsHttpHandler { MaxResponseDrainSize = 0 }) { BaseAddress = gateway.BaseAddress };
+        using (var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead))
         {
             Assert.Equal(200, (int)response.StatusCode);
             await using var body = await response.Content.ReadAsStreamAsync();
