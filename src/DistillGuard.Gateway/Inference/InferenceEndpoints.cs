@@ -73,6 +73,17 @@ internal static class InferenceEndpoints
         }
     }
 
+    /// <summary>
+    /// Reads a JSON body for a typed reader (the admin API): the same checks as an inference body first, so a duplicate
+    /// key is a 400 instead of the deserialiser quietly keeping the last copy.
+    /// </summary>
+    public static async Task<byte[]> ReadUnambiguousJsonAsync(HttpContext context)
+    {
+        var body = await ReadBodyAsync(context);
+        _ = ParseJson(body);
+        return body;
+    }
+
     /// <summary>Reads the whole (size-limited) body and checks that it is UTF-8.</summary>
     public static async Task<byte[]> ReadBodyAsync(HttpContext context)
     {
