@@ -5,8 +5,10 @@ using DistillGuard.Gateway.OpenAI;
 using DistillGuard.Gateway.Usage;
 using DistillGuard.Gateway.Watermarking;
 using DistillGuard.LanguageModels;
+using DistillGuard.LanguageModels.Answers;
 using DistillGuard.LanguageModels.Sampling;
 using DistillGuard.LanguageModels.Tokenization;
+using DistillGuard.LanguageModels.Topics;
 using Microsoft.AspNetCore.Http;
 using ChunkHeader = DistillGuard.Gateway.Inference.BuiltInResponseWriter.ChunkHeader;
 
@@ -51,10 +53,12 @@ internal sealed class BuiltInBackend(ILanguageModel model, string modelId, TextT
         var id = (request.Kind == InferenceKind.Chat ? "chatcmpl-" : "cmpl-") + usage.RequestId[4..];
         var ct = context.RequestAborted;
         var account = usage.Caller?.Account.Id ?? "";
+        // A chat answer is on the question's topic and as long as the question calls for; a completion continues its prompt.
+        var topic = request.Kind == InferenceKind.Chat ? TopicIndex.Shipped.BiasFor(Question(request), model, tokenizer) : null;
 
         if (request.Stream)
         {
-            await StreamAsync(context, request, usage, promptTokens, id, created, account, ct);
+            await StreamAsync(context, request, usage, promptTokens, id, created, account, topic, ct);
             return;
         }
 
@@ -77,7 +81,7 @@ internal sealed class BuiltInBackend(ILanguageModel model, string modelId, TextT
                 if (request.MaxTokens != 0)
                 {
                     var steps = 0;
-                    foreach (var step in _generator.Generate(ToGeneration(request, promptTokens, i, usage), ct))
+                    foreach (var step in _generator.Generate(ToGeneration(request, promptTokens, i, usage, topic), ct))
                     {
                         choice.Add(step);
                         if (++steps % TokensPerTurn == 0)
@@ -118,7 +122,7 @@ internal sealed class BuiltInBackend(ILanguageModel model, string modelId, TextT
         usage.Completed = true;
     }
 
-    private async Task StreamAsync(HttpContext context, InferenceRequest request, RequestUsage usage, IReadOnlyList<int> promptTokens, string id, long created, string account, CancellationToken ct)
+    private async Task StreamAsync(HttpContext context, InferenceRequest request, RequestUsage usage, IReadOnlyList<int> promptTokens, string id, long created, string account, TopicBias? topic, CancellationToken ct)
     {
         using var sse = new ServerSentEventWriter(context.Response);
         await sse.StartAsync(ct);
@@ -134,7 +138,7 @@ internal sealed class BuiltInBackend(ILanguageModel model, string modelId, TextT
             }
 
             string? finish = null;
-            using var steps = _generator.Generate(ToGeneration(request, promptTokens, i, usage), ct).GetEnumerator();
+            using var steps = _generator.Generate(ToGeneration(request, promptTokens, i, usage, topic), ct).GetEnumerator();
             var more = true;
             while (more)
             {
@@ -211,9 +215,14 @@ internal sealed class BuiltInBackend(ILanguageModel model, string modelId, TextT
         usage.Completed = true;
     }
 
-    private GenerationRequest ToGeneration(InferenceRequest request, IReadOnlyList<int> promptTokens, int choiceIndex, RequestUsage usage) => new()
+    private GenerationRequest ToGeneration(InferenceRequest request, IReadOnlyList<int> promptTokens, int choiceIndex, RequestUsage usage, TopicBias? topic) => new()
     {
         PromptTokens = promptTokens,
+        Plan = request.Kind == InferenceKind.Chat
+            ? AnswerLength.Plan(Question(request), request.MaxTokens ?? DefaultMaxTokens, Math.Min(request.MinTokens, request.MaxTokens ?? DefaultMaxTokens),
+                request.Seed is { } lengthSeed ? lengthSeed + choiceIndex : Random.Shared.NextInt64())
+            : null,
+        Topic = topic,
         MaxTokens = request.MaxTokens ?? DefaultMaxTokens,
         MinTokens = Math.Min(request.MinTokens, request.MaxTokens ?? DefaultMaxTokens),
         Temperature = (float)(request.Temperature ?? 1.0),
@@ -229,6 +238,10 @@ internal sealed class BuiltInBackend(ILanguageModel model, string modelId, TextT
 
     /// <summary>Completion length when the request names none (set from the gateway's limits).</summary>
     public int DefaultMaxTokens { get; init; } = 256;
+
+    /// <summary>What the answer's length and topic are decided on: the last user message (else the whole conversation).</summary>
+    internal static string Question(InferenceRequest request) =>
+        request.Messages.LastOrDefault(m => m.Role == "user" && m.Content.Length > 0)?.Content ?? PromptText(request);
 
     /// <summary>What the n-gram model is conditioned on: the conversation's text, newest last.</summary>
     /// <remarks>
