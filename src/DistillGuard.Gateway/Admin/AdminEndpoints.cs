@@ -157,7 +157,7 @@ internal static class AdminEndpoints
 
     private static async Task<CreateAccountRequest> ReadAsync(HttpContext context)
     {
-        var body = await InferenceEndpoints.ReadBodyAsync(context);
+        var body = await InferenceEndpoints.ReadUnambiguousJsonAsync(context);
         try
         {
             return JsonSerializer.Deserialize(body, GatewayJsonContext.Default.CreateAccountRequest)

@@ -10,6 +10,9 @@ public sealed class AdminToken
     public const string EnvironmentVariable = "DISTILLGUARD_ADMIN_TOKEN";
     public const string FileName = "admin-token";
 
+    /// <summary>Shortest token accepted from any source (the created one is 43 characters).</summary>
+    public const int MinimumLength = 16;
+
     private readonly byte[] _hash;
 
     private AdminToken(string value, string source)
@@ -26,21 +29,21 @@ public sealed class AdminToken
     {
         if (Environment.GetEnvironmentVariable(EnvironmentVariable) is { Length: > 0 } fromEnvironment)
         {
-            return new AdminToken(fromEnvironment, "environment");
+            return new AdminToken(RequireLength(fromEnvironment.Trim(), EnvironmentVariable), "environment");
         }
 
         if (configured is { Length: > 0 })
         {
-            return new AdminToken(configured, "configuration");
+            return new AdminToken(RequireLength(configured.Trim(), "the configured admin token"), "configuration");
         }
 
         var path = Path.Combine(dataDirectory, FileName);
         if (File.Exists(path))
         {
             var existing = File.ReadAllText(path).Trim();
-            if (existing.Length < 16)
+            if (existing.Length < MinimumLength)
             {
-                throw new InvalidOperationException($"{path} holds a token shorter than 16 characters; delete it to have a new one created.");
+                throw new InvalidOperationException($"{path} holds a token shorter than {MinimumLength} characters; delete it to have a new one created.");
             }
 
             return new AdminToken(existing, path);
@@ -61,6 +64,10 @@ public sealed class AdminToken
 
         return new AdminToken(token, path);
     }
+
+    private static string RequireLength(string token, string source) => token.Length >= MinimumLength
+        ? token
+        : throw new InvalidOperationException($"{source} holds an admin token shorter than {MinimumLength} characters; use a longer one (or unset it to have one created).");
 
     /// <summary>Compares a presented token in constant time (through fixed-length hashes).</summary>
     public bool Matches(string? presented)

@@ -133,6 +133,10 @@ public sealed class GatewayApp : IAsyncDisposable
         settings.ConfigureServices?.Invoke(services);
         services.AddSingleton(options);
         services.AddSingleton(time);
+
+        // A query parameter that does not bind (?limit=abc) throws, so the exception handler answers with an OpenAI error
+        // body instead of a bare 400.
+        services.Configure<Microsoft.AspNetCore.Routing.RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         services.AddSingleton(adminToken);
         services.AddSingleton(sp => SqliteStorage.Open(dataDirectory, new StorageOptions { PaymentFingerprintKey = InstallSecret(dataDirectory) }, time, sp.GetRequiredService<ILoggerFactory>()));
         services.AddSingleton<IAccountStore>(sp => sp.GetRequiredService<SqliteStorage>().Accounts);
@@ -343,7 +347,10 @@ public sealed class GatewayApp : IAsyncDisposable
         var feature = context.Features.Get<IExceptionHandlerFeature>();
         if (feature?.Error is BadHttpRequestException bad)
         {
-            await OpenAIError.WriteAsync(context, InferenceEndpoints.BodyError(bad));
+            // Minimal APIs throw this for an unbindable query parameter too (ThrowOnBadRequest), naming the parameter.
+            await OpenAIError.WriteAsync(context, bad.StatusCode == StatusCodes.Status413PayloadTooLarge
+                ? InferenceEndpoints.BodyError(bad)
+                : new OpenAIErrorException(bad.StatusCode, "The request could not be used: " + bad.Message, "invalid_request_error", "invalid_request"));
             return;
         }
 

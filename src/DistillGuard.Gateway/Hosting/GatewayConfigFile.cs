@@ -160,6 +160,16 @@ public static class GatewayConfigFile
             {
                 yield return ($"{at}.streamIdleTimeoutSeconds", "must be greater than 0 and at most 3600");
             }
+
+            if (upstream.MaxResponseBytes is < 1024 or > 1L << 30)
+            {
+                yield return ($"{at}.maxResponseBytes", "must be between 1024 and 1073741824");
+            }
+
+            if (upstream.MaxEventBytes is < 1024 or > 1 << 28)
+            {
+                yield return ($"{at}.maxEventBytes", "must be between 1024 and 268435456");
+            }
         }
 
         for (var i = 0; i < options.TrustedProxies.Count; i++)

@@ -155,6 +155,12 @@ public sealed class UpstreamOptions
     /// <summary>Longest silence between two streamed chunks before the stream is cut with an error.</summary>
     public double StreamIdleTimeoutSeconds { get; set; } = 60;
 
+    /// <summary>Largest non-streamed answer accepted from the upstream; a larger one is a 502 (the gateway holds it whole to rewrite it).</summary>
+    public long MaxResponseBytes { get; set; } = 16 << 20;
+
+    /// <summary>Largest single line of an upstream stream (one SSE event's data); a larger one cuts the stream with a 502 event.</summary>
+    public int MaxEventBytes { get; set; } = 1 << 20;
+
     internal string? ResolveApiKey() =>
         ApiKeyEnvironmentVariable is { Length: > 0 } name ? Environment.GetEnvironmentVariable(name) : ApiKey;
 }

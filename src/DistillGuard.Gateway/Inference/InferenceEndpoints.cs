@@ -15,7 +15,9 @@ namespace DistillGuard.Gateway.Inference;
 /// <summary>The OpenAI-compatible inference API under <c>/v1</c>.</summary>
 internal static class InferenceEndpoints
 {
-    private static readonly JsonDocumentOptions s_documentOptions = new() { MaxDepth = 64 };
+    // A duplicate key is refused: readers disagree on which copy wins (the gateway's checks could read one copy and an
+    // upstream act on the other), and the lazily built JsonObject would throw on it later as an unhandled error.
+    private static readonly JsonDocumentOptions s_documentOptions = new() { MaxDepth = 64, AllowDuplicateProperties = false };
 
     public static void MapInferenceApi(this IEndpointRouteBuilder app)
     {
@@ -32,16 +34,54 @@ internal static class InferenceEndpoints
         return (ParseJson(body), body);
     }
 
-    private static JsonNode? ParseJson(byte[] body)
+    /// <summary>Parses a request body, refusing duplicate keys and strings that do not decode (a lone surrogate escape) with a 400.</summary>
+    internal static JsonNode? ParseJson(byte[] body)
     {
         try
         {
+            CheckEscapedStrings(body);
             return JsonNode.Parse(body, documentOptions: s_documentOptions);
         }
         catch (JsonException e)
         {
             throw OpenAIErrorException.InvalidRequest("We could not parse the JSON body of your request: " + Reason(e), code: "invalid_json");
         }
+    }
+
+    /// <summary>
+    /// Decodes every escaped string once: a lone surrogate escape such as <c>"\ud800"</c> is valid JSON syntax but
+    /// no string, and reading it later throws from deep inside a handler. Unescaped strings are valid UTF-8 (checked before).
+    /// </summary>
+    private static void CheckEscapedStrings(ReadOnlySpan<byte> body)
+    {
+        var reader = new Utf8JsonReader(body, new JsonReaderOptions { MaxDepth = s_documentOptions.MaxDepth });
+        while (reader.Read())
+        {
+            if (reader.ValueIsEscaped && reader.TokenType is JsonTokenType.String or JsonTokenType.PropertyName)
+            {
+                try
+                {
+                    _ = reader.GetString();
+                }
+                catch (InvalidOperationException)
+                {
+                    throw OpenAIErrorException.InvalidRequest(
+                        $"We could not parse the JSON body of your request: a string holds an escape that is not valid UTF-16 (a lone surrogate) at byte {reader.TokenStartIndex}.",
+                        code: "invalid_json");
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Reads a JSON body for a typed reader (the admin API): the same checks as an inference body first, so a duplicate
+    /// key is a 400 instead of the deserialiser quietly keeping the last copy.
+    /// </summary>
+    public static async Task<byte[]> ReadUnambiguousJsonAsync(HttpContext context)
+    {
+        var body = await ReadBodyAsync(context);
+        _ = ParseJson(body);
+        return body;
     }
 
     /// <summary>Reads the whole (size-limited) body and checks that it is UTF-8.</summary>
@@ -118,9 +158,11 @@ internal sealed class InferenceHandler(ApiKeyAuthentication authentication, Mode
             var backend = catalog.Find(request.Model);
             if (backend is null)
             {
-                await OpenAIError.NotFound(context, $"The model '{request.Model}' does not exist or you do not have access to it.", "model_not_found");
+                await OpenAIError.NotFound(context, $"The model '{Shorten(request.Model)}' does not exist or you do not have access to it.", "model_not_found");
                 return;
             }
+
+            usage.ServedModel = request.Model;
 
             // The usage log keeps what the client asked for; the backend serves what the policy allows.
             await backend.HandleAsync(context, policy.Shape(request, usage), usage);
@@ -129,9 +171,10 @@ internal sealed class InferenceHandler(ApiKeyAuthentication authentication, Mode
         {
             await OpenAIError.WriteAsync(context, e);
         }
-        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        catch (OperationCanceledException e) when (context.RequestAborted.IsCancellationRequested || e is ClientDisconnectedException)
         {
             // The client went away; the usage event records status 499.
+            usage.StatusOverride = 499;
         }
     }
 
@@ -152,6 +195,7 @@ internal sealed class InferenceHandler(ApiKeyAuthentication authentication, Mode
             }
 
             await WriteJsonAsync(context, w => WriteModel(w, id, backend.Name));
+            usage.Completed = true;
             return;
         }
 
@@ -168,7 +212,11 @@ internal sealed class InferenceHandler(ApiKeyAuthentication authentication, Mode
             w.WriteEndArray();
             w.WriteEndObject();
         });
+        usage.Completed = true;
     }
+
+    /// <summary>A client-chosen name as echoed in an error: bounded, so a huge name does not make a huge error body.</summary>
+    private static string Shorten(string value) => value.Length <= 256 ? value : value[..256] + "…";
 
     private void WriteModel(Utf8JsonWriter w, string id, string backend)
     {

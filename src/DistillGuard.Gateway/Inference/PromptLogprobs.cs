@@ -51,7 +51,12 @@ internal static class PromptLogprobs
                 var start = Math.Max(0, i + 1 - (model.Order - 1));
                 var context = sequence.AsSpan(start, i + 1 - start);
                 var token = tokens[i];
-                var step = generator.Generate(new GenerationRequest { PromptTokens = new ArraySegment<int>(tokens, 0, i), MaxTokens = 1, Temperature = 0, Logprobs = true, TopLogprobs = Math.Max(1, topK) }, cancellationToken).First();
+                // Only the last Order-1 tokens condition the next one, so the generator gets just those: the whole prefix
+                // (copied into its buffer per position) made scoring a prompt quadratic in its length. Shorter prefixes
+                // keep the boundary token in front, exactly as before.
+                var from = Math.Max(0, i - (model.Order - 1));
+                var prefix = new ArraySegment<int>(tokens, from, i - from);
+                var step = generator.Generate(new GenerationRequest { PromptTokens = prefix, MaxTokens = 1, Temperature = 0, Logprobs = true, TopLogprobs = Math.Max(1, topK) }, cancellationToken).First();
                 if (step.Tokens.Count == 1 && model is KneserNeyModel kneserNey)
                 {
                     var top = step.Tokens[0].TopLogProbabilities;

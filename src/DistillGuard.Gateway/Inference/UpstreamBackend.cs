@@ -144,7 +144,11 @@ internal sealed partial class UpstreamBackend : IModelBackend, IDisposable
         byte[] payload;
         try
         {
-            payload = await response.Content.ReadAsByteArrayAsync(token);
+            payload = await ReadBoundedAsync(response.Content, _options.MaxResponseBytes, token);
+        }
+        catch (UpstreamTooLargeException)
+        {
+            throw Fault("oversized_response", StatusCodes.Status502BadGateway, $"The upstream '{Name}' answered with more than {_options.MaxResponseBytes} bytes.", "upstream_error");
         }
         catch (OperationCanceledException) when (clientAborted.IsCancellationRequested)
         {
@@ -188,6 +192,7 @@ internal sealed partial class UpstreamBackend : IModelBackend, IDisposable
         context.Response.ContentType = "application/json";
         context.Response.ContentLength = payload.Length;
         await context.Response.Body.WriteAsync(payload, clientAborted);
+        usage.Completed = true;
     }
 
     private async Task RelayStreamAsync(HttpContext context, InferenceRequest request, RequestUsage usage, HttpResponseMessage response, CancellationToken clientAborted)
@@ -196,7 +201,7 @@ internal sealed partial class UpstreamBackend : IModelBackend, IDisposable
         var idleTimeout = TimeSpan.FromSeconds(_options.StreamIdleTimeoutSeconds);
         idle.CancelAfter(idleTimeout);
 
-        await using var upstream = await response.Content.ReadAsStreamAsync(idle.Token);
+        await using var upstream = new LineLengthLimitedStream(await response.Content.ReadAsStreamAsync(idle.Token), _options.MaxEventBytes);
         using var sse = new ServerSentEventWriter(context.Response);
         await sse.StartAsync(clientAborted);
         var sawDone = false;
@@ -238,16 +243,29 @@ internal sealed partial class UpstreamBackend : IModelBackend, IDisposable
                     _metrics.RecordFirstToken(request.Model, elapsed);
                 }
 
+                // The idle timer measures the upstream's silence, not a slow client's reading: it is off while we write.
+                idle.CancelAfter(Timeout.InfiniteTimeSpan);
                 await sse.WriteDataAsync(Encoding.UTF8.GetBytes(marking?.RewriteChunk(data) ?? data), clientAborted);
+                idle.CancelAfter(idleTimeout);
             }
         }
-        catch (OperationCanceledException) when (clientAborted.IsCancellationRequested)
+        catch (OperationCanceledException e) when (clientAborted.IsCancellationRequested || e is ClientDisconnectedException)
         {
             throw;
+        }
+        catch (UpstreamTooLargeException)
+        {
+            _metrics.RecordUpstreamFailure(Name, "oversized_event");
+            EstimateUnreported(request, usage);
+            usage.StatusOverride = StatusCodes.Status502BadGateway;
+            usage.ErrorCode = "upstream_error";
+            await sse.WriteErrorAsync($"The upstream '{Name}' sent a stream event larger than {_options.MaxEventBytes} bytes.", "upstream_error", "upstream_error", clientAborted);
+            return;
         }
         catch (OperationCanceledException)
         {
             _metrics.RecordUpstreamFailure(Name, "stream_idle");
+            EstimateUnreported(request, usage);
             usage.StatusOverride = StatusCodes.Status504GatewayTimeout;
             usage.ErrorCode = "upstream_timeout";
             await sse.WriteErrorAsync($"The upstream '{Name}' went silent for {_options.StreamIdleTimeoutSeconds} s mid-stream.", "upstream_error", "upstream_timeout", clientAborted);
@@ -256,6 +274,7 @@ internal sealed partial class UpstreamBackend : IModelBackend, IDisposable
         catch (Exception e) when (e is HttpRequestException or IOException)
         {
             _metrics.RecordUpstreamFailure(Name, "stream_broken");
+            EstimateUnreported(request, usage);
             usage.StatusOverride = StatusCodes.Status502BadGateway;
             usage.ErrorCode = "upstream_error";
             await sse.WriteErrorAsync($"The upstream '{Name}' broke off the stream.", "upstream_error", "upstream_error", clientAborted);
@@ -265,6 +284,7 @@ internal sealed partial class UpstreamBackend : IModelBackend, IDisposable
         if (!sawDone)
         {
             _metrics.RecordUpstreamFailure(Name, "stream_truncated");
+            EstimateUnreported(request, usage);
             usage.StatusOverride = StatusCodes.Status502BadGateway;
             usage.ErrorCode = "upstream_error";
             await sse.WriteErrorAsync($"The upstream '{Name}' ended the stream without [DONE].", "upstream_error", "upstream_error", clientAborted);
@@ -272,6 +292,50 @@ internal sealed partial class UpstreamBackend : IModelBackend, IDisposable
         }
 
         await sse.WriteDoneAsync(clientAborted);
+        usage.Completed = true;
+    }
+
+    /// <summary>
+    /// A stream cut before its usage chunk still delivered text: its tokens are estimated (one per content chunk, as
+    /// vLLM and OpenAI stream them; the prompt by the gateway's tokenizer) rather than logged as none.
+    /// </summary>
+    private static void EstimateUnreported(InferenceRequest request, RequestUsage usage)
+    {
+        if (usage.UsageReported)
+        {
+            return;
+        }
+
+        usage.CompletionTokens = Math.Max(usage.CompletionTokens, usage.StreamedChunks);
+        if (usage.PromptTokens == 0)
+        {
+            usage.PromptTokens = DistillGuard.LanguageModels.Tokenization.TextTokenizer.Gpt2.Encode(request.PromptText).Length;
+        }
+    }
+
+    /// <summary>Reads a body whole, refusing one larger than <paramref name="limit"/> (by its Content-Length or as it arrives).</summary>
+    private static async Task<byte[]> ReadBoundedAsync(HttpContent content, long limit, CancellationToken token)
+    {
+        if (content.Headers.ContentLength is { } length && length > limit)
+        {
+            throw new UpstreamTooLargeException();
+        }
+
+        await using var stream = await content.ReadAsStreamAsync(token);
+        using var buffer = new MemoryStream();
+        var chunk = new byte[16 * 1024];
+        int read;
+        while ((read = await stream.ReadAsync(chunk, token)) > 0)
+        {
+            if (buffer.Length + read > limit)
+            {
+                throw new UpstreamTooLargeException();
+            }
+
+            buffer.Write(chunk, 0, read);
+        }
+
+        return buffer.ToArray();
     }
 
     /// <summary>Reads usage and finish reasons out of a chunk; false for the usage-only chunk the client did not ask for.</summary>
@@ -326,6 +390,7 @@ internal sealed partial class UpstreamBackend : IModelBackend, IDisposable
             usage.CompletionTokens = completion;
         }
 
+        usage.UsageReported = true;
         return true;
     }
 
@@ -335,9 +400,10 @@ internal sealed partial class UpstreamBackend : IModelBackend, IDisposable
         string body;
         try
         {
-            body = await response.Content.ReadAsStringAsync(token);
+            // An error body is relayed only when it is a small OpenAI error object; anything bigger is not read whole.
+            body = Encoding.UTF8.GetString(await ReadBoundedAsync(response.Content, 64 * 1024, token));
         }
-        catch (Exception e) when (e is HttpRequestException or OperationCanceledException or IOException)
+        catch (Exception e) when (e is HttpRequestException or OperationCanceledException or IOException or UpstreamTooLargeException)
         {
             body = "";
         }

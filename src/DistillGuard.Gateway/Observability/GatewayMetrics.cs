@@ -49,6 +49,9 @@ internal sealed class GatewayMetrics
 
     public CollectorRegistry Registry { get; }
 
+    /// <summary>The model label of requests naming a model no backend serves: the label set stays bounded by the catalog.</summary>
+    public const string UnknownModel = "unknown";
+
     public void RecordRequest(string endpoint, string? model, int status, TimeSpan elapsed, int promptTokens, int completionTokens, bool eventAccepted)
     {
         _requests.WithLabels(endpoint, model ?? "", StatusLabel(status)).Inc();

@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using DistillGuard.Gateway.Hosting;
+using Microsoft.AspNetCore.Http;
 
 namespace DistillGuard.Gateway.OpenAI;
 
@@ -19,6 +20,31 @@ public sealed record ChatMessage(string Role, string Content);
 public sealed class InferenceRequest
 {
     private static readonly HashSet<string> s_roles = new(StringComparer.Ordinal) { "system", "developer", "user", "assistant", "tool", "function" };
+
+    // What may reach an upstream is decided here, not inherited from whatever a client sends: the OpenAI parameters of
+    // each endpoint, plus the vLLM extensions the gateway validates and caps (min_tokens, prompt_logprobs) and the
+    // harmless vLLM sampling knobs (top_k, min_p, repetition_penalty). Anything else is refused with a 400 naming it,
+    // so that an extension the gateway does not understand (guided decoding, logits processors, token-id output)
+    // cannot reach an upstream unchecked. docs/configuration.md lists these.
+    private static readonly HashSet<string> s_shared = new(StringComparer.Ordinal)
+    {
+        "model", "stream", "stream_options", "n", "max_tokens", "max_completion_tokens", "min_tokens", "temperature", "top_p",
+        "seed", "stop", "logprobs", "presence_penalty", "frequency_penalty", "logit_bias", "user", "prompt_logprobs",
+        "top_k", "min_p", "repetition_penalty",
+    };
+
+    private static readonly HashSet<string> s_chatOnly = new(StringComparer.Ordinal)
+    {
+        "messages", "top_logprobs", "response_format", "tools", "tool_choice", "parallel_tool_calls", "functions", "function_call",
+        "metadata", "store", "service_tier", "reasoning_effort", "verbosity", "modalities", "prediction", "prompt_cache_key",
+        "safety_identifier",
+    };
+
+    private static readonly HashSet<string> s_completionOnly = new(StringComparer.Ordinal) { "prompt", "echo", "best_of", "suffix" };
+
+    /// <summary>The request fields forwarded to upstreams for <paramref name="kind"/>; any other field is refused.</summary>
+    internal static IEnumerable<string> ForwardedFields(InferenceKind kind) =>
+        s_shared.Concat(kind == InferenceKind.Chat ? s_chatOnly : s_completionOnly).Order(StringComparer.Ordinal);
 
     private InferenceRequest(InferenceKind kind, JsonObject body, string model)
     {
@@ -67,6 +93,12 @@ public sealed class InferenceRequest
     /// <summary>How many alternatives per token (0 when only the chosen token's log-probability is wanted).</summary>
     public int TopLogprobs { get; private init; }
 
+    /// <summary>Completions scored server-side to pick the best <see cref="N"/> (<c>best_of</c>, completions endpoint); at least <see cref="N"/>.</summary>
+    public int BestOf { get; private init; } = 1;
+
+    /// <summary>Alternatives per prompt token (vLLM's <c>prompt_logprobs</c>); null when not asked.</summary>
+    public int? PromptLogprobs { get; private init; }
+
     /// <summary>Echo the prompt before the completion (completions endpoint).</summary>
     public bool Echo { get; private init; }
 
@@ -82,12 +114,15 @@ public sealed class InferenceRequest
         var body = Body.DeepClone().AsObject();
         var logprobs = Logprobs;
         var topLogprobs = TopLogprobs;
-        if (rule.DropLogprobs && (Logprobs || TopLogprobs > 0))
+        var promptLogprobs = PromptLogprobs;
+        if (rule.DropLogprobs && (Logprobs || TopLogprobs > 0 || PromptLogprobs is not null))
         {
             body.Remove("logprobs");
             body.Remove("top_logprobs");
+            body.Remove("prompt_logprobs");
             logprobs = false;
             topLogprobs = 0;
+            promptLogprobs = null;
         }
 
         var n = rule.MaxChoices is { } maxChoices ? Math.Min(N, maxChoices) : N;
@@ -96,13 +131,30 @@ public sealed class InferenceRequest
             body["n"] = n;
         }
 
+        // best_of is as many answers as n for the upstream's cost and the harvest: the same cap applies to it.
+        var bestOf = rule.MaxChoices is { } maxBest ? Math.Max(n, Math.Min(BestOf, maxBest)) : BestOf;
+        if (bestOf != BestOf)
+        {
+            body["best_of"] = bestOf;
+        }
+
         var maxTokens = MaxTokens;
         var minTokens = MinTokens;
         if (rule.MaxTokens is { } cap && (MaxTokens is null || MaxTokens > cap))
         {
             maxTokens = cap;
-            body.Remove("max_tokens");
-            body[body.ContainsKey("max_completion_tokens") ? "max_completion_tokens" : "max_tokens"] = cap;
+            // Both aliases carry the cap when both were sent (the parser only admits them equal), so no upstream reads
+            // the uncapped one.
+            var both = body.ContainsKey("max_tokens") && body.ContainsKey("max_completion_tokens");
+            if (both || !body.ContainsKey("max_completion_tokens"))
+            {
+                body["max_tokens"] = cap;
+            }
+
+            if (both || body.ContainsKey("max_completion_tokens"))
+            {
+                body["max_completion_tokens"] = cap;
+            }
             if (minTokens > cap)
             {
                 // The cap wins over the floor: an answer of exactly the cap.
@@ -127,6 +179,8 @@ public sealed class InferenceRequest
             Stop = Stop,
             Logprobs = logprobs,
             TopLogprobs = topLogprobs,
+            BestOf = bestOf,
+            PromptLogprobs = promptLogprobs,
             StripReasoning = rule.StripReasoning,
             Reduced = true,
         };
@@ -143,6 +197,16 @@ public sealed class InferenceRequest
         if (node is not JsonObject body)
         {
             throw OpenAIErrorException.InvalidRequest("The request body must be a JSON object.");
+        }
+
+        var chatKind = kind == InferenceKind.Chat;
+        foreach (var (name, _) in body)
+        {
+            if (!s_shared.Contains(name) && !(chatKind ? s_chatOnly : s_completionOnly).Contains(name))
+            {
+                throw new OpenAIErrorException(StatusCodes.Status400BadRequest, $"Unknown parameter: '{Truncate(name, 64)}'. This gateway forwards only the parameters it checks.",
+                    "invalid_request_error", "unknown_parameter", Truncate(name, 64));
+            }
         }
 
         var model = RequiredString(body, "model");
@@ -169,15 +233,36 @@ public sealed class InferenceRequest
             throw OpenAIErrorException.InvalidRequest($"'n' must be between 1 and {limits.MaxChoices}, got {n}.", "n");
         }
 
-        var maxTokens = OptionalInt(body, "max_completion_tokens") ?? OptionalInt(body, "max_tokens");
         // max_tokens 0 is the legacy way to only score a prompt: allowed with echo on the completions endpoint, unstreamed.
         var echo = kind == InferenceKind.Completion && (OptionalBool(body, "echo") ?? false);
         var least = echo && !stream ? 0 : 1;
-        if (maxTokens is { } mt && (mt < least || mt > limits.MaxCompletionTokens))
+
+        // Both aliases are checked: upstreams differ in which one they read when both are present.
+        var maxCompletionTokens = BoundedInt(body, "max_completion_tokens", least, limits.MaxCompletionTokens);
+        var legacyMaxTokens = BoundedInt(body, "max_tokens", least, limits.MaxCompletionTokens);
+        if (maxCompletionTokens is { } a && legacyMaxTokens is { } b && a != b)
         {
-            var name = body.ContainsKey("max_completion_tokens") ? "max_completion_tokens" : "max_tokens";
-            throw OpenAIErrorException.InvalidRequest($"'{name}' must be between {least} and {limits.MaxCompletionTokens}, got {mt}.", name);
+            throw OpenAIErrorException.InvalidRequest($"'max_tokens' ({b}) and 'max_completion_tokens' ({a}) disagree; send one of them.", "max_tokens");
         }
+
+        var maxTokens = maxCompletionTokens ?? legacyMaxTokens;
+
+        var bestOf = 1;
+        if (body.ContainsKey("best_of"))
+        {
+            bestOf = BoundedInt(body, "best_of", n, limits.MaxChoices) ?? n;
+            if (stream && bestOf > 1)
+            {
+                throw OpenAIErrorException.InvalidRequest("'best_of' cannot be used with 'stream'.", "best_of");
+            }
+        }
+        else
+        {
+            bestOf = n;
+        }
+
+        // Scoring the prompt is the same harvest as completion log-probabilities: the endpoint's logprobs cap applies.
+        var promptLogprobs = BoundedInt(body, "prompt_logprobs", 0, chatKind ? 20 : 5);
 
         var minTokens = OptionalInt(body, "min_tokens") ?? 0;
         var mostMin = maxTokens ?? limits.MaxCompletionTokens;
@@ -230,11 +315,10 @@ public sealed class InferenceRequest
             topLogprobs = legacyLogprobs ?? 0;
         }
 
-        var chat = kind == InferenceKind.Chat;
         return new InferenceRequest(kind, body, model)
         {
-            Messages = chat ? ParseMessages(body) : [],
-            Prompt = chat ? "" : ParsePrompt(body),
+            Messages = chatKind ? ParseMessages(body) : [],
+            Prompt = chatKind ? "" : ParsePrompt(body),
             Echo = echo,
             Stream = stream,
             IncludeUsage = includeUsage,
@@ -247,8 +331,23 @@ public sealed class InferenceRequest
             Stop = stop,
             Logprobs = logprobs,
             TopLogprobs = topLogprobs,
+            BestOf = bestOf,
+            PromptLogprobs = promptLogprobs,
         };
     }
+
+    private static int? BoundedInt(JsonObject body, string name, int least, int most)
+    {
+        var value = OptionalInt(body, name);
+        if (value is { } v && (v < least || v > most))
+        {
+            throw OpenAIErrorException.InvalidRequest($"'{name}' must be between {least} and {most}, got {v}.", name);
+        }
+
+        return value;
+    }
+
+    private static string Truncate(string value, int max) => value.Length <= max ? value : value[..max] + "…";
 
     private static IReadOnlyList<ChatMessage> ParseMessages(JsonObject body)
     {

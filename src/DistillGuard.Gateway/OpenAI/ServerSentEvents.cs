@@ -1,8 +1,12 @@
 using System.Buffers;
+using System.IO.Pipelines;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http;
 
 namespace DistillGuard.Gateway.OpenAI;
+
+/// <summary>The client closed the connection while its answer was being written.</summary>
+internal sealed class ClientDisconnectedException() : OperationCanceledException("The client closed the connection.");
 
 /// <summary>Writes an OpenAI-style SSE stream (<c>data: {json}</c> events, then <c>data: [DONE]</c>), flushing each event.</summary>
 /// <remarks>One instance per response; not thread-safe.</remarks>
@@ -50,14 +54,24 @@ internal sealed class ServerSentEventWriter : IDisposable
         body.Write("data: "u8);
         body.Write(payload.Span);
         body.Write("\n\n"u8);
-        await body.FlushAsync(cancellationToken);
+        ThrowIfGone(await body.FlushAsync(cancellationToken));
+    }
+
+    // Kestrel completes the body writer when the connection is gone, before RequestAborted's callbacks have run (they
+    // are queued to a busy thread pool): a completed flush is the earliest word that nobody reads this stream.
+    private static void ThrowIfGone(FlushResult result)
+    {
+        if (result.IsCompleted || result.IsCanceled)
+        {
+            throw new ClientDisconnectedException();
+        }
     }
 
     /// <summary>Writes the terminating <c>data: [DONE]</c> event.</summary>
     public async ValueTask WriteDoneAsync(CancellationToken cancellationToken)
     {
         _response.BodyWriter.Write("data: [DONE]\n\n"u8);
-        await _response.BodyWriter.FlushAsync(cancellationToken);
+        ThrowIfGone(await _response.BodyWriter.FlushAsync(cancellationToken));
     }
 
     /// <summary>Ends a stream that failed after it started with an error event (no [DONE]).</summary>

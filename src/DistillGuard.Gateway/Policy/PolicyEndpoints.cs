@@ -207,7 +207,7 @@ internal static class PolicyEndpoints
     private static async Task<T> ReadAsync<T>(HttpContext context, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type)
         where T : class
     {
-        var body = await InferenceEndpoints.ReadBodyAsync(context);
+        var body = await InferenceEndpoints.ReadUnambiguousJsonAsync(context);
         try
         {
             return JsonSerializer.Deserialize(body, type) ?? throw OpenAIErrorException.InvalidRequest("The request body must be a JSON object.");
@@ -221,11 +221,23 @@ internal static class PolicyEndpoints
     private static string RequireReason(string? reason) =>
         string.IsNullOrWhiteSpace(reason) ? throw OpenAIErrorException.InvalidRequest("'reason' is required: every action is audited with why.", "reason") : reason.Trim();
 
-    /// <summary>Who acts: the body's <c>actor</c>, else the <c>X-DistillGuard-Analyst</c> header, else "admin".</summary>
-    private static string Actor(HttpContext context, string? actor) =>
-        actor is { Length: > 0 } ? actor
-        : context.Request.Headers["X-DistillGuard-Analyst"].ToString() is { Length: > 0 } header ? header
-        : "admin";
+    /// <summary>Longest analyst name the audit trail stores.</summary>
+    internal const int MaxActorLength = 128;
+
+    /// <summary>Who acts: the body's <c>actor</c>, else the <c>X-DistillGuard-Analyst</c> header, else "admin"; at most <see cref="MaxActorLength"/> characters.</summary>
+    private static string Actor(HttpContext context, string? actor)
+    {
+        var name = actor is { Length: > 0 } ? actor
+            : context.Request.Headers["X-DistillGuard-Analyst"].ToString() is { Length: > 0 } header ? header
+            : "admin";
+        name = name.Trim();
+        if (name.Length is 0 or > MaxActorLength || name.Any(char.IsControl))
+        {
+            throw OpenAIErrorException.InvalidRequest($"'actor' must be 1 to {MaxActorLength} printable characters.", "actor");
+        }
+
+        return name;
+    }
 }
 
 /// <summary>Body of <c>POST /admin/v1/accounts/{id}/actions</c>.</summary>

@@ -19,7 +19,9 @@ internal sealed class PolicyWatermark : IWatermarkPolicy
     private readonly WatermarkKey _key;
     private readonly WatermarkParameters _parameters;
     private readonly bool _enabled;
-    private (double Delta, ILogitsProcessor[] ByBucket)? _boosted;
+    // One immutable object swapped by reference: requests read it concurrently, and a reference read is atomic where
+    // the 24-byte (delta, processors) struct it replaces could be torn, pairing one delta with another's processors.
+    private Boosted? _boosted;
 
     public PolicyWatermark(IWatermarkPolicy configured, WatermarkOptions options, WatermarkKeyring keyring, PolicyState state, PolicyProvider policy)
     {
@@ -39,20 +41,29 @@ internal sealed class PolicyWatermark : IWatermarkPolicy
         }
 
         var delta = _policy.Current.WatermarkBoost.Delta;
-        var boosted = _boosted;
-        if (boosted is not { } current || current.Delta != delta)
+        var boosted = Volatile.Read(ref _boosted);
+        if (boosted is null || boosted.Delta != delta)
         {
-            var parameters = _parameters with { Delta = delta };
-            var byBucket = new ILogitsProcessor[parameters.PayloadBuckets];
-            for (var bucket = 0; bucket < byBucket.Length; bucket++)
-            {
-                byBucket[bucket] = WatermarkProcessors.Create(_key, parameters, bucket);
-            }
-
-            _boosted = boosted = (delta, byBucket);
+            boosted = For(delta);
+            Volatile.Write(ref _boosted, boosted);
         }
 
-        var processors = boosted.Value.ByBucket;
+        var processors = boosted.ByBucket;
         return processors[AccountBuckets.Of(_key, accountId, processors.Length)];
     }
+
+    /// <summary>The boosted processors of every payload bucket at <paramref name="delta"/>.</summary>
+    internal Boosted For(double delta)
+    {
+        var parameters = _parameters with { Delta = delta };
+        var byBucket = new ILogitsProcessor[parameters.PayloadBuckets];
+        for (var bucket = 0; bucket < byBucket.Length; bucket++)
+        {
+            byBucket[bucket] = WatermarkProcessors.Create(_key, parameters, bucket);
+        }
+
+        return new Boosted(delta, byBucket);
+    }
+
+    internal sealed record Boosted(double Delta, ILogitsProcessor[] ByBucket);
 }

@@ -12,6 +12,15 @@ internal sealed class RequestUsage
     public required string Endpoint { get; init; }
     public AuthenticatedAccount? Caller { get; set; }
     public string? Model { get; set; }
+
+    /// <summary>The model as a metric label: set only once a backend serves it, so unknown names never become a series.</summary>
+    public string? ServedModel { get; set; }
+
+    /// <summary>True once the whole answer was written (last byte, or [DONE]): a disconnect after it is not an abort.</summary>
+    public bool Completed { get; set; }
+
+    /// <summary>True when the upstream reported the token counts itself; otherwise they are the gateway's estimate.</summary>
+    public bool UsageReported { get; set; }
     public bool Stream { get; set; }
     public double? Temperature { get; set; }
     public double? TopP { get; set; }

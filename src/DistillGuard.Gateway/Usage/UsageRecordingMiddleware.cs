@@ -27,6 +27,19 @@ internal sealed class UsageRecordingMiddleware(RequestDelegate next, UsageLog us
         {
             await next(context);
         }
+        catch (Exception e)
+        {
+            // The exception handler further out answers after this middleware has recorded: record what it will send.
+            usage.StatusOverride ??= e switch
+            {
+                ClientDisconnectedException => 499,
+                OperationCanceledException when context.RequestAborted.IsCancellationRequested => 499,
+                BadHttpRequestException bad => bad.StatusCode,
+                _ => StatusCodes.Status500InternalServerError,
+            };
+            usage.ErrorCode ??= usage.StatusOverride == StatusCodes.Status500InternalServerError ? "internal_error" : null;
+            throw;
+        }
         finally
         {
             Record(context, usage);
@@ -37,7 +50,10 @@ internal sealed class UsageRecordingMiddleware(RequestDelegate next, UsageLog us
     {
         usage.FlushTokenMeter();
         var elapsed = time.GetElapsedTime(usage.StartTimestamp);
-        var status = usage.StatusOverride ?? (context.RequestAborted.IsCancellationRequested && !context.Response.HasStarted ? 499 : context.Response.StatusCode);
+        // A client that went away before the answer ended is 499 (nginx's "client closed request"), also when the
+        // 200 of a stream had already been sent.
+        var status = usage.StatusOverride
+            ?? (context.RequestAborted.IsCancellationRequested && !usage.Completed && context.Response.StatusCode < 400 ? 499 : context.Response.StatusCode);
         var errorCode = usage.ErrorCode ?? (status >= 400 ? context.Items[OpenAIError.ErrorCodeItem] as string : null);
         var usageEvent = new UsageEvent
         {
@@ -73,7 +89,7 @@ internal sealed class UsageRecordingMiddleware(RequestDelegate next, UsageLog us
             observer.Observe(usageEvent);
         }
 
-        metrics.RecordRequest(usage.Endpoint, usage.Model, status, elapsed, usage.PromptTokens, usage.CompletionTokens, accepted);
+        metrics.RecordRequest(usage.Endpoint, usage.ServedModel ?? (usage.Model is null ? null : GatewayMetrics.UnknownModel), status, elapsed, usage.PromptTokens, usage.CompletionTokens, accepted);
     }
 
     private static string EndpointName(PathString path) => path.Value switch

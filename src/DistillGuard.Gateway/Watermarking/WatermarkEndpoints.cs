@@ -20,7 +20,7 @@ internal static class WatermarkEndpoints
 
     private static async Task DetectAsync(HttpContext context, WatermarkDetectionService detector)
     {
-        var bytes = await InferenceEndpoints.ReadBodyAsync(context);
+        var bytes = await InferenceEndpoints.ReadUnambiguousJsonAsync(context);
         DetectRequest? body;
         try
         {

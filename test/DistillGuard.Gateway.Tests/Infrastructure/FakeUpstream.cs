@@ -15,11 +15,15 @@ namespace DistillGuard.Gateway.Tests.Infrastructure;
 /// <summary>
 /// A real OpenAI-compatible HTTP server on loopback whose behaviour is chosen by the model name:
 /// <c>up-ok</c> answers, <c>up-500</c> fails, <c>up-slow</c> stalls, <c>up-hang-stream</c> stalls mid-stream,
-/// <c>up-break</c> cuts the connection mid-stream, <c>up-429</c> rate-limits.
+/// <c>up-break</c> cuts the connection mid-stream, <c>up-429</c> rate-limits, <c>up-huge</c> answers with
+/// <see cref="HugeBytes"/> bytes (a body, or one stream event that long).
 /// </summary>
 internal sealed class FakeUpstream : IAsyncDisposable
 {
-    public static readonly string[] Models = ["up-ok", "up-500", "up-slow", "up-hang-stream", "up-break", "up-429"];
+    public static readonly string[] Models = ["up-ok", "up-500", "up-slow", "up-hang-stream", "up-break", "up-429", "up-huge"];
+
+    /// <summary>Size of <c>up-huge</c>'s answer.</summary>
+    public const int HugeBytes = 4 << 20;
 
     private readonly WebApplication _app;
 
@@ -72,6 +76,16 @@ internal sealed class FakeUpstream : IAsyncDisposable
                 return;
             case "up-slow":
                 await Task.Delay(TimeSpan.FromSeconds(30), ct);
+                return;
+            case "up-huge":
+                context.Response.ContentType = stream ? "text/event-stream" : "application/json";
+                await context.Response.WriteAsync(stream ? "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"" : "{\"pad\":\"", ct);
+                var block = new string('x', 64 * 1024);
+                for (var written = 0; written < HugeBytes && !ct.IsCancellationRequested; written += block.Length)
+                {
+                    await context.Response.WriteAsync(block, ct);
+                }
+
                 return;
         }
 
