@@ -116,10 +116,12 @@ internal sealed partial class PolicyWorker(
                 // burst is acted on within a pass, not at the next tick.
                 await BackfillAsync(changes, now, cancellationToken);
                 var ids = changes.Select(c => c.CampaignId).ToHashSet(StringComparer.Ordinal);
+                var before = ids.ToDictionary(id => id, id => _campaignBands.GetValueOrDefault(id), StringComparer.Ordinal);
                 await AssessCampaignsAsync(now, ids, cancellationToken);
                 foreach (var id in ids)
                 {
-                    var raised = _campaignBands.GetValueOrDefault(id) > RiskBand.None;
+                    // Every member when the campaign's band moved; otherwise only the members it just gained.
+                    var raised = _campaignBands.GetValueOrDefault(id) != before[id];
                     var added = changes.Where(c => c.CampaignId == id).SelectMany(c => c.NewMembers).ToHashSet(StringComparer.Ordinal);
                     foreach (var member in campaigns.Find(id)?.Members ?? [])
                     {
