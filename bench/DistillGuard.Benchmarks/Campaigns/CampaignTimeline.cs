@@ -155,6 +155,14 @@ internal static class CampaignTimeline
         }
 
         var legitLinked = graph.Campaigns.SelectMany(c => c.Members).Count(m => !m.StartsWith("fleet-", StringComparison.Ordinal));
+        if (Environment.GetEnvironmentVariable("DG_TIMELINE_DEBUG") is not null)
+        {
+            foreach (var c in graph.Campaigns.Where(c => c.Members.Any(m => !m.StartsWith("fleet-", StringComparison.Ordinal))))
+            {
+                Console.WriteLine($"  {c.Id}: {c.Members.Count} members ({string.Join(",", c.Members.Take(4))}), links {string.Join("; ", c.Links.Take(4).Select(l => $"{l.Code} {l.Artifact} x{l.Accounts}"))}");
+            }
+        }
+
         return new Outcome(name, seed, first, atFirst, attributedAtFirst, ninety, atNinety, legitFlagged.Count, legitLinked, replayed, wall.Elapsed, maxPass);
     }
 }

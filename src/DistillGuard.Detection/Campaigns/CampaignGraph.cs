@@ -54,6 +54,10 @@ public sealed class CampaignGraph
     private readonly HashSet<int> _changed = [];
     private readonly Dictionary<string, PoolState> _pools = new(StringComparer.Ordinal);
     private readonly HashSet<string> _usedIds = new(StringComparer.Ordinal);
+
+    // Accounts indexed under each template-and-client pair (any sign-up bucket), for the sign-up burst's share.
+    private readonly Dictionary<ulong, int> _pairAccounts = [];
+    private bool _rebuilding;
     private List<UsageEvent> _sinceLink = [];
     private List<UsageEvent> _lastBatch = [];
     private volatile Snapshot _snapshot = Snapshot.Empty;
@@ -187,6 +191,7 @@ public sealed class CampaignGraph
             _parent.Clear();
             _components.Clear();
             _index.Clear();
+            _pairAccounts.Clear();
             _dirty.Clear();
             _changed.Clear();
             foreach (var artifacts in _accounts.Values)
@@ -195,11 +200,25 @@ public sealed class CampaignGraph
                 artifacts.Indexed.Clear();
             }
 
+            // The sign-up burst's share needs every account's pair counted before any group is judged.
+            foreach (var artifacts in _accounts.Values)
+            {
+                foreach (var (key, _) in Keys(artifacts))
+                {
+                    if (key.Kind == CampaignLinkKind.TemplateAndSignUpBurst)
+                    {
+                        _pairAccounts[key.Bucket] = _pairAccounts.GetValueOrDefault(key.Bucket) + 1;
+                    }
+                }
+            }
+
+            _rebuilding = true;
             foreach (var artifacts in _accounts.Values)
             {
                 Index(artifacts);
             }
 
+            _rebuilding = false;
             changes = Publish(full: true);
         }
 
@@ -333,6 +352,11 @@ public sealed class CampaignGraph
 
             account.Indexed.Add(key);
             group.Nodes.Add(account.Node);
+            if (key.Kind == CampaignLinkKind.TemplateAndSignUpBurst && !_rebuilding)
+            {
+                _pairAccounts[key.Bucket] = _pairAccounts.GetValueOrDefault(key.Bucket) + 1;
+            }
+
             var org = account.Identity?.Org;
             if (group.Nodes.Count == 1)
             {
@@ -342,9 +366,9 @@ public sealed class CampaignGraph
             }
 
             group.Mixed |= string.IsNullOrEmpty(org) || !string.Equals(org, group.Org, StringComparison.Ordinal);
-            if (!group.Mixed)
+            if (!group.Mixed || !Ready(group))
             {
-                // Every account sharing it declares one organisation: one customer, not a hidden operator.
+                // Every account sharing it declares one organisation (one customer, not a hidden operator), or too few share it yet.
                 continue;
             }
 
@@ -364,6 +388,25 @@ public sealed class CampaignGraph
             }
         }
     }
+
+    /// <summary>True when enough accounts share an index entry for it to link them.</summary>
+    /// <remarks>
+    /// Synchronised activity links only once <see cref="CampaignOptions.MinMembers"/> accounts are in step with the
+    /// entry's first one: among thousands of users of one harness, a pair busy in the same three buckets happens by
+    /// chance, five in step with one another does not (SynchroTrap likewise keeps only large components). A sign-up burst
+    /// on one template and client links only when it holds at least <see cref="CampaignOptions.SignUpBurstShare"/> of
+    /// every account seen with that template and client: a popular harness signs users up every day of the year, so
+    /// each two-day bucket holds a sliver of them, where a fleet is created at once. A fleet that hides behind a popular
+    /// harness's prompt and client is left to the other links: linking it by its sign-up day would link the harness's
+    /// users who signed up the same days with it.
+    /// </remarks>
+    private bool Ready(KeyGroup group) => group.Key.Kind switch
+    {
+        CampaignLinkKind.SynchronizedTemplate => group.Nodes.Count >= _options.MinMembers,
+        CampaignLinkKind.TemplateAndSignUpBurst => _pairAccounts.GetValueOrDefault(group.Key.Bucket) is var all
+            && all >= _options.MinMembers && group.Nodes.Count >= _options.SignUpBurstShare * all,
+        _ => true,
+    };
 
     /// <summary>True when two bucket sets share enough buckets for a high enough Jaccard similarity.</summary>
     private bool InStep(long[] a, long[] b)
@@ -419,7 +462,8 @@ public sealed class CampaignGraph
 
         if (burst is not null && account.UserAgent is { } agent)
         {
-            yield return (new LinkKey(CampaignLinkKind.TemplateAndSignUpBurst, $"template {templateName}, client '{agent}', signed up {burst}"), null);
+            var pair = HashMix.Mix(template ^ System.IO.Hashing.XxHash64.HashToUInt64(MemoryMarshal.AsBytes(agent.AsSpan())));
+            yield return (new LinkKey(CampaignLinkKind.TemplateAndSignUpBurst, $"template {templateName}, client '{agent}', signed up {burst}", pair), null);
         }
 
         if (clientName is not null && SyncBuckets(account, template) is { } buckets)

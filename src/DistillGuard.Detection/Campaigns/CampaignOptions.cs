@@ -9,6 +9,12 @@ public sealed class CampaignOptions
     /// <summary>Accounts created in the same bucket of this length count as one sign-up burst.</summary>
     public TimeSpan SignUpBurst { get; set; } = TimeSpan.FromDays(2);
 
+    /// <summary>
+    /// A sign-up burst on one template and client links only when it holds at least this share of all accounts seen with
+    /// that template and client: a fleet is created at once, a popular harness's users sign up every day.
+    /// </summary>
+    public double SignUpBurstShare { get; set; } = 0.5;
+
     /// <summary>An account's template is dominant when it carries at least this share of the account's requests.</summary>
     public double TemplateShare { get; set; } = 0.3;
 
@@ -51,7 +57,7 @@ public sealed class CampaignOptions
             throw new ArgumentOutOfRangeException(nameof(TemplateShare), TemplateShare, "Must be in (0, 1].");
         }
 
-        if (SyncJaccard is <= 0 or > 1 || double.IsNaN(SyncJaccard) || SyncMaxDutyCycle is <= 0 or > 1 || double.IsNaN(SyncMaxDutyCycle))
+        if (SignUpBurstShare is <= 0 or > 1 || double.IsNaN(SignUpBurstShare) || SyncJaccard is <= 0 or > 1 || double.IsNaN(SyncJaccard) || SyncMaxDutyCycle is <= 0 or > 1 || double.IsNaN(SyncMaxDutyCycle))
         {
             throw new ArgumentOutOfRangeException(nameof(SyncJaccard), "Shares must be in (0, 1].");
         }

@@ -171,6 +171,39 @@ public sealed class CampaignLinkingTests
     }
 
     [Fact]
+    public void Link_PopularHarnessSigningUpUsersEveryDay_IsNotASignUpBurst_AFleetCreatedAtOnceWithItsOwnClientIs()
+    {
+        var graph = new CampaignGraph(new DetectionCalibration());
+        var rng = new Random(3);
+
+        // 300 users of one harness signing up over 120 days: five or so fall in every two-day bucket.
+        for (var a = 0; a < 300; a++)
+        {
+            graph.SetIdentity(new CampaignIdentity($"harness-{a}", null, "standard", false, $"pay-{a:x4}", s_start.AddDays(-120).AddHours(a * 9.6)));
+            for (var r = 0; r < 4; r++)
+            {
+                graph.Observe(Event($"harness-{a}", r, s_start.AddMinutes(rng.Next(0, 7 * 24 * 60)), Harvest(a + r), $"100.{64 + (a % 60)}.{a % 250}.9", "OpenAI/Python 1.54.4"));
+            }
+        }
+
+        Assert.Empty(graph.Rebuild(s_start.AddDays(7)));
+
+        // Twelve accounts created within an hour with the harness's prompt but their own client: all of that pair's accounts.
+        for (var a = 0; a < 12; a++)
+        {
+            graph.SetIdentity(new CampaignIdentity($"batch-{a}", null, "free", false, $"pay-b{a:x4}", s_start.AddDays(-30).AddMinutes(a * 5)));
+            for (var r = 0; r < 4; r++)
+            {
+                graph.Observe(Event($"batch-{a}", r, s_start.AddMinutes(rng.Next(0, 7 * 24 * 60)), Harvest(a + r), $"203.0.{a}.19", "python-httpx/0.27.0"));
+            }
+        }
+
+        var campaign = Assert.Single(graph.Rebuild(s_start.AddDays(7)));
+        Assert.All(campaign.Members, m => Assert.StartsWith("batch-", m, StringComparison.Ordinal));
+        Assert.Contains(campaign.Links, l => l.Code == "template_signup_burst");
+    }
+
+    [Fact]
     public void Link_AlwaysOnAgentsWithOnePromptAndClient_AreNotInStep()
     {
         var graph = new CampaignGraph(new DetectionCalibration());
