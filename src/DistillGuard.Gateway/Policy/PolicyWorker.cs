@@ -5,10 +5,10 @@ using DistillGuard.Gateway.Detection;
 using DistillGuard.Policy.Ladder;
 using DistillGuard.Storage.Accounts;
 using DistillGuard.Storage.Policy;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 using DistillGuard.Threading;
 using DistillGuard.Usage;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 
 namespace DistillGuard.Gateway.Policy;
 
