@@ -18,7 +18,23 @@ public enum CampaignLinkKind
 
     /// <summary>One dominant prompt template, one client library, and sign-ups in one burst.</summary>
     TemplateAndSignUpBurst,
+
+    /// <summary>One dominant template and one client fingerprint, sent in the same short time buckets (SynchroTrap's loosely synchronised actions).</summary>
+    SynchronizedTemplate,
+
+    /// <summary>One client fingerprint (user agent and request-field signature), one client /24, and sign-ups in one burst.</summary>
+    ClientNetworkSignUpBurst,
 }
+
+/// <summary>One artifact accounts can share, as the linker indexes it.</summary>
+/// <param name="Artifact">What is shared, safe to show an analyst.</param>
+/// <param name="Bucket">Distinguishes index entries with the same shown artifact (the LSH band of a synchronised-activity key).</param>
+internal readonly record struct LinkKey(CampaignLinkKind Kind, string Artifact, ulong Bucket = 0);
+
+/// <summary>A campaign that formed or gained members at a link pass: whose history its pool still lacks.</summary>
+/// <param name="NewMembers">Members that were not in the campaign before this pass.</param>
+/// <param name="RebuildPool">True when the pool is new or has grown enough to be rebuilt from every member's history in time order.</param>
+public sealed record CampaignChange(string CampaignId, IReadOnlyList<string> NewMembers, bool RebuildPool);
 
 /// <summary>One shared artifact that joined accounts into a campaign.</summary>
 /// <param name="Artifact">What is shared, safe to show an analyst (a hash or a network prefix, never prompt text).</param>
@@ -29,6 +45,8 @@ public sealed record CampaignLink(CampaignLinkKind Kind, string Artifact, int Ac
     {
         CampaignLinkKind.SharedPayment => "shared_payment",
         CampaignLinkKind.NetworkAndTemplate => "shared_network_template",
+        CampaignLinkKind.SynchronizedTemplate => "synchronized_template",
+        CampaignLinkKind.ClientNetworkSignUpBurst => "client_network_signup_burst",
         _ => "template_signup_burst",
     };
 }

@@ -166,6 +166,9 @@ public sealed class DetectionEngine
         }
     }
 
+    /// <summary>Drops one account's state (its profile stays); returns false when there was none.</summary>
+    public bool Forget(string accountId) => _accounts.TryRemove(accountId, out _);
+
     /// <summary>Drops accounts idle since before <paramref name="now"/> − <see cref="DetectionOptions.IdleEviction"/>; returns how many.</summary>
     public int Prune(DateTimeOffset now)
     {

@@ -6,6 +6,8 @@ using DistillGuard.Gateway.Hosting;
 using DistillGuard.Gateway.Usage;
 using DistillGuard.Gateway.Watermarking;
 using DistillGuard.Storage.Policy;
+using DistillGuard.Storage.Usage;
+using DistillGuard.Usage;
 using DistillGuard.Watermarking.Keys;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -26,6 +28,7 @@ public static class PolicyServiceCollectionExtensions
         services.AddSingleton<IPolicyStore>(sp => SqlitePolicyStore.Open(dataDirectory, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<ILoggerFactory>().CreateLogger("DistillGuard.Storage")));
         services.AddSingleton(sp => new CampaignGraph(sp.GetRequiredService<DetectionEngine>().Calibration, sp.GetService<CampaignOptions>()));
         services.AddSingleton<CampaignFeed>();
+        services.TryAddSingleton<IUsageHistory>(sp => sp.GetRequiredService<IUsageEventStore>());
         services.AddSingleton<IUsageObserver>(sp => sp.GetRequiredService<CampaignFeed>());
         services.AddSingleton<PolicyWorker>();
         services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<PolicyWorker>());

@@ -6,6 +6,7 @@ using DistillGuard.Policy.Ladder;
 using DistillGuard.Storage.Accounts;
 using DistillGuard.Storage.Policy;
 using DistillGuard.Threading;
+using DistillGuard.Usage;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
@@ -16,14 +17,17 @@ namespace DistillGuard.Gateway.Policy;
 /// Each pass scores every active account, decides with the policy in force, caches the decision for the request
 /// path, and — when an account's band or actions change — appends an audit record and, on entering a band whose
 /// rule asks for it, opens a review-queue entry with a snapshot of the evidence (reasons and figures, no prompt text).
-/// At each tick the campaign linker is rebuilt first: a campaign whose pooled traffic reaches a band gets one review
-/// entry of its own, and raises each member's band (members share the campaign's throttle bucket).
+/// Accounts are linked into campaigns at every pass (incrementally; rebuilt from scratch at each tick); a campaign that
+/// forms or grows has its members' stored history pooled and is scored at once. A campaign whose pooled traffic
+/// reaches a band gets one review entry of its own, and raises each member's band (members share the campaign's
+/// throttle bucket).
 /// </remarks>
 internal sealed partial class PolicyWorker(
     DetectionEngine engine,
     AccountMilestones milestones,
     CampaignGraph campaigns,
     CampaignFeed feed,
+    IUsageHistory history,
     IAccountStore accounts,
     IPolicyStore store,
     PolicyProvider policy,
@@ -95,11 +99,37 @@ internal sealed partial class PolicyWorker(
             if (tick > _lastTick)
             {
                 _lastTick = tick;
-                await AssessCampaignsAsync(now, cancellationToken);
+                campaigns.Calibration = engine.Calibration;
+                var (_, changes) = campaigns.RebuildWithChanges(now);
+                await BackfillAsync(changes, now, cancellationToken);
+                await AssessCampaignsAsync(now, only: null, cancellationToken);
                 foreach (var assessment in engine.AssessAll(now))
                 {
                     seen.Add(assessment.AccountId);
                     await DecideAsync(assessment, now, cancellationToken);
+                }
+            }
+            else if (campaigns.Link(now) is { Count: > 0 } changes)
+            {
+                // Linked between ticks: a campaign that formed or grew is scored on its members' whole stored history
+                // at once (its formation is the look), and its members are re-decided, so a fleet that has finished its
+                // burst is acted on within a pass, not at the next tick.
+                await BackfillAsync(changes, now, cancellationToken);
+                var ids = changes.Select(c => c.CampaignId).ToHashSet(StringComparer.Ordinal);
+                var before = ids.ToDictionary(id => id, id => _campaignBands.GetValueOrDefault(id), StringComparer.Ordinal);
+                await AssessCampaignsAsync(now, ids, cancellationToken);
+                foreach (var id in ids)
+                {
+                    // Every member when the campaign's band moved; otherwise only the members it just gained.
+                    var raised = _campaignBands.GetValueOrDefault(id) != before[id];
+                    var added = changes.Where(c => c.CampaignId == id).SelectMany(c => c.NewMembers).ToHashSet(StringComparer.Ordinal);
+                    foreach (var member in campaigns.Find(id)?.Members ?? [])
+                    {
+                        if ((raised || added.Contains(member)) && seen.Add(member))
+                        {
+                            await DecideAsync(member, now, cancellationToken);
+                        }
+                    }
                 }
             }
 
@@ -187,13 +217,25 @@ internal sealed partial class PolicyWorker(
         }
     }
 
-    /// <summary>Re-links the accounts, scores each campaign's pooled traffic, and records and queues band changes.</summary>
-    private async Task AssessCampaignsAsync(DateTimeOffset now, CancellationToken cancellationToken)
+    /// <summary>Pools the stored history of campaigns that formed or grew (the usage log's, read by account and time).</summary>
+    private async Task BackfillAsync(IReadOnlyList<CampaignChange> changes, DateTimeOffset now, CancellationToken cancellationToken)
+    {
+        foreach (var change in changes)
+        {
+            await campaigns.BackfillAsync(change, history, now, cancellationToken);
+        }
+    }
+
+    /// <summary>Scores each campaign's pooled traffic (all, or only those in <paramref name="only"/>), and records and queues band changes.</summary>
+    private async Task AssessCampaignsAsync(DateTimeOffset now, IReadOnlySet<string>? only, CancellationToken cancellationToken)
     {
         campaigns.Calibration = engine.Calibration;
-        campaigns.Rebuild(now);
-        var assessed = campaigns.AssessAll(now);
-        var risks = new Dictionary<string, CampaignRisk>(StringComparer.Ordinal);
+        var assessed = only is null
+            ? campaigns.AssessAll(now)
+            : [.. only.Select(id => campaigns.Assess(id, now)).OfType<CampaignAssessment>()];
+        var risks = only is null
+            ? new Dictionary<string, CampaignRisk>(StringComparer.Ordinal)
+            : _campaignRisk.Where(r => campaigns.Find(r.Key) is not null && !only.Contains(r.Key)).ToDictionary(StringComparer.Ordinal);
         foreach (var campaign in assessed)
         {
             var id = campaign.Campaign.Id;
@@ -233,7 +275,9 @@ internal sealed partial class PolicyWorker(
         }
 
         _campaignRisk = risks;
-        state.SetCampaigns(assessed);
+        state.SetCampaigns(only is null
+            ? assessed
+            : [.. state.Campaigns.Values.Where(c => campaigns.Find(c.Campaign.Id) is not null && !only.Contains(c.Campaign.Id)), .. assessed]);
     }
 
     private static RiskBand BandNamed(string? band) => band switch { "review" => RiskBand.Review, "friction" => RiskBand.Friction, _ => RiskBand.None };

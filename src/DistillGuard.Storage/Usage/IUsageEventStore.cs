@@ -2,7 +2,8 @@ using DistillGuard.Usage;
 namespace DistillGuard.Storage.Usage;
 
 /// <summary>Durable, append-only store of usage events (SQLite embedded; PostgreSQL later).</summary>
-public interface IUsageEventStore : IAsyncDisposable
+/// <remarks>Also the history campaign pooling reads (<see cref="IUsageHistory"/>): events by account and time range.</remarks>
+public interface IUsageEventStore : IUsageHistory, IAsyncDisposable
 {
     /// <summary>Appends a batch atomically: all events are stored or none (one transaction).</summary>
     /// <remarks>

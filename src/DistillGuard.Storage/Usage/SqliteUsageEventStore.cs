@@ -304,6 +304,39 @@ internal sealed class SqliteUsageEventStore : IUsageEventStore
         }
     }
 
+    /// <inheritdoc />
+    /// <remarks>
+    /// One statement: the account list is bound as one JSON array, so SQLite walks the <c>(account_id, ts)</c> index once
+    /// per account over the time range and merges the rows by time in a sorter (a temporary B-tree, spilled to disk
+    /// when large); rows are streamed, never collected.
+    /// </remarks>
+    public async IAsyncEnumerable<UsageEvent> ReadAccountsAsync(
+        IReadOnlyCollection<string> accountIds, DateTimeOffset from, DateTimeOffset to, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(accountIds);
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (accountIds.Count == 0 || to <= from)
+        {
+            yield break;
+        }
+
+        await using var connection = _database.OpenReader();
+        await using var command = connection.CreateCommand();
+        command.CommandText = $"""
+            SELECT {Columns} FROM usage_events
+            WHERE account_id IN (SELECT value FROM json_each($accounts)) AND ts >= $from AND ts < $to
+            ORDER BY ts, id;
+            """;
+        command.Parameters.AddWithValue("$accounts", System.Text.Json.JsonSerializer.Serialize(accountIds, UsageJsonContext.Default.IReadOnlyCollectionString));
+        command.Parameters.AddWithValue("$from", from.ToUnixTimeMilliseconds());
+        command.Parameters.AddWithValue("$to", to.ToUnixTimeMilliseconds());
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+        while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+        {
+            yield return Read(reader);
+        }
+    }
+
     private static UsageEvent Read(SqliteDataReader r) => new()
     {
         RequestId = r.GetString(0),
@@ -442,3 +475,7 @@ internal sealed class SqliteUsageEventStore : IUsageEventStore
         }
     }
 }
+
+/// <summary>Source-generated JSON for the account lists bound into usage queries.</summary>
+[System.Text.Json.Serialization.JsonSerializable(typeof(IReadOnlyCollection<string>))]
+internal sealed partial class UsageJsonContext : System.Text.Json.Serialization.JsonSerializerContext;

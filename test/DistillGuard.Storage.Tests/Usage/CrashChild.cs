@@ -59,6 +59,9 @@ internal static class CrashChild
 
         public IAsyncEnumerable<UsageEvent> ReadAsync(UsageQuery query, CancellationToken cancellationToken) => inner.ReadAsync(query, cancellationToken);
 
+        public IAsyncEnumerable<UsageEvent> ReadAccountsAsync(IReadOnlyCollection<string> accountIds, DateTimeOffset from, DateTimeOffset to, CancellationToken cancellationToken) =>
+            inner.ReadAccountsAsync(accountIds, from, to, cancellationToken);
+
         public Task<AccountUsage> GetAccountUsageAsync(string accountId, CancellationToken cancellationToken) =>
             inner.GetAccountUsageAsync(accountId, cancellationToken);
 

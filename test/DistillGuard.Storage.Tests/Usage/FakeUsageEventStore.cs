@@ -40,6 +40,15 @@ internal sealed class FakeUsageEventStore : IUsageEventStore
         }
     }
 
+    public async IAsyncEnumerable<UsageEvent> ReadAccountsAsync(IReadOnlyCollection<string> accountIds, DateTimeOffset from, DateTimeOffset to, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await Task.Yield();
+        foreach (var e in Events.Values.Where(e => e.AccountId is not null && accountIds.Contains(e.AccountId) && e.Timestamp >= from && e.Timestamp < to).OrderBy(e => e.Timestamp))
+        {
+            yield return e;
+        }
+    }
+
     public Task<AccountUsage> GetAccountUsageAsync(string accountId, CancellationToken cancellationToken) =>
         throw new NotSupportedException();
 
