@@ -49,6 +49,15 @@ public sealed class EvaluationOptions
 
     public Action<string>? Progress { get; set; }
 
+    /// <summary>
+    /// Scores the held-out families too (<see cref="TrafficSimulator.HeldOutArchetypes"/>): attackers and legitimate
+    /// archetypes no detector was developed on. Calibration never holds them, whatever this says.
+    /// </summary>
+    public bool IncludeHeldOut { get; set; }
+
+    /// <summary>Where the scored scenarios' templated prompts come from; calibration always uses the simulator's own.</summary>
+    public PhrasingSource Phrasings { get; set; } = PhrasingSource.Simulator;
+
     /// <summary>When true, the report lists every scored account's outcome (for analysis; large).</summary>
     public bool IncludeAccounts { get; set; }
 
@@ -96,7 +105,7 @@ public static class DetectionEvaluation
             var accounts = TrafficSimulator.Accounts(scenario).ToDictionary(a => a.Id, StringComparer.Ordinal);
             foreach (var account in accounts.Values)
             {
-                tracks[Key(seed, account.Id)] = new AccountTrack(account);
+                tracks[Key(seed, account.Id)] = new AccountTrack(account, seed);
             }
 
             var engine = new DetectionEngine(calibration);
@@ -209,6 +218,9 @@ public static class DetectionEvaluation
             BenignFriction = BinomialInterval.Of(benign.Sum(t => t.FrictionWeeks.Count), benign.Sum(t => t.WeekMax.Count)),
             AttackerReview = BinomialInterval.Of(attackers.Count(t => t.FirstReview is not null), attackers.Count),
             Roc = Roc(benignWeeks, all),
+            Phrasings = options.Phrasings.ToString().ToLowerInvariant(),
+            HeldOutFamilies = options.IncludeHeldOut ? TrafficSimulator.HeldOutArchetypes : [],
+            Families = [.. TrafficSimulator.Archetypes.Select(name => Family(name, all.Where(t => t.Account.Archetype == name && !t.Account.Authorised).ToList(), options.EvaluationSeeds)).OfType<FamilyResult>()],
             Timelines = [.. all.Where(t => t.Timeline is { Count: > 0 }).Select(t => new ScoreTimeline(t.Account.Archetype, t.Account.IsAttacker, t.Timeline!))],
             Accounts = options.IncludeAccounts
                 ? [.. tracks.Select(p => new AccountOutcome(p.Key, p.Value.Account.Archetype, p.Value.Account.IsAttacker, p.Value.Account.Tier, p.Value.Requests,
@@ -220,7 +232,16 @@ public static class DetectionEvaluation
 
     private static ScenarioOptions Scenario(EvaluationOptions options, int seed, bool attackers)
     {
-        var scenario = new ScenarioOptions { Seed = seed, Duration = options.Duration, Scale = options.Scale, IncludeAttackers = attackers };
+        // Held-out families and phrasings reach scored scenarios only: no calibration ever sees them.
+        var scenario = new ScenarioOptions
+        {
+            Seed = seed,
+            Duration = options.Duration,
+            Scale = options.Scale,
+            IncludeAttackers = attackers,
+            IncludeHeldOut = attackers && options.IncludeHeldOut,
+            Phrasings = attackers ? options.Phrasings : PhrasingSource.Simulator,
+        };
         if (attackers && (options.AttackerScale != 1 || options.RareLegitimateScale != 1))
         {
             scenario.AccountsPerArchetype = ScaledCounts(options.Scale, options.AttackerScale, options.RareLegitimateScale);
@@ -267,6 +288,28 @@ public static class DetectionEvaluation
             Median(group.Select(t => (double)t.Requests)),
             Median(group.Select(t => t.MaxEvidence)) ?? 0,
             reasons);
+    }
+
+    /// <summary>
+    /// One family's rate at the review threshold (the 1e-3 per account-week budget): attackers, accounts flagged at any
+    /// time; legitimate archetypes, account-weeks flagged; pooled over seeds and per seed.
+    /// </summary>
+    private static FamilyResult? Family(string name, List<AccountTrack> group, IReadOnlyList<int> seeds)
+    {
+        if (group.Count == 0)
+        {
+            return null;
+        }
+
+        var attacker = group[0].Account.IsAttacker;
+        BinomialInterval Rate(IEnumerable<AccountTrack> tracks) => attacker
+            ? BinomialInterval.Of(tracks.Count(t => t.FirstReview is not null), tracks.Count())
+            : BinomialInterval.Of(tracks.Sum(t => t.ReviewWeeks.Count), tracks.Sum(t => t.WeekMax.Count));
+        var reasons = group.Where(t => t.FirstReview is not null).SelectMany(t => t.FirstReasons).GroupBy(r => r, StringComparer.Ordinal)
+            .OrderByDescending(g => g.Count()).ThenBy(g => g.Key, StringComparer.Ordinal).Take(3).Select(g => g.Key).ToList();
+        return new FamilyResult(name, attacker, TrafficSimulator.HeldOutArchetypes.Contains(name), group.Count, Rate(group),
+            [.. seeds.Select(s => new SeedRate(s, Rate(group.Where(t => t.Seed == s))))],
+            Median(group.Select(t => t.MaxEvidence)) ?? 0, reasons);
     }
 
     private static Dictionary<string, IReadOnlyList<(double, double)>> Roc(List<double> benignWeeks, List<AccountTrack> all)
@@ -361,9 +404,10 @@ public static class DetectionEvaluation
     }
 
     /// <summary>What the evaluation remembers about one scored account.</summary>
-    private sealed class AccountTrack(SimulatedAccount account)
+    private sealed class AccountTrack(SimulatedAccount account, int seed)
     {
         public SimulatedAccount Account { get; } = account;
+        public int Seed { get; } = seed;
         public int Requests;
         public int AttackRequests;
         public int AttackRequestsBeforeClosure;
