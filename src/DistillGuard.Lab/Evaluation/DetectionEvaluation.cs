@@ -58,6 +58,15 @@ public sealed class EvaluationOptions
     /// <summary>Where the scored scenarios' templated prompts come from; calibration always uses the simulator's own.</summary>
     public PhrasingSource Phrasings { get; set; } = PhrasingSource.Simulator;
 
+    /// <summary>
+    /// Score with this calibration (e.g. the one the gateway ships) instead of fitting one on <see cref="CalibrationSeeds"/>;
+    /// the report then has no operating points or per-population fits (those need the fit's held-out weeks).
+    /// </summary>
+    public DetectionCalibration? Calibration { get; set; }
+
+    /// <summary>Score only the held-out attacker families (development attackers get no accounts; legitimate traffic unchanged).</summary>
+    public bool HeldOutAttackersOnly { get; set; }
+
     /// <summary>When true, the report lists every scored account's outcome (for analysis; large).</summary>
     public bool IncludeAccounts { get; set; }
 
@@ -95,7 +104,9 @@ public static class DetectionEvaluation
     {
         options.Validate();
         var watch = Stopwatch.StartNew();
-        var (calibration, builder) = SimulatedCalibration.Fit(options.CalibrationSeeds, seed => Scenario(options, seed, attackers: false), options.Progress);
+        var (calibration, builder) = options.Calibration is { } given
+            ? (given, null)
+            : SimulatedCalibration.Fit(options.CalibrationSeeds, seed => Scenario(options, seed, attackers: false), options.Progress);
         var pooled = calibration.ThresholdsFor(Cohorts.All);
         var tracks = new Dictionary<string, AccountTrack>(StringComparer.Ordinal);
         long events = 0;
@@ -149,7 +160,7 @@ public static class DetectionEvaluation
         var benignWeeks = benign.SelectMany(t => t.WeekMax.Values).ToList();
         var attackerMax = attackers.Select(t => t.MaxEvidence).ToList();
 
-        var operatingPoints = options.TargetFprs.Select(alpha =>
+        var operatingPoints = builder is null ? [] : options.TargetFprs.Select(alpha =>
         {
             var threshold = builder.ThresholdAt(alpha);
             return new OperatingPoint(alpha, threshold,
@@ -201,9 +212,9 @@ public static class DetectionEvaluation
             CalibrationSource = calibration.Source,
             ReviewThreshold = Math.Round(pooled.Review, 3),
             FrictionThreshold = Math.Round(pooled.Friction, 3),
-            CalibrationHeldOutAccountWeeks = builder.HeldOutWeekMaxima.Length,
-            ReviewThresholdPopulation = builder.BindingPopulation(RiskThresholds.ReviewBudget),
-            PopulationThresholds = [.. builder.PopulationWeekMaxima.Append(new("all legitimate", builder.HeldOutWeekMaxima)).Select(p =>
+            CalibrationHeldOutAccountWeeks = builder?.HeldOutWeekMaxima.Length ?? pooled.Units,
+            ReviewThresholdPopulation = builder?.BindingPopulation(RiskThresholds.ReviewBudget),
+            PopulationThresholds = builder is null ? [] : [.. builder.PopulationWeekMaxima.Append(new("all legitimate", builder.HeldOutWeekMaxima)).Select(p =>
             {
                 var fit = RiskThresholds.Fit(p.Value);
                 return new PopulationThreshold(p.Key, p.Value.Length, Math.Round(fit.Review, 3), Math.Round(p.Value[^1], 3));
@@ -242,9 +253,18 @@ public static class DetectionEvaluation
             IncludeHeldOut = attackers && options.IncludeHeldOut,
             Phrasings = attackers ? options.Phrasings : PhrasingSource.Simulator,
         };
-        if (attackers && (options.AttackerScale != 1 || options.RareLegitimateScale != 1))
+        if (attackers && (options.AttackerScale != 1 || options.RareLegitimateScale != 1 || options.HeldOutAttackersOnly))
         {
-            scenario.AccountsPerArchetype = ScaledCounts(options.Scale, options.AttackerScale, options.RareLegitimateScale);
+            var counts = ScaledCounts(options.Scale, options.AttackerScale, options.RareLegitimateScale);
+            if (options.HeldOutAttackersOnly)
+            {
+                foreach (var name in TrafficSimulator.AttackerArchetypes.Where(a => !TrafficSimulator.HeldOutArchetypes.Contains(a)))
+                {
+                    counts[name] = 0;
+                }
+            }
+
+            scenario.AccountsPerArchetype = counts;
         }
         else if (!attackers && options.CalibrationRareLegitimateScale != 1)
         {

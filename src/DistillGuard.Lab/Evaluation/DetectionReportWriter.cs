@@ -18,7 +18,7 @@ public static class DetectionReportWriter
     {
         var b = new StringBuilder();
         void Line(FormattableString s) => b.AppendLine(s.ToString(CultureInfo.InvariantCulture));
-        Line($"Command: `{command}` ({report.Events:N0} scored events, {report.Seconds:F0} s; phrasings of the scored seeds: {report.Phrasings}). Calibrated on seeds {string.Join(", ", report.CalibrationSeeds)} (legitimate traffic only, simulator phrasings, no held-out family); scored on seeds {string.Join(", ", report.EvaluationSeeds)}; review S ≥ {report.ReviewThreshold:F2} (the 1e-3 per account-week budget). Intervals are 95 % Wilson intervals.");
+        Line($"Command: `{command}` ({report.Events:N0} scored events, {report.Seconds:F0} s; phrasings of the scored seeds: {report.Phrasings}). Calibration: {report.CalibrationSource} (legitimate traffic only, simulator phrasings, no held-out family); scored on seeds {string.Join(", ", report.EvaluationSeeds)}; review S ≥ {report.ReviewThreshold:F2} (the 1e-3 per account-week budget). Intervals are 95 % Wilson intervals.");
         b.AppendLine();
         b.AppendLine("| family | kind | held out | accounts | rate at 1e-3 | 95 % CI | per seed | median max S | top reasons at flag |");
         b.AppendLine("|---|---|---|---:|---:|---|---|---:|---|");
