@@ -22,6 +22,10 @@ public enum DetectorKind
     SingleTurnShare,
     ReasoningHarvestShare,
     SamplingSweep,
+    SemanticTemplate,
+    IntentNearness,
+    SemanticBreadth,
+    CohortMmd,
 }
 
 /// <summary>A detector's reason code, what its value means, and whether its reference is split by evidence size.</summary>
@@ -71,6 +75,15 @@ public sealed record Detector(DetectorKind Kind, string Code, string Meaning, bo
         // request after request is a measurement of the model's output distribution (logit and parameter stealing), where
         // an application cycles among the few settings its code fixes and an evaluation changes them once per run.
         new(DetectorKind.SamplingSweep, "sampling_sweep", "share of requests whose sampling settings (temperature, top_p, logprobs, top_logprobs, n) are a fifth or later, not among the account's 4 most recent", true, "sampling", Share),
+
+        // Sentence-embedding evidence (DistillGuard.Semantics, through IFeatureExtension): NaN unless an extension fills it.
+        // Each joins the group of the lexical detector it generalises, so one behaviour seen both ways counts once.
+        new(DetectorKind.SemanticTemplate, "semantic_template", "share of sampled prompts whose meaning is a near-duplicate (embedding cosine ≥ 0.6) of an earlier one, whatever the wording", true, "templates", Share),
+        new(DetectorKind.IntentNearness, "intent_nearness", "share of sampled prompts close in meaning to a request for step-by-step reasoning or full worked solutions", true, "harvest", Share),
+        new(DetectorKind.SemanticBreadth, "semantic_breadth", "1 - mean cosine between the account's sampled prompts (spread over embedding space)", true, "topics", 0.02),
+
+        // Its own group: how far the account's prompts as a whole sit from its cohort's, not any one property of them.
+        new(DetectorKind.CohortMmd, "cohort_mmd", "maximum mean discrepancy (Gaussian kernel on embeddings) between the account's sampled prompts and its cohort's", true, "distribution", 0.005),
     ];
 
     /// <summary>Group names in a stable order.</summary>
