@@ -280,9 +280,10 @@ public static class DetectionEvaluation
     /// </summary>
     public static Dictionary<string, int> ScaledCounts(double scale, double attackerScale, double rareLegitimateScale)
     {
-        int Scaled(string archetype, double factor) => Math.Max(1, (int)Math.Round(TrafficSimulator.AccountCount(archetype, new ScenarioOptions { Scale = scale }) * factor));
+        // Counted with the held-out families present, so theirs scale like every other's (the scenario decides whether they appear).
+        int Scaled(string archetype, double factor) => Math.Max(1, (int)Math.Round(TrafficSimulator.AccountCount(archetype, new ScenarioOptions { Scale = scale, IncludeHeldOut = true }) * factor));
         var counts = TrafficSimulator.AttackerArchetypes.ToDictionary(a => a, a => Scaled(a, attackerScale));
-        foreach (var legit in TrafficSimulator.LegitimateArchetypes.Where(a => TrafficSimulator.AccountCount(a, new ScenarioOptions { Scale = 1 }) < EvaluationOptions.RareAccounts))
+        foreach (var legit in TrafficSimulator.LegitimateArchetypes.Where(a => TrafficSimulator.AccountCount(a, new ScenarioOptions { Scale = 1, IncludeHeldOut = true }) < EvaluationOptions.RareAccounts))
         {
             counts[legit] = Scaled(legit, rareLegitimateScale);
         }
