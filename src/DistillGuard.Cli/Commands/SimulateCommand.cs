@@ -278,15 +278,18 @@ internal static class SimulateCommand
     /// <summary>Every flagged account, and every attacker account that was not, with the gateway's reasons.</summary>
     private static void WriteFlagged(LiveTrafficResult replay)
     {
-        var table = new Table().Title("accounts flagged live, and attackers missed (reasons from the admin API)").AddColumns("archetype", "account", "kind", "verdict", "risk", "campaign", "reasons");
+        // Plain lines, not a table: reasons are sentences an analyst reads, and a table column would wrap them to shreds.
+        AnsiConsole.MarkupLine("[bold]accounts flagged live, and attackers missed[/] (reasons from the admin API, largest first):");
         foreach (var v in replay.Verdicts.Where(v => v.Flagged || v.IsAttacker).OrderBy(v => !v.Flagged).ThenBy(v => v.Archetype, StringComparer.Ordinal).ThenBy(v => v.AccountId, StringComparer.Ordinal))
         {
-            table.AddRow(Markup.Escape(v.Archetype), Markup.Escape(v.AccountId), v.IsAttacker ? "attacker" : v.Authorised ? "authorised" : "[red]legitimate[/]",
-                v.Flagged ? $"[bold]flagged[/] ({Markup.Escape(v.RiskLevel)})" : Markup.Escape(v.RiskLevel), v.RiskScore.ToString("0.000", CultureInfo.InvariantCulture),
-                Markup.Escape(v.CampaignId ?? ""), Markup.Escape(string.Join("; ", v.Reasons.Take(3))));
+            var kind = v.IsAttacker ? "attacker" : v.Authorised ? "authorised" : "[red]legitimate[/]";
+            var campaign = v.CampaignId is null ? "" : $", campaign {Markup.Escape(v.CampaignId)}";
+            AnsiConsole.MarkupLine($"  {(v.Flagged ? "[bold]FLAGGED[/]" : "missed ")} {Markup.Escape(v.AccountId)} ({Markup.Escape(v.Archetype)}, {kind}): {Markup.Escape(v.RiskLevel)}, risk {v.RiskScore.ToString("0.000", CultureInfo.InvariantCulture)}, {N(replay.RequestsPerAccount.GetValueOrDefault(v.AccountId))} requests sent{campaign}");
+            foreach (var reason in v.Reasons.Take(3))
+            {
+                AnsiConsole.MarkupLine($"      {Markup.Escape(reason)}");
+            }
         }
-
-        AnsiConsole.Write(table);
     }
 
     private static void WriteJson(Summary summary, LiveTrafficResult? replay)
