@@ -105,13 +105,28 @@ public static class DetectionCommands
         var docs = new Option<string?>("--docs") { Description = "Write detection.md and images/detection-*.png into this docs directory." };
         var json = new Option<bool>("--json") { Description = "Print the report as JSON." };
         var accounts = new Option<bool>("--accounts") { Description = "With --json: list every scored account's outcome (large)." };
+        var heldOut = new Option<bool>("--held-out") { Description = "Score the held-out families too (never in calibration) and print the per-family table: TPR per attacker family, FPR per legitimate archetype, at the 1e-3 budget." };
+        var shipped = new Option<bool>("--shipped-calibration") { Description = "Score with the calibration the gateway ships instead of fitting one on --calibration-seeds (no operating points then)." };
+        var heldOutOnly = new Option<bool>("--held-out-attackers-only") { Description = "With --held-out: score only the held-out attacker families (legitimate traffic unchanged)." };
+        var phrasings = new Option<string>("--phrasings") { Description = "Phrasings of the scored seeds: simulator (default), wordnet or heldout; calibration always uses the simulator's.", DefaultValueFactory = _ => "simulator" };
         var command = new Command("evaluate", "Calibrate on some simulator seeds, score on others: detection and false-flag rates with 95 % intervals, TPR at FPR 1e-4/1e-3/1e-2, harvest before the flag.")
         {
-            calibrationSeeds, seeds, scale, attackerScale, rareScale, calibrationRareScale, days, review, docs, json, accounts,
+            calibrationSeeds, seeds, scale, attackerScale, rareScale, calibrationRareScale, days, review, docs, json, accounts, heldOut, phrasings, shipped, heldOutOnly,
         };
         command.SetAction(parse =>
         {
             var asJson = parse.GetValue(json);
+            PhrasingSource source;
+            try
+            {
+                source = TrafficSimulator.ParsePhrasings(parse.GetValue(phrasings)!);
+            }
+            catch (ArgumentException e)
+            {
+                Console.Error.WriteLine($"distillguard: {e.Message}");
+                return 2;
+            }
+
             var report = DetectionEvaluation.Run(new EvaluationOptions
             {
                 CalibrationSeeds = SeedList.Parse(parse.GetValue(calibrationSeeds)!),
@@ -124,6 +139,10 @@ public static class DetectionCommands
                 ReviewDelay = TimeSpan.FromHours(parse.GetValue(review)),
                 Progress = asJson ? null : Console.Error.WriteLine,
                 IncludeAccounts = asJson && parse.GetValue(accounts),
+                IncludeHeldOut = parse.GetValue(heldOut),
+                HeldOutAttackersOnly = parse.GetValue(heldOutOnly),
+                Calibration = parse.GetValue(shipped) ? DetectionCalibration.LoadDefault() ?? throw new InvalidOperationException("The detection library ships no calibration.") : null,
+                Phrasings = source,
             });
             var commandLine = "distillguard evaluate " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1).SkipWhile(a => a != "evaluate").Skip(1));
             var markdown = DetectionReportWriter.Markdown(report, commandLine.Trim());
@@ -138,6 +157,13 @@ public static class DetectionCommands
             }
 
             Console.WriteLine(asJson ? DetectionReportWriter.Json(report) : markdown);
+            if (!asJson && (parse.GetValue(heldOut) || source != PhrasingSource.Simulator))
+            {
+                Console.WriteLine();
+                Console.WriteLine("## Families at the 1e-3 budget");
+                Console.WriteLine();
+                Console.WriteLine(DetectionReportWriter.FamiliesMarkdown(report, commandLine.Trim()));
+            }
             return 0;
         });
         return command;

@@ -27,21 +27,41 @@ internal static class SimulateCommand
         var naturalLengths = new Option<bool>("--natural-lengths") { Description = "Live: let the gateway's model end each answer where it does, instead of asking for the simulated answer's length with min_tokens." };
         var maxTokensCap = new Option<int?>("--max-tokens-cap") { Description = "Live: cap max_tokens per request (keeps replays against a slow model short)." };
         var json = new Option<bool>("--json") { Description = "Print the summary as JSON." };
+        var heldOut = new Option<bool>("--held-out") { Description = "Add the held-out families (attackers and legitimate archetypes no detector was developed or calibrated on)." };
+        var phrasings = new Option<string>("--phrasings") { Description = "Where templated prompts come from: simulator (default), wordnet (synonym and clause rewrites) or heldout (the committed held-out set).", DefaultValueFactory = _ => "simulator" };
+        var only = new Option<string?>("--only") { Description = "Comma-separated archetypes to simulate, each optionally with its account count before --scale (naive-harvester=1,card-fleet=20); every other archetype gets none." };
 
         var command = new Command("simulate", "Generate labelled attacker and legitimate API traffic (virtual time) and optionally replay it live.")
         {
             seed, days, scale, output, noAttackers, resellerShare, live, adminToken, selfRegister, maxRequests, compression, concurrency, maxTokensCap, naturalLengths, json,
+            heldOut, phrasings, only,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
-            var options = new ScenarioOptions
+            ScenarioOptions options;
+            try
             {
-                Seed = parse.GetValue(seed),
-                Duration = TimeSpan.FromDays(parse.GetValue(days)),
-                Scale = parse.GetValue(scale),
-                IncludeAttackers = !parse.GetValue(noAttackers),
-                ResellerDistillationShare = parse.GetValue(resellerShare),
-            };
+                options = new ScenarioOptions
+                {
+                    Seed = parse.GetValue(seed),
+                    Duration = TimeSpan.FromDays(parse.GetValue(days)),
+                    Scale = parse.GetValue(scale),
+                    IncludeAttackers = !parse.GetValue(noAttackers),
+                    ResellerDistillationShare = parse.GetValue(resellerShare),
+                    IncludeHeldOut = parse.GetValue(heldOut),
+                    Phrasings = TrafficSimulator.ParsePhrasings(parse.GetValue(phrasings)!),
+                };
+                if (parse.GetValue(only) is { } names)
+                {
+                    options.AccountsPerArchetype = OnlyArchetypes(names, options.IncludeHeldOut);
+                }
+            }
+            catch (ArgumentException e)
+            {
+                await Console.Error.WriteLineAsync($"distillguard: {e.Message}");
+                return 2;
+            }
+
             Uri? liveUri = null;
             if (parse.GetValue(live) is { } liveText
                 && (!Uri.TryCreate(liveText, UriKind.Absolute, out liveUri) || liveUri.Scheme is not ("http" or "https")))
@@ -112,6 +132,57 @@ internal static class SimulateCommand
         return command;
     }
 
+    /// <summary>Account counts that keep only the named archetypes (<c>name</c> at its default count, or <c>name=count</c>).</summary>
+    internal static Dictionary<string, int> OnlyArchetypes(string names, bool includeHeldOut)
+    {
+        var keep = new Dictionary<string, int?>(StringComparer.Ordinal);
+        foreach (var item in names.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            var parts = item.Split('=', 2, StringSplitOptions.TrimEntries);
+            int? count = null;
+            if (parts.Length == 2)
+            {
+                if (!int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var c) || c < 1)
+                {
+                    throw new ArgumentException($"--only: '{item}' needs a positive whole number of accounts after '='.");
+                }
+
+                count = c;
+            }
+
+            keep[parts[0]] = count;
+        }
+
+        if (keep.Count == 0)
+        {
+            throw new ArgumentException("--only needs at least one archetype name.");
+        }
+
+        foreach (var name in keep.Keys)
+        {
+            if (!TrafficSimulator.Archetypes.Contains(name))
+            {
+                throw new ArgumentException($"Unknown archetype '{name}'; the archetypes are {string.Join(", ", TrafficSimulator.Archetypes)}.");
+            }
+
+            if (!includeHeldOut && TrafficSimulator.HeldOutArchetypes.Contains(name))
+            {
+                throw new ArgumentException($"'{name}' is a held-out family: add --held-out.");
+            }
+        }
+
+        var counts = TrafficSimulator.Archetypes.Where(a => !keep.ContainsKey(a)).ToDictionary(a => a, _ => 0, StringComparer.Ordinal);
+        foreach (var (name, count) in keep)
+        {
+            if (count is { } c)
+            {
+                counts[name] = c;
+            }
+        }
+
+        return counts;
+    }
+
     private sealed record ArchetypeRow(string Name, bool Attacker, int Accounts, long Requests, long AttackRequests, long TokensOut);
 
     private sealed record Summary(int Seed, double Days, double Scale, IReadOnlyList<ArchetypeRow> Rows, long Events, TimeSpan Elapsed, string? Output);
@@ -144,6 +215,7 @@ internal static class SimulateCommand
         }
 
         var rows = TrafficSimulator.Archetypes
+            .Where(name => options.IncludeHeldOut || !TrafficSimulator.HeldOutArchetypes.Contains(name))
             .Select(name =>
             {
                 var (r, a, t) = requests.GetValueOrDefault(name);
@@ -186,6 +258,36 @@ internal static class SimulateCommand
                 var legitimate = replay.Verdicts.Where(v => !v.IsAttacker && !v.Authorised).ToList();
                 AnsiConsole.MarkupLine($"flagged: {N(attackers.Count(v => v.Flagged))} of {N(attackers.Count)} attacker accounts, {N(legitimate.Count(v => v.Flagged))} of {N(legitimate.Count)} legitimate " +
                     "(authorised customers apart: cleared by contract). A short replay is not the evaluation (docs/detection.md); accounts with fewer than 10 requests cannot be flagged.");
+                WriteFlagged(replay);
+            }
+
+            if (replay.Parity.Count > 0)
+            {
+                var parity = new Table().Title("offline against live: the same replayed events (offline: shipped calibration, virtual time, flagged at any tick; live: the gateway after the replay)")
+                    .AddColumns("archetype", "kind", "held out", "accounts", "flagged offline", "flagged live", "both");
+                foreach (var row in replay.Parity)
+                {
+                    parity.AddRow(row.Archetype, row.Kind, row.HeldOut ? "yes" : "", N(row.Accounts), N(row.OfflineFlagged), N(row.LiveFlagged), N(row.Both));
+                }
+
+                AnsiConsole.Write(parity);
+            }
+        }
+    }
+
+    /// <summary>Every flagged account, and every attacker account that was not, with the gateway's reasons.</summary>
+    private static void WriteFlagged(LiveTrafficResult replay)
+    {
+        // Plain lines, not a table: reasons are sentences an analyst reads, and a table column would wrap them to shreds.
+        AnsiConsole.MarkupLine("[bold]accounts flagged live, and attackers missed[/] (reasons from the admin API, largest first):");
+        foreach (var v in replay.Verdicts.Where(v => v.Flagged || v.IsAttacker).OrderBy(v => !v.Flagged).ThenBy(v => v.Archetype, StringComparer.Ordinal).ThenBy(v => v.AccountId, StringComparer.Ordinal))
+        {
+            var kind = v.IsAttacker ? "attacker" : v.Authorised ? "authorised" : "[red]legitimate[/]";
+            var campaign = v.CampaignId is null ? "" : $", campaign {Markup.Escape(v.CampaignId)}";
+            AnsiConsole.MarkupLine($"  {(v.Flagged ? "[bold]FLAGGED[/]" : "missed ")} {Markup.Escape(v.AccountId)} ({Markup.Escape(v.Archetype)}, {kind}): {Markup.Escape(v.RiskLevel)}, risk {v.RiskScore.ToString("0.000", CultureInfo.InvariantCulture)}, {N(replay.RequestsPerAccount.GetValueOrDefault(v.AccountId))} requests sent{campaign}");
+            foreach (var reason in v.Reasons.Take(3))
+            {
+                AnsiConsole.MarkupLine($"      {Markup.Escape(reason)}");
             }
         }
     }
@@ -244,6 +346,55 @@ internal static class SimulateCommand
                 writer.WriteString("riskLevel", v.RiskLevel);
                 writer.WriteBoolean("flagged", v.Flagged);
                 writer.WriteNumber("riskScore", v.RiskScore);
+                if (v.CampaignId is not null)
+                {
+                    writer.WriteString("campaignId", v.CampaignId);
+                }
+
+                writer.WriteStartArray("reasons");
+                foreach (var reason in v.Reasons)
+                {
+                    writer.WriteStringValue(reason);
+                }
+
+                writer.WriteEndArray();
+                writer.WriteEndObject();
+            }
+
+            writer.WriteEndArray();
+            writer.WriteStartArray("parity");
+            foreach (var row in replay.Parity)
+            {
+                writer.WriteStartObject();
+                writer.WriteString("archetype", row.Archetype);
+                writer.WriteString("kind", row.Kind);
+                writer.WriteBoolean("heldOut", row.HeldOut);
+                writer.WriteNumber("accounts", row.Accounts);
+                writer.WriteNumber("offlineFlagged", row.OfflineFlagged);
+                writer.WriteNumber("liveFlagged", row.LiveFlagged);
+                writer.WriteNumber("both", row.Both);
+                writer.WriteEndObject();
+            }
+
+            writer.WriteEndArray();
+            writer.WriteStartArray("offline");
+            foreach (var o in replay.Offline)
+            {
+                writer.WriteStartObject();
+                writer.WriteString("account", o.AccountId);
+                writer.WriteString("archetype", o.Archetype);
+                writer.WriteBoolean("attacker", o.IsAttacker);
+                writer.WriteNumber("requests", o.Requests);
+                writer.WriteBoolean("flagged", o.FlaggedEver);
+                writer.WriteBoolean("flaggedAtEnd", o.FlaggedAtEnd);
+                writer.WriteNumber("maxEvidence", o.MaxEvidence);
+                writer.WriteStartArray("reasons");
+                foreach (var reason in o.Reasons)
+                {
+                    writer.WriteStringValue(reason);
+                }
+
+                writer.WriteEndArray();
                 writer.WriteEndObject();
             }
 

@@ -49,6 +49,24 @@ public sealed class EvaluationOptions
 
     public Action<string>? Progress { get; set; }
 
+    /// <summary>
+    /// Scores the held-out families too (<see cref="TrafficSimulator.HeldOutArchetypes"/>): attackers and legitimate
+    /// archetypes no detector was developed on. Calibration never holds them, whatever this says.
+    /// </summary>
+    public bool IncludeHeldOut { get; set; }
+
+    /// <summary>Where the scored scenarios' templated prompts come from; calibration always uses the simulator's own.</summary>
+    public PhrasingSource Phrasings { get; set; } = PhrasingSource.Simulator;
+
+    /// <summary>
+    /// Score with this calibration (e.g. the one the gateway ships) instead of fitting one on <see cref="CalibrationSeeds"/>;
+    /// the report then has no operating points or per-population fits (those need the fit's held-out weeks).
+    /// </summary>
+    public DetectionCalibration? Calibration { get; set; }
+
+    /// <summary>Score only the held-out attacker families (development attackers get no accounts; legitimate traffic unchanged).</summary>
+    public bool HeldOutAttackersOnly { get; set; }
+
     /// <summary>When true, the report lists every scored account's outcome (for analysis; large).</summary>
     public bool IncludeAccounts { get; set; }
 
@@ -86,7 +104,9 @@ public static class DetectionEvaluation
     {
         options.Validate();
         var watch = Stopwatch.StartNew();
-        var (calibration, builder) = SimulatedCalibration.Fit(options.CalibrationSeeds, seed => Scenario(options, seed, attackers: false), options.Progress);
+        var (calibration, builder) = options.Calibration is { } given
+            ? (given, null)
+            : SimulatedCalibration.Fit(options.CalibrationSeeds, seed => Scenario(options, seed, attackers: false), options.Progress);
         var pooled = calibration.ThresholdsFor(Cohorts.All);
         var tracks = new Dictionary<string, AccountTrack>(StringComparer.Ordinal);
         long events = 0;
@@ -96,7 +116,7 @@ public static class DetectionEvaluation
             var accounts = TrafficSimulator.Accounts(scenario).ToDictionary(a => a.Id, StringComparer.Ordinal);
             foreach (var account in accounts.Values)
             {
-                tracks[Key(seed, account.Id)] = new AccountTrack(account);
+                tracks[Key(seed, account.Id)] = new AccountTrack(account, seed);
             }
 
             var engine = new DetectionEngine(calibration);
@@ -140,7 +160,7 @@ public static class DetectionEvaluation
         var benignWeeks = benign.SelectMany(t => t.WeekMax.Values).ToList();
         var attackerMax = attackers.Select(t => t.MaxEvidence).ToList();
 
-        var operatingPoints = options.TargetFprs.Select(alpha =>
+        var operatingPoints = builder is null ? [] : options.TargetFprs.Select(alpha =>
         {
             var threshold = builder.ThresholdAt(alpha);
             return new OperatingPoint(alpha, threshold,
@@ -192,9 +212,9 @@ public static class DetectionEvaluation
             CalibrationSource = calibration.Source,
             ReviewThreshold = Math.Round(pooled.Review, 3),
             FrictionThreshold = Math.Round(pooled.Friction, 3),
-            CalibrationHeldOutAccountWeeks = builder.HeldOutWeekMaxima.Length,
-            ReviewThresholdPopulation = builder.BindingPopulation(RiskThresholds.ReviewBudget),
-            PopulationThresholds = [.. builder.PopulationWeekMaxima.Append(new("all legitimate", builder.HeldOutWeekMaxima)).Select(p =>
+            CalibrationHeldOutAccountWeeks = builder?.HeldOutWeekMaxima.Length ?? pooled.Units,
+            ReviewThresholdPopulation = builder?.BindingPopulation(RiskThresholds.ReviewBudget),
+            PopulationThresholds = builder is null ? [] : [.. builder.PopulationWeekMaxima.Append(new("all legitimate", builder.HeldOutWeekMaxima)).Select(p =>
             {
                 var fit = RiskThresholds.Fit(p.Value);
                 return new PopulationThreshold(p.Key, p.Value.Length, Math.Round(fit.Review, 3), Math.Round(p.Value[^1], 3));
@@ -209,6 +229,9 @@ public static class DetectionEvaluation
             BenignFriction = BinomialInterval.Of(benign.Sum(t => t.FrictionWeeks.Count), benign.Sum(t => t.WeekMax.Count)),
             AttackerReview = BinomialInterval.Of(attackers.Count(t => t.FirstReview is not null), attackers.Count),
             Roc = Roc(benignWeeks, all),
+            Phrasings = options.Phrasings.ToString().ToLowerInvariant(),
+            HeldOutFamilies = options.IncludeHeldOut ? TrafficSimulator.HeldOutArchetypes : [],
+            Families = [.. TrafficSimulator.Archetypes.Select(name => Family(name, all.Where(t => t.Account.Archetype == name && !t.Account.Authorised).ToList(), options.EvaluationSeeds)).OfType<FamilyResult>()],
             Timelines = [.. all.Where(t => t.Timeline is { Count: > 0 }).Select(t => new ScoreTimeline(t.Account.Archetype, t.Account.IsAttacker, t.Timeline!))],
             Accounts = options.IncludeAccounts
                 ? [.. tracks.Select(p => new AccountOutcome(p.Key, p.Value.Account.Archetype, p.Value.Account.IsAttacker, p.Value.Account.Tier, p.Value.Requests,
@@ -220,10 +243,28 @@ public static class DetectionEvaluation
 
     private static ScenarioOptions Scenario(EvaluationOptions options, int seed, bool attackers)
     {
-        var scenario = new ScenarioOptions { Seed = seed, Duration = options.Duration, Scale = options.Scale, IncludeAttackers = attackers };
-        if (attackers && (options.AttackerScale != 1 || options.RareLegitimateScale != 1))
+        // Held-out families and phrasings reach scored scenarios only: no calibration ever sees them.
+        var scenario = new ScenarioOptions
         {
-            scenario.AccountsPerArchetype = ScaledCounts(options.Scale, options.AttackerScale, options.RareLegitimateScale);
+            Seed = seed,
+            Duration = options.Duration,
+            Scale = options.Scale,
+            IncludeAttackers = attackers,
+            IncludeHeldOut = attackers && options.IncludeHeldOut,
+            Phrasings = attackers ? options.Phrasings : PhrasingSource.Simulator,
+        };
+        if (attackers && (options.AttackerScale != 1 || options.RareLegitimateScale != 1 || options.HeldOutAttackersOnly))
+        {
+            var counts = ScaledCounts(options.Scale, options.AttackerScale, options.RareLegitimateScale);
+            if (options.HeldOutAttackersOnly)
+            {
+                foreach (var name in TrafficSimulator.AttackerArchetypes.Where(a => !TrafficSimulator.HeldOutArchetypes.Contains(a)))
+                {
+                    counts[name] = 0;
+                }
+            }
+
+            scenario.AccountsPerArchetype = counts;
         }
         else if (!attackers && options.CalibrationRareLegitimateScale != 1)
         {
@@ -239,9 +280,10 @@ public static class DetectionEvaluation
     /// </summary>
     public static Dictionary<string, int> ScaledCounts(double scale, double attackerScale, double rareLegitimateScale)
     {
-        int Scaled(string archetype, double factor) => Math.Max(1, (int)Math.Round(TrafficSimulator.AccountCount(archetype, new ScenarioOptions { Scale = scale }) * factor));
+        // Counted with the held-out families present, so theirs scale like every other's (the scenario decides whether they appear).
+        int Scaled(string archetype, double factor) => Math.Max(1, (int)Math.Round(TrafficSimulator.AccountCount(archetype, new ScenarioOptions { Scale = scale, IncludeHeldOut = true }) * factor));
         var counts = TrafficSimulator.AttackerArchetypes.ToDictionary(a => a, a => Scaled(a, attackerScale));
-        foreach (var legit in TrafficSimulator.LegitimateArchetypes.Where(a => TrafficSimulator.AccountCount(a, new ScenarioOptions { Scale = 1 }) < EvaluationOptions.RareAccounts))
+        foreach (var legit in TrafficSimulator.LegitimateArchetypes.Where(a => TrafficSimulator.AccountCount(a, new ScenarioOptions { Scale = 1, IncludeHeldOut = true }) < EvaluationOptions.RareAccounts))
         {
             counts[legit] = Scaled(legit, rareLegitimateScale);
         }
@@ -267,6 +309,28 @@ public static class DetectionEvaluation
             Median(group.Select(t => (double)t.Requests)),
             Median(group.Select(t => t.MaxEvidence)) ?? 0,
             reasons);
+    }
+
+    /// <summary>
+    /// One family's rate at the review threshold (the 1e-3 per account-week budget): attackers, accounts flagged at any
+    /// time; legitimate archetypes, account-weeks flagged; pooled over seeds and per seed.
+    /// </summary>
+    private static FamilyResult? Family(string name, List<AccountTrack> group, IReadOnlyList<int> seeds)
+    {
+        if (group.Count == 0)
+        {
+            return null;
+        }
+
+        var attacker = group[0].Account.IsAttacker;
+        BinomialInterval Rate(IEnumerable<AccountTrack> tracks) => attacker
+            ? BinomialInterval.Of(tracks.Count(t => t.FirstReview is not null), tracks.Count())
+            : BinomialInterval.Of(tracks.Sum(t => t.ReviewWeeks.Count), tracks.Sum(t => t.WeekMax.Count));
+        var reasons = group.Where(t => t.FirstReview is not null).SelectMany(t => t.FirstReasons).GroupBy(r => r, StringComparer.Ordinal)
+            .OrderByDescending(g => g.Count()).ThenBy(g => g.Key, StringComparer.Ordinal).Take(3).Select(g => g.Key).ToList();
+        return new FamilyResult(name, attacker, TrafficSimulator.HeldOutArchetypes.Contains(name), group.Count, Rate(group),
+            [.. seeds.Select(s => new SeedRate(s, Rate(group.Where(t => t.Seed == s))))],
+            Median(group.Select(t => t.MaxEvidence)) ?? 0, reasons);
     }
 
     private static Dictionary<string, IReadOnlyList<(double, double)>> Roc(List<double> benignWeeks, List<AccountTrack> all)
@@ -361,9 +425,10 @@ public static class DetectionEvaluation
     }
 
     /// <summary>What the evaluation remembers about one scored account.</summary>
-    private sealed class AccountTrack(SimulatedAccount account)
+    private sealed class AccountTrack(SimulatedAccount account, int seed)
     {
         public SimulatedAccount Account { get; } = account;
+        public int Seed { get; } = seed;
         public int Requests;
         public int AttackRequests;
         public int AttackRequestsBeforeClosure;

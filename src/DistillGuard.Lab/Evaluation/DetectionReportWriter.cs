@@ -10,6 +10,27 @@ public static class DetectionReportWriter
     /// <summary>The report as indented JSON.</summary>
     public static string Json(EvaluationReport report) => JsonSerializer.Serialize(report, EvaluationJsonContext.Default.EvaluationReport);
 
+    /// <summary>
+    /// The family table: each attacker family's TPR and each legitimate archetype's false-flag rate at the review
+    /// threshold (1e-3 per account-week), held-out families marked, with 95 % intervals and per-seed counts.
+    /// </summary>
+    public static string FamiliesMarkdown(EvaluationReport report, string command)
+    {
+        var b = new StringBuilder();
+        void Line(FormattableString s) => b.AppendLine(s.ToString(CultureInfo.InvariantCulture));
+        Line($"Command: `{command}` ({report.Events:N0} scored events, {report.Seconds:F0} s; phrasings of the scored seeds: {report.Phrasings}). Calibration: {report.CalibrationSource} (legitimate traffic only, simulator phrasings, no held-out family); scored on seeds {string.Join(", ", report.EvaluationSeeds)}; review S ≥ {report.ReviewThreshold:F2} (the 1e-3 per account-week budget). Intervals are 95 % Wilson intervals.");
+        b.AppendLine();
+        b.AppendLine("| family | kind | held out | accounts | rate at 1e-3 | 95 % CI | per seed | median max S | top reasons at flag |");
+        b.AppendLine("|---|---|---|---:|---:|---|---|---:|---|");
+        foreach (var f in report.Families.OrderBy(f => !f.Attacker).ThenBy(f => !f.HeldOut).ThenBy(f => f.Archetype, StringComparer.Ordinal))
+        {
+            var unit = f.Attacker ? "accounts" : "weeks";
+            Line($"| {f.Archetype} | {(f.Attacker ? "attacker (TPR)" : "legit (FPR)")} | {(f.HeldOut ? "**yes**" : "no")} | {f.Accounts:N0} | {f.Rate.Successes}/{f.Rate.Trials:N0} {unit} = {Rate(f.Rate)} | {Ci(f.Rate)} | {string.Join(" · ", f.PerSeed.Select(s => $"{s.Rate.Successes}/{s.Rate.Trials}"))} | {f.MedianMaxEvidence:F1} | {string.Join(", ", f.TopReasons)} |");
+        }
+
+        return b.ToString();
+    }
+
     /// <summary>The measured part of the documentation (tables), generated; prose around it lives in the document's fixed head.</summary>
     public static string Markdown(EvaluationReport report, string command)
     {

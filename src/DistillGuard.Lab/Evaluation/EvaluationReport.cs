@@ -40,6 +40,19 @@ public sealed record EvaluationReport
     [JsonIgnore]
     public IReadOnlyDictionary<string, IReadOnlyList<(double Fpr, double Tpr)>> Roc { get; init; } = new Dictionary<string, IReadOnlyList<(double, double)>>();
 
+    /// <summary>Where the scored scenarios' templated prompts came from (simulator, wordnet or heldout); calibration used the simulator's.</summary>
+    public string Phrasings { get; init; } = "simulator";
+
+    /// <summary>The held-out families that were scored (none unless asked for).</summary>
+    public IReadOnlyList<string> HeldOutFamilies { get; init; } = [];
+
+    /// <summary>
+    /// Every scored family at the review threshold (1e-3 per account-week), held-out families marked. The calibration
+    /// holds legitimate traffic only, so every attacker family — held out or not — is scored by a detector calibrated
+    /// without it; held-out families were also kept out of development.
+    /// </summary>
+    public IReadOnlyList<FamilyResult> Families { get; init; } = [];
+
     /// <summary>Every scored account's outcome, when <see cref="EvaluationOptions.IncludeAccounts"/> asked for it.</summary>
     public IReadOnlyList<AccountOutcome>? Accounts { get; init; }
 
@@ -87,6 +100,14 @@ public sealed record AccountOutcome(
     int FlaggedWeeks,
     int Weeks,
     IReadOnlyList<string> DetailsAtFlag);
+
+/// <summary>One family at the review threshold: attackers, accounts flagged of accounts; legitimate, account-weeks flagged of account-weeks.</summary>
+/// <param name="HeldOut">Kept out of development and calibration (generated only when held-out families are asked for).</param>
+public sealed record FamilyResult(string Archetype, bool Attacker, bool HeldOut, int Accounts, BinomialInterval Rate, IReadOnlyList<SeedRate> PerSeed,
+    double MedianMaxEvidence, IReadOnlyList<string> TopReasons);
+
+/// <summary>A family's rate on one scored seed.</summary>
+public sealed record SeedRate(int Seed, BinomialInterval Rate);
 
 /// <summary>Thresholds fitted on one benign population's held-out week maxima.</summary>
 public sealed record PopulationThreshold(string Population, int Weeks, double Review, double LargestWeek);

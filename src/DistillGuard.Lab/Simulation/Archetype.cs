@@ -6,6 +6,12 @@ internal abstract class Archetype
     public abstract string Name { get; }
     public abstract bool IsAttacker { get; }
     public virtual bool Authorised => false;
+
+    /// <summary>
+    /// A family kept out of development and calibration: it appears only when a scenario asks for held-out families
+    /// (<see cref="ScenarioOptions.IncludeHeldOut"/>), and the evaluation reports it apart.
+    /// </summary>
+    public virtual bool HeldOut => false;
     /// <summary>Accounts in the default scenario at scale 1.</summary>
     public abstract int DefaultAccounts { get; }
     /// <summary>One line for the documentation and the CLI.</summary>
@@ -86,6 +92,8 @@ internal sealed class AccountRun(SimulatedAccount account, SimulationRandom rand
     public double Days => Options.Duration.TotalDays;
     /// <summary>A ceiling-respecting max_tokens value.</summary>
     public int Cap(int maxTokens) => Math.Min(maxTokens, Options.MaxTokensCeiling);
+    /// <summary>Where the account's templated prompts come from (the scenario's phrasing source).</summary>
+    public Phrasings Phrasing { get; } = Phrasings.For(options.Phrasings);
     private int _session;
     /// <summary>A new session id, unique within the account.</summary>
     public string NewSession() => $"{Account.Id}-s{_session++}";

@@ -2,7 +2,10 @@ using DistillGuard.Lab.Simulation.Archetypes;
 
 namespace DistillGuard.Lab.Simulation;
 
-/// <summary>The archetypes a scenario is made of, legitimate first, in a fixed order (the order is part of determinism).</summary>
+/// <summary>
+/// The archetypes a scenario is made of, legitimate first, in a fixed order (the order is part of determinism); the
+/// held-out families come last, so that adding them left every other account's attributes as they were.
+/// </summary>
 internal static class ArchetypeCatalogue
 {
     public static readonly Archetype[] All =
@@ -27,5 +30,12 @@ internal static class ArchetypeCatalogue
         new LogprobProber(),
         new Reseller(),
         new HydraFleet(),
+        new SoftLabelHarvester(),
+        new FourSettingProber(),
+        new PlainSpokenHarvester(),
+        new BlendedReseller(),
+        new CardFleet(),
+        new SharedSupportBot(),
+        new VariedHuman(),
     ];
 }

@@ -55,11 +55,21 @@ public sealed class LiveTrafficOptions
     /// account's verdict from the admin API; null reads none.
     /// </summary>
     public TimeSpan? VerdictDelay { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Also score the replayed events offline (the shipped calibration, virtual time) for the parity table.</summary>
+    public bool CompareOffline { get; init; } = true;
 }
 
 /// <summary>The gateway's verdict on one replayed account, read from the admin API after the replay, with the simulator's label.</summary>
 /// <param name="Authorised">A licensed distillation customer: distillation-like, and cleared by contract rather than by the detector.</param>
-public sealed record LiveVerdict(string AccountId, string GatewayAccountId, string Archetype, bool IsAttacker, bool Authorised, string RiskLevel, bool Flagged, double RiskScore);
+public sealed record LiveVerdict(string AccountId, string GatewayAccountId, string Archetype, bool IsAttacker, bool Authorised, string RiskLevel, bool Flagged, double RiskScore)
+{
+    /// <summary>The admin API's reasons, <c>code: detail</c>, largest first.</summary>
+    public IReadOnlyList<string> Reasons { get; init; } = [];
+
+    /// <summary>The campaign the gateway linked the account into, if any.</summary>
+    public string? CampaignId { get; init; }
+}
 
 /// <summary>What a live replay did.</summary>
 /// <param name="Sent">Requests sent.</param>
@@ -69,12 +79,19 @@ public sealed record LiveVerdict(string AccountId, string GatewayAccountId, stri
 /// <param name="Elapsed">Wall-clock time of the replay.</param>
 /// <param name="Verdicts">The gateway's verdict on each account (admin token and <see cref="LiveTrafficOptions.VerdictDelay"/> only; else empty).</param>
 public sealed record LiveTrafficResult(int Sent, IReadOnlyDictionary<int, int> StatusCounts, IReadOnlyDictionary<string, int> RequestsPerAccount,
-    IReadOnlyDictionary<string, string> GatewayAccountIds, TimeSpan Elapsed, IReadOnlyList<LiveVerdict> Verdicts);
+    IReadOnlyDictionary<string, string> GatewayAccountIds, TimeSpan Elapsed, IReadOnlyList<LiveVerdict> Verdicts)
+{
+    /// <summary>The same replayed events scored offline (<see cref="LiveTrafficOptions.CompareOffline"/>); else empty.</summary>
+    public IReadOnlyList<Evaluation.OfflineVerdict> Offline { get; init; } = [];
+
+    /// <summary>Offline against live per archetype (with verdicts and the offline scores only; else empty).</summary>
+    public IReadOnlyList<Evaluation.ParityRow> Parity { get; init; } = [];
+}
 
 /// <summary>Replays labelled events against a running gateway over HTTP with the official OpenAI .NET client, one API key per account.</summary>
 /// <remarks>
 /// Sends each event's messages and sampling parameters; the gateway decides status codes and lengths itself. The OpenAI
-/// client has no <c>n</c> parameter, so <c>n</c> &gt; 1 is sent as n = 1. Loopback only: it is a load generator.
+/// client has no <c>n</c> parameter, so <c>n</c> &gt; 1 is added to the body as an extra field. Loopback only: it is a load generator.
 /// </remarks>
 public static class LiveTrafficDriver
 {
@@ -111,6 +128,7 @@ public static class LiveTrafficDriver
         var clock = Stopwatch.StartNew();
         DateTimeOffset? first = null;
         var sent = 0;
+        var replayed = new List<LabelledEvent>();
         foreach (var e in events)
         {
             if (sent >= options.MaxRequests)
@@ -142,6 +160,7 @@ public static class LiveTrafficDriver
 
             await slots.WaitAsync(cancellationToken).ConfigureAwait(false);
             sent++;
+            replayed.Add(e);
             perAccount[accountId] = perAccount.GetValueOrDefault(accountId) + 1;
             inFlight.Add(SendAsync(client, e, options, cancellationToken).ContinueWith(t =>
             {
@@ -167,7 +186,12 @@ public static class LiveTrafficDriver
             }
         }
 
-        return new LiveTrafficResult(sent, statuses, perAccount, gatewayIds, elapsed, verdicts);
+        var offline = options.CompareOffline ? Evaluation.LiveParity.Score(replayed) : [];
+        return new LiveTrafficResult(sent, statuses, perAccount, gatewayIds, elapsed, verdicts)
+        {
+            Offline = offline,
+            Parity = offline.Count > 0 && verdicts.Count > 0 ? Evaluation.LiveParity.Table(offline, verdicts) : [],
+        };
     }
 
     private static async Task<LiveVerdict> VerdictAsync(HttpClient admin, string accountId, string gatewayId, (string Archetype, bool IsAttacker, bool Authorised) label, CancellationToken cancellationToken)
@@ -184,7 +208,19 @@ public static class LiveTrafficDriver
         var level = root.TryGetProperty("riskLevel", out var l) && l.ValueKind == JsonValueKind.String ? l.GetString()! : "unscored";
         var flagged = root.TryGetProperty("flagged", out var f) && f.ValueKind == JsonValueKind.True;
         var score = root.TryGetProperty("riskScore", out var r) && r.ValueKind == JsonValueKind.Number ? r.GetDouble() : 0;
-        return new LiveVerdict(accountId, gatewayId, label.Archetype, label.IsAttacker, label.Authorised, level, flagged, score);
+        var reasons = new List<string>();
+        if (root.TryGetProperty("reasons", out var list) && list.ValueKind == JsonValueKind.Array)
+        {
+            foreach (var reason in list.EnumerateArray())
+            {
+                var code = reason.TryGetProperty("code", out var c) ? c.GetString() : null;
+                var detail = reason.TryGetProperty("detail", out var d) ? d.GetString() : null;
+                reasons.Add(detail is { Length: > 0 } ? $"{code}: {detail}" : code ?? "");
+            }
+        }
+
+        var campaign = root.TryGetProperty("campaignId", out var cid) && cid.ValueKind == JsonValueKind.String ? cid.GetString() : null;
+        return new LiveVerdict(accountId, gatewayId, label.Archetype, label.IsAttacker, label.Authorised, level, flagged, score) { Reasons = reasons, CampaignId = campaign };
     }
 
     /// <summary>The simulated answer's length per choice (the client sends n = 1), within <paramref name="limit"/>.</summary>
@@ -268,6 +304,14 @@ public static class LiveTrafficDriver
         {
 #pragma warning disable SCME0001 // JsonPatch (extra body fields) is experimental in System.ClientModel.
             request.Patch.Set("$.min_tokens"u8, length);
+#pragma warning restore SCME0001
+        }
+
+        if (e.Event.N > 1)
+        {
+            // The SDK has no n; the gateway accepts it in the body, so a prober's n samples are asked for as recorded.
+#pragma warning disable SCME0001
+            request.Patch.Set("$.n"u8, e.Event.N);
 #pragma warning restore SCME0001
         }
 

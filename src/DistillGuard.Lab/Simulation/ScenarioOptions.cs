@@ -28,4 +28,13 @@ public sealed class ScenarioOptions
 
     /// <summary>The provider's ceiling on completion tokens; requests never ask for more.</summary>
     public int MaxTokensCeiling { get; set; } = 4096;
+
+    /// <summary>
+    /// Adds the held-out archetypes (families no detector was developed or calibrated on). Off by default, so
+    /// calibration and development traffic never hold them.
+    /// </summary>
+    public bool IncludeHeldOut { get; set; }
+
+    /// <summary>Where templated prompts come from: the simulator's templates (default), WordNet rewrites of them, or the held-out set.</summary>
+    public PhrasingSource Phrasings { get; set; } = PhrasingSource.Simulator;
 }

@@ -18,6 +18,16 @@ public static class TrafficSimulator
     /// <summary>Names of the legitimate archetypes (the licensed synthetic-data customer included).</summary>
     public static IReadOnlyList<string> LegitimateArchetypes { get; } = [.. s_archetypes.Where(a => !a.IsAttacker).Select(a => a.Name)];
 
+    /// <summary>
+    /// Names of the held-out archetypes, attackers and legitimate: families no detector was developed or calibrated on,
+    /// generated only with <see cref="ScenarioOptions.IncludeHeldOut"/>.
+    /// </summary>
+    public static IReadOnlyList<string> HeldOutArchetypes { get; } = [.. s_archetypes.Where(a => a.HeldOut).Select(a => a.Name)];
+
+    /// <summary>Parses a phrasing source's name: simulator, wordnet or heldout.</summary>
+    /// <exception cref="ArgumentException">Another name.</exception>
+    public static PhrasingSource ParsePhrasings(string name) => Phrasings.Parse(name);
+
     /// <summary>One sentence on what an archetype stands for.</summary>
     public static string Describe(string archetype) => Find(archetype).Description;
 
@@ -104,7 +114,7 @@ public static class TrafficSimulator
 
     private static int Count(Archetype archetype, ScenarioOptions options)
     {
-        if (archetype.IsAttacker && !options.IncludeAttackers)
+        if ((archetype.IsAttacker && !options.IncludeAttackers) || (archetype.HeldOut && !options.IncludeHeldOut))
         {
             return 0;
         }

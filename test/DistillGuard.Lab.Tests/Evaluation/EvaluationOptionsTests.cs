@@ -45,4 +45,14 @@ public sealed class EvaluationOptionsTests
         Assert.Equal(3, counts["naive-harvester"]);
         Assert.False(counts.ContainsKey("casual-chat")); // common archetypes keep their default count
     }
+
+    [Fact]
+    public void ScaledCounts_ScaleHeldOutFamiliesLikeTheOthers()
+    {
+        var counts = DetectionEvaluation.ScaledCounts(1, 4, 5);
+        Assert.Equal(12, counts["soft-label-harvester"]);
+        Assert.Equal(240, counts["card-fleet"]);
+        Assert.Equal(150, counts["shared-support-bot"]);
+        Assert.False(counts.ContainsKey("varied-human")); // 150 accounts: not rare
+    }
 }

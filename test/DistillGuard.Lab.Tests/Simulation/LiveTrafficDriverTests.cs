@@ -96,7 +96,7 @@ public sealed class LiveTrafficDriverTests
     [Theory]
     [InlineData(1312, 1, 200, 4096, 1312)] // a harvester's long answer, within its max_tokens
     [InlineData(1312, 1, 200, 1024, 1024)] // capped by the max_tokens sent
-    [InlineData(800, 4, 200, 4096, 200)]   // n = 4 is sent as n = 1: one choice's share
+    [InlineData(800, 4, 200, 4096, 200)]   // n = 4: min_tokens applies to each choice, so one choice's share
     [InlineData(900, 1, 429, 4096, 0)]     // a refused request asks for nothing
     public void AnswerLength_IsTheSimulatedAnswerPerChoice_WithinTheLimit(long completionTokens, int n, int status, int limit, int expected)
     {

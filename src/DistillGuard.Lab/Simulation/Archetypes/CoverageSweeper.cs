@@ -31,7 +31,7 @@ internal sealed class CoverageSweeper : Archetype
             .SelectMany(i => byTopic.Where(g => i < g.Length).Select(g => g[i]))
             .ToArray();
         var next = rng.Next(order.Length);
-        var system = rng.Pick(AttackPrompts.ExpertPersonas);
+        var system = run.Phrasing.Persona(rng);
         foreach (var t in ArrivalProcess.Flat(rng, run.Start, run.End, PerHour))
         {
             var category = order[next++ % order.Length];

@@ -46,8 +46,8 @@ internal sealed class HydraFleet : Archetype
     {
         var rng = run.Random;
         var campaign = SimulationRandom.For(run.Options.Seed, run.Account.CampaignId ?? run.Account.Id);
-        var system = campaign.Pick(AttackPrompts.ExpertPersonas);
-        var template = campaign.Pick(AttackPrompts.ElicitationTemplates);
+        var system = run.Phrasing.Persona(campaign);
+        var template = run.Phrasing.Elicitation(campaign);
         var perDay = rng.Uniform(5, 20);
         foreach (var t in ArrivalProcess.Flat(rng, run.Start, run.End, perDay / 24))
         {

@@ -13,8 +13,8 @@ internal sealed class LowAndSlow : Archetype
     public override IEnumerable<PlannedRequest> Plan(AccountRun run)
     {
         var rng = run.Random;
-        var system = rng.Pick(AttackPrompts.ExpertPersonas);
-        var template = rng.Pick(AttackPrompts.ElicitationTemplates);
+        var system = run.Phrasing.Persona(rng);
+        var template = run.Phrasing.Elicitation(rng);
         foreach (var t in ArrivalProcess.Diurnal(rng, run.Start, run.End, PerDay, run.Account.UtcOffset, ArrivalProcess.Rhythm.Working, 1.0))
         {
             yield return Harvest(run, t, system, template);

@@ -15,8 +15,8 @@ internal sealed class NaiveHarvester : Archetype
     public override IEnumerable<PlannedRequest> Plan(AccountRun run)
     {
         var rng = run.Random;
-        var system = rng.Pick(AttackPrompts.ExpertPersonas);
-        var template = rng.Pick(AttackPrompts.ElicitationTemplates);
+        var system = run.Phrasing.Persona(rng);
+        var template = run.Phrasing.Elicitation(rng);
         foreach (var t in ArrivalProcess.Flat(rng, run.Start, run.End, PerHour))
         {
             yield return Harvest(run, t, system, template);

@@ -13,10 +13,9 @@ internal sealed class ReasoningExtractor : Archetype
     public override IEnumerable<PlannedRequest> Plan(AccountRun run)
     {
         var rng = run.Random;
-        var system = rng.Pick(AttackPrompts.ExpertPersonas);
+        var system = run.Phrasing.Persona(rng);
         // Each operator settles on a few templates across the four families (the disclosed campaigns mixed them).
-        string[][] families = [AttackPrompts.ElicitationTemplates, AttackPrompts.RubricTemplates, AttackPrompts.TaskGenerationTemplates, AttackPrompts.RewriteTemplates];
-        var templates = families.Select(f => rng.Pick(f)).ToArray();
+        string[] templates = [run.Phrasing.Elicitation(rng), rng.Pick(AttackPrompts.RubricTemplates), rng.Pick(AttackPrompts.TaskGenerationTemplates), rng.Pick(AttackPrompts.RewriteTemplates)];
         double[] weights = [0.5, 0.2, 0.2, 0.1];
         foreach (var t in ArrivalProcess.Flat(rng, run.Start, run.End, PerHour))
         {

@@ -49,8 +49,8 @@ internal sealed class Reseller : Archetype
         var share = run.Options.ResellerDistillationShare ?? run.Account.DistillationShare ?? 0.1;
         // The operator's distillation client uses one persona and template for all its accounts.
         var operatorRng = SimulationRandom.For(run.Options.Seed, run.Account.CampaignId ?? run.Account.Id);
-        var system = operatorRng.Pick(AttackPrompts.ExpertPersonas);
-        var template = operatorRng.Pick(AttackPrompts.ElicitationTemplates);
+        var system = run.Phrasing.Persona(operatorRng);
+        var template = run.Phrasing.Elicitation(operatorRng);
         // End customers are people and apps everywhere: a flattened daily rhythm.
         foreach (var t in ArrivalProcess.Diurnal(rng, run.Start, run.End, PerHour * 24, TimeSpan.Zero, ArrivalProcess.Rhythm.Leisure, 0.8))
         {
@@ -60,13 +60,15 @@ internal sealed class Reseller : Archetype
                 continue;
             }
 
-            var customer = rng.Next(3) switch
-            {
-                0 => Single(t, null, ChatPrompts.Opening(corpus, rng), (int)rng.LogNormal(220, 0.7)) with { Stream = true },
-                1 => Single(t, rng.Chance(0.5) ? "You are a helpful coding assistant." : null, CodePrompts.Question(corpus, rng, rng.Pick(CodePrompts.Languages)), (int)rng.LogNormal(450, 0.6)) with { Temperature = 0.2 },
-                _ => Single(t, null, $"Translate into {rng.Pick(ChatPrompts.Languages)}: {corpus.Sentence(rng)}", (int)rng.LogNormal(60, 0.4)),
-            };
-            yield return customer with { IsAttacker = false };
+            yield return Customer(corpus, rng, t) with { IsAttacker = false };
         }
     }
+
+    /// <summary>One request of a reseller's real customers: chat, code or translation.</summary>
+    internal static PlannedRequest Customer(PromptCorpus corpus, SimulationRandom rng, DateTimeOffset t) => rng.Next(3) switch
+    {
+        0 => Single(t, null, ChatPrompts.Opening(corpus, rng), (int)rng.LogNormal(220, 0.7)) with { Stream = true },
+        1 => Single(t, rng.Chance(0.5) ? "You are a helpful coding assistant." : null, CodePrompts.Question(corpus, rng, rng.Pick(CodePrompts.Languages)), (int)rng.LogNormal(450, 0.6)) with { Temperature = 0.2 },
+        _ => Single(t, null, $"Translate into {rng.Pick(ChatPrompts.Languages)}: {corpus.Sentence(rng)}", (int)rng.LogNormal(60, 0.4)),
+    };
 }

@@ -10,7 +10,8 @@ internal sealed class StudentCohort : Archetype
 
     public int ClassSize { get; init; } = 40;
 
-    private static readonly string[] s_assignments =
+    /// <summary>The simulator's assignment prompts: {0} course, {1} number, {{0}}/{{1}} concepts.</summary>
+    internal static readonly string[] Assignments =
     [
         "For my {0} assignment: explain {{0}} step by step and give one example. Max 300 words.",
         "{0} homework question {1}: What is {{0}}? Show your reasoning.",
@@ -52,7 +53,7 @@ internal sealed class StudentCohort : Archetype
         // Everything shared by the class comes from the class's own stream: same template, topic and deadline for all.
         var classRng = SimulationRandom.For(run.Options.Seed, "student-class", classIndex);
         var course = $"{corpus.TopicName(corpus.LexfileOf(corpus.Concept(classRng)))} {classRng.Between(101, 399)}";
-        var template = string.Format(System.Globalization.CultureInfo.InvariantCulture, classRng.Pick(s_assignments), course, classRng.Between(1, 12));
+        var template = string.Format(System.Globalization.CultureInfo.InvariantCulture, run.Phrasing.Assignment(classRng), course, classRng.Between(1, 12));
         var category = classRng.Pick(corpus.Categories);
         var deadline = run.Start.AddDays(classRng.Between(2, Math.Max(2, (int)run.Days - 1))).AddHours(23.99) - run.Account.UtcOffset;
         var requests = rng.Between(5, 30);

@@ -13,8 +13,8 @@ internal sealed class TimingMimic : Archetype
     public override IEnumerable<PlannedRequest> Plan(AccountRun run)
     {
         var rng = run.Random;
-        var system = rng.Pick(AttackPrompts.ExpertPersonas);
-        var template = rng.Pick(AttackPrompts.ElicitationTemplates);
+        var system = run.Phrasing.Persona(rng);
+        var template = run.Phrasing.Elicitation(rng);
         foreach (var start in ArrivalProcess.Diurnal(rng, run.Start, run.End, SessionsPerDay, run.Account.UtcOffset, ArrivalProcess.Rhythm.Working, 0.25))
         {
             // A "session" of independent harvesting requests paced like a person reading answers.
