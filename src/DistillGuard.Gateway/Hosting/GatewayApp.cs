@@ -2,6 +2,7 @@ using System.Net;
 using System.Security.Cryptography;
 using DistillGuard.Gateway.Admin;
 using DistillGuard.Gateway.Detection;
+using DistillGuard.Gateway.Semantics;
 using DistillGuard.Gateway.Inference;
 using DistillGuard.Gateway.Observability;
 using DistillGuard.Gateway.OpenAI;
@@ -79,6 +80,9 @@ public sealed class GatewayApp : IAsyncDisposable
         }
     }
 
+    /// <summary>The host's services (tests reach the engine and workers through it).</summary>
+    internal IServiceProvider Services => _app.Services;
+
     /// <summary>The usage log, for hosts that report its counters.</summary>
     public UsageLog UsageLog => _usageLog;
 
@@ -146,6 +150,11 @@ public sealed class GatewayApp : IAsyncDisposable
         services.AddSingleton<IRateLimiter, TokenBucketRateLimiter>();
         services.AddSingleton<RateLimitAdmission>();
         services.AddDistillGuardDetection(dataDirectory);
+        if (options.Semantics.Enabled)
+        {
+            services.AddDistillGuardSemantics(options.Semantics);
+        }
+
         services.TryAddSingleton<IAccountRiskSource, UnscoredRiskSource>();
         services.AddDistillGuardPolicy(options, dataDirectory);
         services.AddDistillGuardWatermarking(options, dataDirectory);

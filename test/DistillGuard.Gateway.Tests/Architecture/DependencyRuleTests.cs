@@ -10,7 +10,7 @@ namespace DistillGuard.Gateway.Tests.Architecture;
 public sealed class DependencyRuleTests
 {
     // The pure cores: they must build and run without the web host, storage or the lab.
-    public static TheoryData<string> Cores => new() { "DistillGuard.Detection", "DistillGuard.Watermarking", "DistillGuard.Policy", "DistillGuard.LanguageModels", "DistillGuard.Primitives" };
+    public static TheoryData<string> Cores => new() { "DistillGuard.Detection", "DistillGuard.Watermarking", "DistillGuard.Policy", "DistillGuard.LanguageModels", "DistillGuard.Primitives", "DistillGuard.Semantics" };
 
     private static readonly string[] s_forbiddenProjects = ["DistillGuard.Gateway", "DistillGuard.Storage", "DistillGuard.Lab", "DistillGuard.Cli"];
 
