@@ -49,6 +49,9 @@ public sealed class EvaluationOptions
 
     public Action<string>? Progress { get; set; }
 
+    /// <summary>Makes the features computed outside the engine (sentence embeddings) for each replay, calibration and scored alike; null: none.</summary>
+    public Func<IFeatureExtension>? FeatureExtension { get; set; }
+
     /// <summary>When true, the report lists every scored account's outcome (for analysis; large).</summary>
     public bool IncludeAccounts { get; set; }
 
@@ -86,7 +89,7 @@ public static class DetectionEvaluation
     {
         options.Validate();
         var watch = Stopwatch.StartNew();
-        var (calibration, builder) = SimulatedCalibration.Fit(options.CalibrationSeeds, seed => Scenario(options, seed, attackers: false), options.Progress);
+        var (calibration, builder) = SimulatedCalibration.Fit(options.CalibrationSeeds, seed => Scenario(options, seed, attackers: false), options.Progress, options.FeatureExtension);
         var pooled = calibration.ThresholdsFor(Cohorts.All);
         var tracks = new Dictionary<string, AccountTrack>(StringComparer.Ordinal);
         long events = 0;
@@ -99,7 +102,7 @@ public static class DetectionEvaluation
                 tracks[Key(seed, account.Id)] = new AccountTrack(account);
             }
 
-            var engine = new DetectionEngine(calibration);
+            var engine = new DetectionEngine(calibration) { Extension = options.FeatureExtension?.Invoke() };
             var stream = TrafficSimulator.Generate(scenario).Select(e =>
             {
                 events++;
