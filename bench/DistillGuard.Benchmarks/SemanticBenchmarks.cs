@@ -9,7 +9,7 @@ namespace DistillGuard.Benchmarks;
 /// rows are reported per prompt (OperationsPerInvoke), so embeddings per second per core is 1 s / mean.
 /// </summary>
 [MemoryDiagnoser]
-public class SemanticEmbeddingBenchmarks
+public class SemanticEmbeddingBenchmarks : IDisposable
 {
     private const int Batch = 32;
     private static readonly string[] Words =
@@ -38,10 +38,14 @@ public class SemanticEmbeddingBenchmarks
     }
 
     [GlobalCleanup]
-    public void Cleanup() => _embedder.Dispose();
+    public void Dispose()
+    {
+        _embedder?.Dispose();
+        GC.SuppressFinalize(this);
+    }
 
     [Benchmark(Baseline = true, Description = "one prompt per run")]
-    public float[] Single() => _embedder.Embed(_texts[0]);
+    public float[] OnePrompt() => _embedder.Embed(_texts[0]);
 
     [Benchmark(OperationsPerInvoke = Batch, Description = "batch of 32, per prompt")]
     public float[] Batched()
