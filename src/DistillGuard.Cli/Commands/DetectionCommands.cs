@@ -24,7 +24,8 @@ public static class DetectionCommands
         var days = new Option<double>("--days") { Description = "Simulated days per seed.", DefaultValueFactory = _ => 7 };
         var rareScale = new Option<double>("--rare-legit-scale") { Description = "With --simulated: account multiplier for rare legitimate archetypes (researchers, batch jobs, …).", DefaultValueFactory = _ => 1 };
         var output = new Option<string?>("--out") { Description = "Where to write the calibration (default: <data>/detection-calibration.json, or ./detection-calibration.json)." };
-        var command = new Command("calibrate", "Fit the detection engine's benign reference and thresholds (FPR budgets 1e-3 review, 1e-4 friction).") { data, simulated, seeds, scale, days, rareScale, output };
+        var semantic = SemanticOption();
+        var command = new Command("calibrate", "Fit the detection engine's benign reference and thresholds (FPR budgets 1e-3 review, 1e-4 friction).") { data, simulated, seeds, scale, days, rareScale, output, semantic };
         command.SetAction(async (parse, cancellationToken) =>
         {
             var dataDirectory = parse.GetValue(data);
@@ -35,9 +36,10 @@ public static class DetectionCommands
             }
 
             DetectionCalibration calibration;
+            using var semantics = parse.GetValue(semantic) ? new SemanticReplay() : null;
             if (dataDirectory is not null)
             {
-                calibration = await FitOnDataAsync(dataDirectory, cancellationToken);
+                calibration = await FitOnDataAsync(dataDirectory, semantics, cancellationToken);
             }
             else
             {
@@ -47,7 +49,7 @@ public static class DetectionCommands
                     Scale = parse.GetValue(scale),
                     Duration = TimeSpan.FromDays(parse.GetValue(days)),
                     AccountsPerArchetype = parse.GetValue(rareScale) == 1 ? null : DetectionEvaluation.ScaledCounts(parse.GetValue(scale), 1, parse.GetValue(rareScale)),
-                }, Console.WriteLine).Calibration;
+                }, Console.WriteLine, semantics is null ? null : semantics.Create).Calibration;
             }
 
             var path = parse.GetValue(output) ?? Path.Combine(dataDirectory ?? ".", DetectionCalibration.FileName);
@@ -64,7 +66,7 @@ public static class DetectionCommands
         return command;
     }
 
-    private static async Task<DetectionCalibration> FitOnDataAsync(string dataDirectory, CancellationToken cancellationToken)
+    private static async Task<DetectionCalibration> FitOnDataAsync(string dataDirectory, SemanticReplay? semantics, CancellationToken cancellationToken)
     {
         await using var storage = SqliteStorage.Open(dataDirectory, new StorageOptions(), TimeProvider.System, NullLoggerFactory.Instance);
         var profiles = (await storage.Accounts.ListAsync(cancellationToken)).ToDictionary(a => a.Id, a => new AccountProfile(a.Tier, a.Verified), StringComparer.Ordinal);
@@ -81,7 +83,7 @@ public static class DetectionCommands
 
         // The provider's traffic is taken as benign: accounts already known to be abusive should be removed first.
         var builder = new CalibrationBuilder();
-        var engine = new DetectionEngine(new DetectionCalibration());
+        var engine = new DetectionEngine(new DetectionCalibration()) { Extension = semantics?.Create() };
         foreach (var snapshot in TrafficReplay.Snapshots(engine, events, SimulatedCalibration.Tick, id => profiles.GetValueOrDefault(id)))
         {
             builder.Add(snapshot);
@@ -109,9 +111,10 @@ public static class DetectionCommands
         var shipped = new Option<bool>("--shipped-calibration") { Description = "Score with the calibration the gateway ships instead of fitting one on --calibration-seeds (no operating points then)." };
         var heldOutOnly = new Option<bool>("--held-out-attackers-only") { Description = "With --held-out: score only the held-out attacker families (legitimate traffic unchanged)." };
         var phrasings = new Option<string>("--phrasings") { Description = "Phrasings of the scored seeds: simulator (default), wordnet or heldout; calibration always uses the simulator's.", DefaultValueFactory = _ => "simulator" };
+        var semantic = SemanticOption();
         var command = new Command("evaluate", "Calibrate on some simulator seeds, score on others: detection and false-flag rates with 95 % intervals, TPR at FPR 1e-4/1e-3/1e-2, harvest before the flag.")
         {
-            calibrationSeeds, seeds, scale, attackerScale, rareScale, calibrationRareScale, days, review, docs, json, accounts, heldOut, phrasings, shipped, heldOutOnly,
+            calibrationSeeds, seeds, scale, attackerScale, rareScale, calibrationRareScale, days, review, docs, json, accounts, heldOut, phrasings, shipped, heldOutOnly, semantic,
         };
         command.SetAction(parse =>
         {
@@ -127,6 +130,7 @@ public static class DetectionCommands
                 return 2;
             }
 
+            using var semantics = parse.GetValue(semantic) ? new SemanticReplay() : null;
             var report = DetectionEvaluation.Run(new EvaluationOptions
             {
                 CalibrationSeeds = SeedList.Parse(parse.GetValue(calibrationSeeds)!),
@@ -143,7 +147,12 @@ public static class DetectionCommands
                 HeldOutAttackersOnly = parse.GetValue(heldOutOnly),
                 Calibration = parse.GetValue(shipped) ? DetectionCalibration.LoadDefault() ?? throw new InvalidOperationException("The detection library ships no calibration.") : null,
                 Phrasings = source,
+                FeatureExtension = semantics is null ? null : semantics.Create,
             });
+            if (semantics is not null && !asJson)
+            {
+                Console.Error.WriteLine(semantics.Summary());
+            }
             var commandLine = "distillguard evaluate " + string.Join(' ', Environment.GetCommandLineArgs().Skip(1).SkipWhile(a => a != "evaluate").Skip(1));
             var markdown = DetectionReportWriter.Markdown(report, commandLine.Trim());
             if (parse.GetValue(docs) is { } directory)
@@ -167,5 +176,38 @@ public static class DetectionCommands
             return 0;
         });
         return command;
+    }
+
+    private static Option<bool> SemanticOption() => new("--semantic")
+    {
+        Description = "Also replay the sentence-embedding detectors (semantic_template, intent_nearness, semantic_breadth, cohort_mmd): sampled prompts are embedded with all-MiniLM-L6-v2 as the gateway does (slower; repeated prompts are embedded once).",
+    };
+
+    /// <summary>One embedding model and cache for every replay of a command, and fresh semantic state per replay.</summary>
+    private sealed class SemanticReplay : IDisposable
+    {
+        private readonly DistillGuard.Semantics.Embeddings.MiniLmEmbedder _embedder = new();
+        private readonly DistillGuard.Semantics.Embeddings.EmbeddingCache _cache;
+        private long _sampled;
+
+        public SemanticReplay() => _cache = new DistillGuard.Semantics.Embeddings.EmbeddingCache(_embedder, capacity: 32_768);
+
+        private DistillGuard.Semantics.SemanticFeatures? _last;
+
+        public IFeatureExtension Create()
+        {
+            if (_last is not null)
+            {
+                _sampled += _last.Sampled;
+            }
+
+            _last = new DistillGuard.Semantics.SemanticFeatures(_cache);
+            return _last;
+        }
+
+        public string Summary() =>
+            $"semantic replay: {_sampled + (_last?.Sampled ?? 0):N0} prompts sampled, {_cache.Misses:N0} embedded by the model, {_cache.Hits:N0} from the cache";
+
+        public void Dispose() => _embedder.Dispose();
     }
 }

@@ -2,6 +2,7 @@ using System.Net;
 using System.Security.Cryptography;
 using DistillGuard.Gateway.Admin;
 using DistillGuard.Gateway.Detection;
+using DistillGuard.Gateway.Semantics;
 using DistillGuard.Gateway.Inference;
 using DistillGuard.Gateway.Observability;
 using DistillGuard.Gateway.OpenAI;
@@ -156,6 +157,11 @@ public sealed class GatewayApp : IAsyncDisposable
         services.AddSingleton<IRateLimiter, TokenBucketRateLimiter>();
         services.AddSingleton<RateLimitAdmission>();
         services.AddDistillGuardDetection(dataDirectory);
+        if (options.Semantics.Enabled)
+        {
+            services.AddDistillGuardSemantics(options.Semantics);
+        }
+
         services.TryAddSingleton<IAccountRiskSource, UnscoredRiskSource>();
         services.AddDistillGuardPolicy(options, dataDirectory);
         services.AddDistillGuardWatermarking(options, dataDirectory);

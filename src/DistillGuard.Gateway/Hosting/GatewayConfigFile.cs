@@ -44,6 +44,17 @@ public static class GatewayConfigFile
             yield return problem;
         }
 
+        var semantics = options.Semantics;
+        if (semantics.MaxTokens is < 3 or > 256)
+        {
+            yield return ("$.semantics.maxTokens", "must be between 3 and 256");
+        }
+
+        if (semantics.FirstPerHour < 0 || semantics.EveryNth < 1 || semantics.QueueCapacity < 1)
+        {
+            yield return ("$.semantics", "firstPerHour must be at least 0, everyNth and queueCapacity at least 1");
+        }
+
         if (options.Port is < 0 or > 65_535)
         {
             yield return ("$.port", $"must be between 0 and 65535, not {options.Port}");

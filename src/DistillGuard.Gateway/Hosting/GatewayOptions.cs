@@ -54,6 +54,9 @@ public sealed class GatewayOptions
     /// </summary>
     public bool InlineSocketCompletions { get; set; }
 
+    /// <summary>Sentence-embedding detectors (on by default).</summary>
+    public DistillGuard.Gateway.Semantics.SemanticSettings Semantics { get; set; } = new();
+
     /// <summary>Admin token; normally left out of the file (environment or data directory).</summary>
     [JsonIgnore]
     public string? AdminToken { get; set; }

@@ -67,6 +67,9 @@ public sealed class EvaluationOptions
     /// <summary>Score only the held-out attacker families (development attackers get no accounts; legitimate traffic unchanged).</summary>
     public bool HeldOutAttackersOnly { get; set; }
 
+    /// <summary>Makes the features computed outside the engine (sentence embeddings) for each replay, calibration and scored alike; null: none.</summary>
+    public Func<IFeatureExtension>? FeatureExtension { get; set; }
+
     /// <summary>When true, the report lists every scored account's outcome (for analysis; large).</summary>
     public bool IncludeAccounts { get; set; }
 
@@ -106,7 +109,7 @@ public static class DetectionEvaluation
         var watch = Stopwatch.StartNew();
         var (calibration, builder) = options.Calibration is { } given
             ? (given, null)
-            : SimulatedCalibration.Fit(options.CalibrationSeeds, seed => Scenario(options, seed, attackers: false), options.Progress);
+            : SimulatedCalibration.Fit(options.CalibrationSeeds, seed => Scenario(options, seed, attackers: false), options.Progress, options.FeatureExtension);
         var pooled = calibration.ThresholdsFor(Cohorts.All);
         var tracks = new Dictionary<string, AccountTrack>(StringComparer.Ordinal);
         long events = 0;
@@ -119,7 +122,7 @@ public static class DetectionEvaluation
                 tracks[Key(seed, account.Id)] = new AccountTrack(account, seed);
             }
 
-            var engine = new DetectionEngine(calibration);
+            var engine = new DetectionEngine(calibration) { Extension = options.FeatureExtension?.Invoke() };
             var stream = TrafficSimulator.Generate(scenario).Select(e =>
             {
                 events++;

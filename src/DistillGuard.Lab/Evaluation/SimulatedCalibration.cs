@@ -16,7 +16,8 @@ public static class SimulatedCalibration
     /// (authorised) distillation customers are left out: they are handled by contract (allowlist), and putting their
     /// traffic into "normal" would blind the detector to the very pattern it exists to see.
     /// </summary>
-    public static (DetectionCalibration Calibration, CalibrationBuilder Builder) Fit(IReadOnlyList<int> seeds, Func<int, ScenarioOptions> scenario, Action<string>? progress = null)
+    /// <param name="extension">Makes the features computed outside the engine (sentence embeddings) for each seed's replay; null: none.</param>
+    public static (DetectionCalibration Calibration, CalibrationBuilder Builder) Fit(IReadOnlyList<int> seeds, Func<int, ScenarioOptions> scenario, Action<string>? progress = null, Func<IFeatureExtension>? extension = null)
     {
         var builder = new CalibrationBuilder();
         DateTimeOffset? origin = null;
@@ -26,7 +27,7 @@ public static class SimulatedCalibration
             options.IncludeAttackers = false;
             origin ??= options.Start;
             var accounts = TrafficSimulator.Accounts(options).ToDictionary(a => a.Id, StringComparer.Ordinal);
-            var engine = new DetectionEngine(new DetectionCalibration());
+            var engine = new DetectionEngine(new DetectionCalibration()) { Extension = extension?.Invoke() };
             var events = TrafficSimulator.Generate(options).Where(e => !e.Authorised).Select(e => e.Event);
             var snapshots = 0;
             foreach (var snapshot in TrafficReplay.Snapshots(engine, events, Tick, id => Profile(accounts, id)))

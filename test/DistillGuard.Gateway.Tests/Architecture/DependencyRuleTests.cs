@@ -14,7 +14,7 @@ public sealed class DependencyRuleTests
     public static TheoryData<string> Cores => new() { "DistillGuard.Detection", "DistillGuard.Watermarking", "DistillGuard.Policy", "DistillGuard.LanguageModels", "DistillGuard.Semantics", "DistillGuard.ThreatIntel", "DistillGuard.Primitives" };
 
     // The cores this test project's output carries (the gateway's dependencies), whose compiled metadata can be read.
-    public static TheoryData<string> LoadedCores => new() { "DistillGuard.Detection", "DistillGuard.Watermarking", "DistillGuard.Policy", "DistillGuard.LanguageModels", "DistillGuard.Primitives" };
+    public static TheoryData<string> LoadedCores => new() { "DistillGuard.Detection", "DistillGuard.Watermarking", "DistillGuard.Policy", "DistillGuard.LanguageModels", "DistillGuard.Primitives", "DistillGuard.Semantics" };
 
     private static readonly string[] s_forbiddenProjects = ["DistillGuard.Gateway", "DistillGuard.Storage", "DistillGuard.Lab", "DistillGuard.Cli"];
 

@@ -54,6 +54,8 @@ internal sealed class TestGateway : IAsyncDisposable
             Host = "localhost",
             DataDirectory = Path.Combine(Path.GetTempPath(), "dg-gw-" + Guid.NewGuid().ToString("N")),
             AdminToken = AdminTokenValue,
+            // The embedding model (90 MB, about a second to load) only where a test asks for it.
+            Semantics = { Enabled = false },
         };
         configure?.Invoke(options);
         var logs = new CapturingLoggerProvider();
