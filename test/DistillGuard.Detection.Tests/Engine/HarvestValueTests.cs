@@ -142,6 +142,55 @@ public sealed class HarvestValueTests
         Assert.Equal(0, FeaturesOf(events, "bot", SyntheticTraffic.Start.AddHours(2))[DetectorKind.PromptSettingSweep]);
     }
 
+    [Fact]
+    public void Assess_ShippedCalibration_FlagsShortAnswerLogprobHarvestAndFourSettingProber_NotAnEvalHarness()
+    {
+        var calibration = DetectionCalibration.LoadDefault()!;
+        var engine = new DetectionEngine(calibration);
+        var id = 0;
+        var time = SyntheticTraffic.Start.AddHours(9);
+
+        // 1,000 templated reasoning requests, max_tokens 12 and top_logprobs 5, every 3 s; a prober asking 250 prompts
+        // under four temperatures with n = 4 and top_logprobs 20; a harness scoring a 500-item multiple-choice benchmark
+        // from the answer letter's top-5 logprobs, run twice.
+        var events = new List<UsageEvent>();
+        for (var i = 0; i < 1000; i++)
+        {
+            var prompt = string.Format(System.Globalization.CultureInfo.InvariantCulture, Template, Subjects[i % Subjects.Length], i * 7919 % 10_000);
+            events.Add(SyntheticTraffic.Event("soft", ref id, time.AddSeconds(3 * i), prompt, 12, 12, logprobs: true) with { TopLogprobs = 5 });
+        }
+
+        double[] temperatures = [0.2, 0.6, 1.0, 1.4];
+        for (var i = 0; i < 1000; i++)
+        {
+            events.Add(SyntheticTraffic.Event("prober", ref id, time.AddSeconds(3 * i).AddMilliseconds(1), $"Continue: the committee of {Subjects[i / 4 % Subjects.Length]} decided on item {i / 4}", 32, 8, n: 4, logprobs: true) with { Temperature = temperatures[i % 4], TopLogprobs = 20 });
+        }
+
+        for (var i = 0; i < 1000; i++)
+        {
+            var item = $"Which term matches the definition of item {i % 500}: {Subjects[i % 500 % Subjects.Length]}?\nA) first\nB) second\nC) third\nD) fourth\nAnswer:";
+            events.Add(SyntheticTraffic.Event("harness", ref id, time.AddSeconds(1.5 * i).AddMilliseconds(2), item, 1, 1, logprobs: true) with { TopLogprobs = 5, Temperature = 0, Seed = 1234 });
+        }
+
+        var flagged = new HashSet<string>();
+        foreach (var e in events.OrderBy(e => e.Timestamp))
+        {
+            engine.Observe(e);
+            if (engine.RequestCount(e.AccountId!) % 50 == 0 && engine.Assess(e.AccountId!, e.Timestamp) is { Flagged: true } a)
+            {
+                flagged.Add(a.AccountId);
+            }
+        }
+
+        var end = time.AddSeconds(3001);
+        Assert.True(engine.Assess("soft", end)!.Flagged, Describe(engine.Assess("soft", end)!));
+        Assert.True(engine.Assess("prober", end)!.Flagged, Describe(engine.Assess("prober", end)!));
+        Assert.DoesNotContain("harness", flagged);
+        Assert.False(engine.Assess("harness", end)!.Flagged, Describe(engine.Assess("harness", end)!));
+    }
+
+    private static string Describe(AccountAssessment a) => $"S = {a.Evidence:F1}: " + string.Join(", ", a.Reasons.Select(r => $"{r.Code} {r.Value:G4}"));
+
     private static WindowFeatures FeaturesOf(IEnumerable<UsageEvent> events, string account, DateTimeOffset now)
     {
         var engine = new DetectionEngine(new DetectionCalibration());
