@@ -2,9 +2,9 @@ using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Engines;
 using DistillGuard.Storage;
 using DistillGuard.Storage.Usage;
+using DistillGuard.Usage;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging.Abstractions;
-using DistillGuard.Usage;
 
 namespace DistillGuard.Benchmarks;
 

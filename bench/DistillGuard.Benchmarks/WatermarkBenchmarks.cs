@@ -1,10 +1,10 @@
+using System.Numerics.Tensors;
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Configs;
 using DistillGuard.LanguageModels.Sampling;
 using DistillGuard.Watermarking.Detection;
 using DistillGuard.Watermarking.Keys;
 using DistillGuard.Watermarking.Schemes;
-using System.Numerics.Tensors;
 
 namespace DistillGuard.Benchmarks;
 

@@ -19,20 +19,3 @@ public sealed class SmallModelFixture
 
     public TextTokenizer Tokenizer => TextTokenizer.Gpt2;
 }
-
-/// <summary>The real teacher, trained once from the embedded corpus (a few seconds), and the held-out split.</summary>
-public sealed class TeacherFixture
-{
-    public TeacherFixture()
-    {
-        Training = CorpusSplits.Tokenize(CorpusSplits.TrainingTexts());
-        Teacher = KneserNeyTrainer.Train(Training, BuiltInModels.TeacherOrder, new KneserNeyOptions { Id = BuiltInModels.TeacherId });
-        HeldOut = CorpusSplits.Tokenize(CorpusSplits.HeldOutBrown());
-    }
-
-    public int[][] Training { get; }
-
-    public KneserNeyModel Teacher { get; }
-
-    public int[][] HeldOut { get; }
-}

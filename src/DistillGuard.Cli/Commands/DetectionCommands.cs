@@ -6,8 +6,8 @@ using DistillGuard.Lab.Evaluation;
 using DistillGuard.Lab.Simulation;
 using DistillGuard.Storage;
 using DistillGuard.Storage.Usage;
-using Microsoft.Extensions.Logging.Abstractions;
 using DistillGuard.Usage;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace DistillGuard.Cli.Commands;
 

@@ -1,9 +1,9 @@
 using System.CommandLine;
 using System.Diagnostics;
 using System.Text.Json;
+using DistillGuard.Lab.ModelQuality;
 using DistillGuard.LanguageModels;
 using DistillGuard.LanguageModels.Corpus;
-using DistillGuard.LanguageModels.Evaluation;
 using DistillGuard.LanguageModels.Model;
 
 namespace DistillGuard.Cli.Commands;

@@ -9,9 +9,9 @@ using DistillGuard.Policy.Configuration;
 using DistillGuard.Policy.Ladder;
 using DistillGuard.Storage;
 using DistillGuard.Storage.Usage;
+using DistillGuard.Usage;
 using Microsoft.Extensions.Logging.Abstractions;
 using Spectre.Console;
-using DistillGuard.Usage;
 
 namespace DistillGuard.Cli.Commands;
 

@@ -3,9 +3,9 @@ using System.Globalization;
 using System.Text.Json;
 using DistillGuard.Gateway.Hosting;
 using DistillGuard.Gateway.Watermarking;
+using DistillGuard.Lab.Watermarks;
 using DistillGuard.LanguageModels;
 using DistillGuard.Watermarking.Detection;
-using DistillGuard.Watermarking.Evaluation;
 
 namespace DistillGuard.Cli.Commands;
 

@@ -35,6 +35,9 @@ public sealed class DetectionEngine
 
     public DetectionOptions Options => _options;
 
+    /// <summary>Features computed outside the engine (sentence embeddings); null: those detectors stay silent (NaN).</summary>
+    public IFeatureExtension? Extension { get; set; }
+
     /// <summary>Accounts with state in memory.</summary>
     public int AccountCount => _accounts.Count;
 
@@ -72,6 +75,8 @@ public sealed class DetectionEngine
         {
             window.Observe(usageEvent, _options);
         }
+
+        Extension?.Observe(usageEvent);
     }
 
     /// <summary>Requests folded into the account's window since it was created (0 when it has none).</summary>
@@ -96,10 +101,14 @@ public sealed class DetectionEngine
             return null;
         }
 
+        WindowFeatures features;
         lock (window)
         {
-            return window.Features(now);
+            features = window.Features(now);
         }
+
+        Extension?.Fill(accountId, now, features.Values);
+        return features;
     }
 
     /// <summary>The account's features, cohort and running totals at <paramref name="now"/>, or null when it has no state.</summary>
@@ -110,14 +119,19 @@ public sealed class DetectionEngine
             return null;
         }
 
+        Calibration.AccountSnapshot snapshot;
         lock (window)
         {
-            return new Calibration.AccountSnapshot(accountId, window.Cohort, now, window.Features(now), window.TotalRequests, window.TotalCompletionTokens);
+            snapshot = new Calibration.AccountSnapshot(accountId, window.Cohort, now, window.Features(now), window.TotalRequests, window.TotalCompletionTokens);
         }
+
+        Extension?.Fill(accountId, now, snapshot.Features.Values);
+        return snapshot;
     }
 
     /// <summary>Bytes of detection state held for an account, or 0 when it has none.</summary>
-    public int StateBytes(string accountId) => _accounts.TryGetValue(accountId, out var window) ? window.SizeBytes : 0;
+    public int StateBytes(string accountId) =>
+        (_accounts.TryGetValue(accountId, out var window) ? window.SizeBytes : 0) + (Extension?.StateBytes(accountId) ?? 0);
 
     /// <summary>Assesses one account at <paramref name="now"/>; null when the engine has never seen it.</summary>
     public AccountAssessment? Assess(string accountId, DateTimeOffset now)
@@ -134,6 +148,8 @@ public sealed class DetectionEngine
             features = window.Features(now);
             cohort = window.Cohort;
         }
+
+        Extension?.Fill(accountId, now, features.Values);
 
         return RiskScoring.Assess(accountId, now, cohort, features, _calibration, _options);
     }
@@ -164,6 +180,7 @@ public sealed class DetectionEngine
 
             if (idle && _accounts.TryRemove(id, out _))
             {
+                Extension?.Forget(id);
                 removed++;
             }
         }

@@ -27,6 +27,10 @@ public enum DetectorKind
     SoftLabelHarvestShare,
     PromptSettingSweep,
     SampledLogprobShare,
+    SemanticTemplate,
+    IntentNearness,
+    SemanticBreadth,
+    CohortMmd,
 }
 
 /// <summary>A detector's reason code, what its value means, and whether its reference is split by evidence size.</summary>
@@ -101,6 +105,15 @@ public sealed record Detector(DetectorKind Kind, string Code, string Meaning, bo
         // Samples and the distribution at once: pass@k needs n samples and scoring needs logprobs, no evaluation needs
         // both on one request; estimating the output distribution does.
         new(DetectorKind.SampledLogprobShare, "sampled_logprob_share", "share of new requests that ask for n > 1 samples and their logprobs together", true, "sampling", Share),
+
+        // Sentence-embedding evidence (DistillGuard.Semantics, through IFeatureExtension): NaN unless an extension fills it.
+        // Each joins the group of the lexical detector it generalises, so one behaviour seen both ways counts once.
+        new(DetectorKind.SemanticTemplate, "semantic_template", "share of sampled prompts whose meaning is a near-duplicate (embedding cosine ≥ 0.6) of an earlier one, whatever the wording", true, "templates", Share),
+        new(DetectorKind.IntentNearness, "intent_nearness", "share of sampled prompts close in meaning to a request for step-by-step reasoning or full worked solutions", true, "harvest", Share),
+        new(DetectorKind.SemanticBreadth, "semantic_breadth", "1 - mean cosine between the account's sampled prompts (spread over embedding space)", true, "topics", 0.02),
+
+        // Its own group: how far the account's prompts as a whole sit from its cohort's, not any one property of them.
+        new(DetectorKind.CohortMmd, "cohort_mmd", "maximum mean discrepancy (Gaussian kernel on embeddings) between the account's sampled prompts and its cohort's", true, "distribution", 0.005),
     ];
 
     /// <summary>Group names in a stable order.</summary>

@@ -1,9 +1,9 @@
 using DistillGuard.Detection.Engine;
 using DistillGuard.Detection.Scoring;
 using DistillGuard.Storage.Accounts;
+using DistillGuard.Threading;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using DistillGuard.Threading;
 
 namespace DistillGuard.Gateway.Detection;
 

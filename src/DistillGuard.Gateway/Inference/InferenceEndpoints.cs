@@ -1,6 +1,6 @@
 using System.Text.Json;
-using System.Text.Unicode;
 using System.Text.Json.Nodes;
+using System.Text.Unicode;
 using DistillGuard.Gateway.Hosting;
 using DistillGuard.Gateway.OpenAI;
 using DistillGuard.Gateway.Policy;

@@ -5,9 +5,9 @@ using DistillGuard.Gateway.Detection;
 using DistillGuard.Policy.Ladder;
 using DistillGuard.Storage.Accounts;
 using DistillGuard.Storage.Policy;
+using DistillGuard.Threading;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using DistillGuard.Threading;
 
 namespace DistillGuard.Gateway.Policy;
 

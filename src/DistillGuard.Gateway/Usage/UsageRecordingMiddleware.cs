@@ -2,8 +2,8 @@ using System.Diagnostics;
 using DistillGuard.Gateway.Observability;
 using DistillGuard.Gateway.OpenAI;
 using DistillGuard.Storage.Usage;
-using Microsoft.AspNetCore.Http;
 using DistillGuard.Usage;
+using Microsoft.AspNetCore.Http;
 
 namespace DistillGuard.Gateway.Usage;
 

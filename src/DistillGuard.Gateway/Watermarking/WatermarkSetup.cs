@@ -1,7 +1,7 @@
 using DistillGuard.Watermarking.Keys;
 using DistillGuard.Watermarking.Lexical;
-using Microsoft.Extensions.DependencyInjection;
 using DistillGuard.Watermarking.Schemes;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace DistillGuard.Gateway.Watermarking;
 

@@ -1,7 +1,7 @@
 using System.Buffers;
+using DistillGuard.Lab.ModelQuality;
 using DistillGuard.Lab.Simulation;
 using DistillGuard.LanguageModels;
-using DistillGuard.LanguageModels.Evaluation;
 using DistillGuard.LanguageModels.Tokenization;
 
 namespace DistillGuard.Lab.Distillation;

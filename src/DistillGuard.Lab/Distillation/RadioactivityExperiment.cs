@@ -1,11 +1,11 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
+using DistillGuard.Lab.ModelQuality;
 using DistillGuard.Lab.Radioactivity;
+using DistillGuard.Lab.Watermarks;
 using DistillGuard.LanguageModels;
 using DistillGuard.LanguageModels.Corpus;
-using DistillGuard.LanguageModels.Evaluation;
-using DistillGuard.Watermarking.Evaluation;
 using DistillGuard.Watermarking.Keys;
 using DistillGuard.Watermarking.Schemes;
 

@@ -1,5 +1,5 @@
-using System.Globalization;
 using System.Diagnostics;
+using System.Globalization;
 using DistillGuard.Detection.Calibration;
 using DistillGuard.Detection.Engine;
 using DistillGuard.Detection.Scoring;

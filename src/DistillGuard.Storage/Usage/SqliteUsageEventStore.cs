@@ -1,8 +1,8 @@
 using System.Runtime.CompilerServices;
+using DistillGuard.Usage;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging;
 using SQLitePCL;
-using DistillGuard.Usage;
 
 namespace DistillGuard.Storage.Usage;
 

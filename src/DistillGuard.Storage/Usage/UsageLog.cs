@@ -1,8 +1,8 @@
 using System.Threading.Channels;
+using DistillGuard.Threading;
+using DistillGuard.Usage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-using DistillGuard.Usage;
-using DistillGuard.Threading;
 
 namespace DistillGuard.Storage.Usage;
 

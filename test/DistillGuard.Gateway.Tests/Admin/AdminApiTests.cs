@@ -3,8 +3,8 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
 using DistillGuard.Gateway.Admin;
-using DistillGuard.Gateway.Tests.Infrastructure;
 using DistillGuard.Gateway.Tests.Inference;
+using DistillGuard.Gateway.Tests.Infrastructure;
 
 namespace DistillGuard.Gateway.Tests.Admin;
 

@@ -2,8 +2,8 @@ using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
 using DistillGuard.Gateway.Policy;
-using DistillGuard.Gateway.Tests.Infrastructure;
 using DistillGuard.Gateway.Tests.Inference;
+using DistillGuard.Gateway.Tests.Infrastructure;
 
 namespace DistillGuard.Gateway.Tests.Policy;
 

@@ -5,9 +5,9 @@ using DistillGuard.LanguageModels.Corpus;
 using DistillGuard.LanguageModels.Model;
 using DistillGuard.Storage;
 using DistillGuard.Storage.Usage;
+using DistillGuard.Usage;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
-using DistillGuard.Usage;
 
 namespace DistillGuard.Lab.Tests.Simulation;
 

@@ -1,6 +1,6 @@
 using DistillGuard.Storage.Usage;
-using Microsoft.Extensions.Logging.Abstractions;
 using DistillGuard.Usage;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace DistillGuard.Storage.Tests.Usage;
 
@@ -43,7 +43,8 @@ internal static class CrashChild
                     Environment.FailFast("DistillGuard crash test: killing the process while the usage log writes.");
                 }
             }
-        }) { IsBackground = true };
+        })
+        { IsBackground = true };
         producer.Start();
         producer.Join();
     }

@@ -1,8 +1,8 @@
 using DistillGuard.Storage.Usage;
+using DistillGuard.Usage;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
-using DistillGuard.Usage;
 
 namespace DistillGuard.Storage.Tests.Usage;
 
@@ -68,7 +68,7 @@ public sealed class SqliteUsageEventStoreTests : IDisposable
     {
         await using var store = Open();
         var batch = UsageEvents.Range(0, 3);
-        batch.Add(UsageEvents.Make("") );
+        batch.Add(UsageEvents.Make(""));
 
         var ex = await Assert.ThrowsAsync<ArgumentException>(() => store.AppendAsync(batch, default));
         Assert.Contains("event 3", ex.Message);

@@ -249,11 +249,21 @@ public sealed class UsageLogTests : IDisposable
         var options = new UsageLogOptions();
         switch (option)
         {
-            case nameof(UsageLogOptions.Capacity): options.Capacity = 0; break;
-            case nameof(UsageLogOptions.BatchSize): options.BatchSize = 0; break;
-            case nameof(UsageLogOptions.PromptRetention): options.PromptRetention = TimeSpan.FromDays(-1); break;
-            case nameof(UsageLogOptions.PurgeInterval): options.PurgeInterval = TimeSpan.Zero; break;
-            case nameof(UsageLogOptions.RetryMaxDelay): options.RetryMaxDelay = TimeSpan.FromMilliseconds(1); break;
+            case nameof(UsageLogOptions.Capacity):
+                options.Capacity = 0;
+                break;
+            case nameof(UsageLogOptions.BatchSize):
+                options.BatchSize = 0;
+                break;
+            case nameof(UsageLogOptions.PromptRetention):
+                options.PromptRetention = TimeSpan.FromDays(-1);
+                break;
+            case nameof(UsageLogOptions.PurgeInterval):
+                options.PurgeInterval = TimeSpan.Zero;
+                break;
+            case nameof(UsageLogOptions.RetryMaxDelay):
+                options.RetryMaxDelay = TimeSpan.FromMilliseconds(1);
+                break;
         }
 
         var ex = Assert.Throws<ArgumentException>(options.Validate);

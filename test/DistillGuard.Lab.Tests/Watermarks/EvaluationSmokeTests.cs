@@ -1,6 +1,6 @@
-using DistillGuard.Watermarking.Evaluation;
+using DistillGuard.Lab.Watermarks;
 
-namespace DistillGuard.Watermarking.Tests;
+namespace DistillGuard.Lab.Tests.Watermarks;
 
 public sealed class EvaluationSmokeTests(SmallModelFixture fixture) : IClassFixture<SmallModelFixture>
 {

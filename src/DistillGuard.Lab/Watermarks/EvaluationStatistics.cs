@@ -1,6 +1,6 @@
 using DistillGuard.Watermarking.Statistics;
 
-namespace DistillGuard.Watermarking.Evaluation;
+namespace DistillGuard.Lab.Watermarks;
 
 /// <summary>Confidence intervals and the Kolmogorov–Smirnov test used by the evaluation.</summary>
 public static class EvaluationStatistics

@@ -1,7 +1,8 @@
-using DistillGuard.LanguageModels.Evaluation;
+using DistillGuard.Lab.ModelQuality;
+using DistillGuard.LanguageModels;
 using DistillGuard.LanguageModels.Model;
 
-namespace DistillGuard.LanguageModels.Tests.Model;
+namespace DistillGuard.Lab.Tests.ModelQuality;
 
 public sealed class PerplexityTests(TeacherFixture fixture) : IClassFixture<TeacherFixture>
 {

@@ -2,7 +2,7 @@ using System.Text;
 using System.Text.RegularExpressions;
 using DistillGuard.Watermarking.Lexical;
 
-namespace DistillGuard.Watermarking.Evaluation;
+namespace DistillGuard.Lab.Watermarks;
 
 /// <summary>The edits of the robustness evaluation, modelled on MarkLLM's WordDeletion and SynonymSubstitution editors.</summary>
 public static partial class TextAttacks

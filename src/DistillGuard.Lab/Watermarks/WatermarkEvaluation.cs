@@ -2,9 +2,9 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;
+using DistillGuard.Lab.ModelQuality;
 using DistillGuard.LanguageModels;
 using DistillGuard.LanguageModels.Corpus;
-using DistillGuard.LanguageModels.Evaluation;
 using DistillGuard.LanguageModels.Model;
 using DistillGuard.LanguageModels.Sampling;
 using DistillGuard.LanguageModels.Tokenization;
@@ -13,7 +13,7 @@ using DistillGuard.Watermarking.Keys;
 using DistillGuard.Watermarking.Lexical;
 using DistillGuard.Watermarking.Schemes;
 
-namespace DistillGuard.Watermarking.Evaluation;
+namespace DistillGuard.Lab.Watermarks;
 
 /// <summary>How big the evaluation is; <see cref="Quick"/> is for tests.</summary>
 public sealed record EvaluationSettings

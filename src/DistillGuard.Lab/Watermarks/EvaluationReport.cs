@@ -1,7 +1,8 @@
 using System.Globalization;
 using System.Text;
+using DistillGuard.Watermarking.Statistics;
 
-namespace DistillGuard.Watermarking.Evaluation;
+namespace DistillGuard.Lab.Watermarks;
 
 /// <summary>Renders an <see cref="EvaluationResult"/> as <c>docs/watermark.md</c> with SVG plots.</summary>
 public static class EvaluationReport
@@ -34,7 +35,7 @@ public static class EvaluationReport
         // Many intervals at 95 % each: some fall outside by chance alone, and the reader needs the count to judge one miss.
         var cells = result.Nulls.Sum(r => r.Rates.Count);
         var outside = result.Nulls.Sum(r => r.Rates.Count(c => c.Alpha < c.Low || c.Alpha > c.High));
-        var chance = Math.Exp(Statistics.BinomialTail.LogUpper(cells, outside, 0.05));
+        var chance = Math.Exp(BinomialTail.LogUpper(cells, outside, 0.05));
         md.AppendLine().AppendLine(Invariant, $"{outside} of {cells} cells have α outside their 95 % interval; with {cells} independent intervals at most {0.05 * cells:0.0} are expected outside by chance, and {outside} or more happen with probability {chance:0.00} (Clopper–Pearson intervals cover at least 95 %, and the three α of one set share their p-values).");
         md.AppendLine().AppendLine($"![P(p ≤ α) against α under H0]({imageLink}/watermark-null.svg)").AppendLine();
 

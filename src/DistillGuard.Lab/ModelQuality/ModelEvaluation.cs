@@ -1,6 +1,8 @@
 using System.Buffers;
+using DistillGuard.LanguageModels;
+using DistillGuard.LanguageModels.Tokenization;
 
-namespace DistillGuard.LanguageModels.Evaluation;
+namespace DistillGuard.Lab.ModelQuality;
 
 /// <summary>Intrinsic evaluation of language models.</summary>
 public static class ModelEvaluation
@@ -9,7 +11,7 @@ public static class ModelEvaluation
     /// Per-token perplexity of <paramref name="model"/> on <paramref name="sequences"/>, each wrapped in the boundary
     /// token: the context starts with the boundary and the closing boundary is predicted too.
     /// </summary>
-    public static double Perplexity(ILanguageModel model, IEnumerable<int[]> sequences, int boundaryToken = Tokenization.TextTokenizer.EndOfText)
+    public static double Perplexity(ILanguageModel model, IEnumerable<int[]> sequences, int boundaryToken = TextTokenizer.EndOfText)
     {
         var (logSum, count) = sequences.AsParallel()
             .Select(sequence => LogLikelihood(model, sequence, boundaryToken))

@@ -1,12 +1,12 @@
 using System.Globalization;
 using System.Security.Cryptography;
+using DistillGuard.Lab.Watermarks;
 using DistillGuard.Watermarking.Detection;
-using DistillGuard.Watermarking.Evaluation;
 using DistillGuard.Watermarking.Keys;
 using DistillGuard.Watermarking.Schemes;
 using Xunit.Abstractions;
 
-namespace DistillGuard.Watermarking.Tests.Detection;
+namespace DistillGuard.Lab.Tests.Watermarks;
 
 /// <summary>
 /// False-positive rates on random tokens, each text under a fresh key: the best-controlled H0 there is, sized by
