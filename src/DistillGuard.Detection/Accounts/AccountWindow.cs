@@ -30,8 +30,11 @@ internal sealed class AccountWindow
     /// <summary>Prompts whose sampling settings are remembered (direct-mapped): a prober's sweep of one prompt comes in a burst.</summary>
     private const int SweptPrompts = 256;
 
-    /// <summary>Distinct settings on one prompt beyond which a new one counts as a sweep: greedy and sampled are two.</summary>
-    private const int SettingsPerPrompt = 2;
+    /// <summary>
+    /// Distinct settings on one prompt beyond which a new one counts as a sweep: an evaluation re-runs an item greedy and
+    /// sampled, a red-teamer retries an attack at default, 0 and 1.0; a fourth setting on the same text is a measurement.
+    /// </summary>
+    private const int SettingsPerPrompt = 3;
 
     /// <summary>
     /// Answers of at most this many tokens per choice are graded labels (a letter, a number, yes/no): logprobs on them score

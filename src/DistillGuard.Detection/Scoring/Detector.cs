@@ -97,10 +97,10 @@ public sealed record Detector(DetectorKind Kind, string Code, string Meaning, bo
         // reasoning_harvest_share: both are the "asked for reasoning and took it away" conjunction.
         new(DetectorKind.SoftLabelHarvestShare, "soft_label_harvest_share", "share of first turns that ask for reasoning or a structured answer and return logprobs", true, "extraction", Share),
 
-        // Measuring the output distribution of one prompt: the same prompt text answered under a
-        // third or later distinct sampling setting. An evaluation re-runs an item greedy and sampled; a prober sweeps
-        // temperatures and top_logprobs on it, however few settings it uses in all.
-        new(DetectorKind.PromptSettingSweep, "prompt_setting_sweep", "share of requests that ask a prompt already answered under two other sampling settings (temperature, top_p, logprobs, top_logprobs, n) again under a new one", true, "sampling", Share),
+        // Measuring the output distribution of one prompt: the same prompt text answered under a fourth or later distinct
+        // sampling setting. An evaluation re-runs an item greedy and sampled, a red-teamer retries an attack at two or three
+        // temperatures; a prober sweeps temperatures and top_logprobs on it, however few settings it uses in all.
+        new(DetectorKind.PromptSettingSweep, "prompt_setting_sweep", "share of requests that ask a prompt already answered under three other sampling settings (temperature, top_p, logprobs, top_logprobs, n) again under a new one", true, "sampling", Share),
 
         // Samples and the distribution at once: pass@k needs n samples and scoring needs logprobs, no evaluation needs
         // both on one request; estimating the output distribution does.

@@ -105,8 +105,9 @@ public sealed class HarvestValueTests
             }
         }
 
+        // The benchmark's three settings (greedy, pass@4, pass@8) are a red-teamer's retries too: none is a sweep.
         var item = 0;
-        foreach (var (temperature, n) in new[] { (0.0, 1), (0.7, 4) })
+        foreach (var (temperature, n) in new[] { (0.0, 1), (0.7, 4), (0.7, 8) })
         {
             for (item = 0; item < 40; item++)
             {
@@ -119,8 +120,8 @@ public sealed class HarvestValueTests
         var prober = FeaturesOf(events, "prober", now);
         var bench = FeaturesOf(events, "bench", now);
 
-        // Per prompt the third and fourth temperatures are sweeps: half of the prober's requests.
-        Assert.Equal(0.5, prober[DetectorKind.PromptSettingSweep]);
+        // Per prompt the fourth temperature is a sweep: a quarter of the prober's requests.
+        Assert.Equal(0.25, prober[DetectorKind.PromptSettingSweep]);
         Assert.Equal(0, prober[DetectorKind.SamplingSweep]);
         Assert.Equal(1, prober[DetectorKind.SampledLogprobShare]);
         Assert.Equal(40 * 4 * 64 * 20, prober[DetectorKind.LogprobEntries]);
@@ -143,7 +144,7 @@ public sealed class HarvestValueTests
     }
 
     [Fact]
-    public void Assess_ShippedCalibration_FlagsShortAnswerLogprobHarvestAndFourSettingProber_NotAnEvalHarness()
+    public void Assess_ShippedCalibration_FlagsShortAnswerLogprobHarvestsAndFourSettingProber_NotAnEvalHarness()
     {
         var calibration = DetectionCalibration.LoadDefault()!;
         var engine = new DetectionEngine(calibration);
@@ -160,16 +161,27 @@ public sealed class HarvestValueTests
             events.Add(SyntheticTraffic.Event("soft", ref id, time.AddSeconds(3 * i), prompt, 12, 12, logprobs: true) with { TopLogprobs = 5 });
         }
 
+        // The same harvest in plain prose the elicitation lexicon does not know, with no scaffolding either.
+        for (var i = 0; i < 1000; i++)
+        {
+            var prompt = $"You are an expert tutor. For every answer, lay out the derivation and then state the result.\nTopic: {Subjects[i % Subjects.Length]}, case {i * 7919 % 10_000}.";
+            events.Add(SyntheticTraffic.Event("prose", ref id, time.AddSeconds(3 * i).AddMilliseconds(3), prompt, 12, 12, logprobs: true) with { TopLogprobs = 5 });
+        }
+
         double[] temperatures = [0.2, 0.6, 1.0, 1.4];
         for (var i = 0; i < 1000; i++)
         {
             events.Add(SyntheticTraffic.Event("prober", ref id, time.AddSeconds(3 * i).AddMilliseconds(1), $"Continue: the committee of {Subjects[i / 4 % Subjects.Length]} decided on item {i / 4}", 32, 8, n: 4, logprobs: true) with { Temperature = temperatures[i % 4], TopLogprobs = 20 });
         }
 
+        // Its workers wait for each answer, so gaps vary with latency around 1.5 s (as the simulator's researchers do).
+        var jitter = new Random(17);
+        var at = time;
         for (var i = 0; i < 1000; i++)
         {
+            at = at.AddSeconds(0.5 + (2 * jitter.NextDouble()));
             var item = $"Which term matches the definition of item {i % 500}: {Subjects[i % 500 % Subjects.Length]}?\nA) first\nB) second\nC) third\nD) fourth\nAnswer:";
-            events.Add(SyntheticTraffic.Event("harness", ref id, time.AddSeconds(1.5 * i).AddMilliseconds(2), item, 1, 1, logprobs: true) with { TopLogprobs = 5, Temperature = 0, Seed = 1234 });
+            events.Add(SyntheticTraffic.Event("harness", ref id, at, item, 1, 1, logprobs: true) with { TopLogprobs = 5, Temperature = 0, Seed = 1234 });
         }
 
         var flagged = new HashSet<string>();
@@ -184,6 +196,7 @@ public sealed class HarvestValueTests
 
         var end = time.AddSeconds(3001);
         Assert.True(engine.Assess("soft", end)!.Flagged, Describe(engine.Assess("soft", end)!));
+        Assert.True(engine.Assess("prose", end)!.Flagged, Describe(engine.Assess("prose", end)!));
         Assert.True(engine.Assess("prober", end)!.Flagged, Describe(engine.Assess("prober", end)!));
         Assert.DoesNotContain("harness", flagged);
         Assert.False(engine.Assess("harness", end)!.Flagged, Describe(engine.Assess("harness", end)!));

@@ -30,11 +30,12 @@ public sealed class HarvestValueGatewayTests
         var prober = Chat(gateway, await gateway.CreateAccountAsync("prober"));
         var harness = Chat(gateway, await gateway.CreateAccountAsync("eval-harness"));
 
-        // The cheapest useful harvest: a reasoning template, 12 tokens of answer, the top-5 distribution of each.
+        // The cheapest useful harvest: a templated reasoning-elicitation prompt, 12 tokens of answer, the top-5
+        // distribution of each token.
         var soft = new ChatCompletionOptions { MaxOutputTokenCount = 12, IncludeLogProbabilities = true, TopLogProbabilityCount = 5 };
-        for (var i = 0; i < 240; i++)
+        for (var i = 0; i < HarvestPrompts.Count; i++)
         {
-            await SendAsync(harvest, $"You are an expert tutor. For every answer, lay out the derivation and then state the result.\nTopic: {Subjects[i % Subjects.Length]}, case {i * 7919 % 10_000}.", soft);
+            await SendAsync(harvest, HarvestPrompts.Prompt(i), soft);
         }
 
         // Four temperatures on each prompt, n = 4 samples and the top-20 distribution: four settings in all.
@@ -62,12 +63,12 @@ public sealed class HarvestValueGatewayTests
 
         var softAccount = await gateway.PollAdminAsync("admin/v1/accounts/soft-labels", a => a.GetProperty("flagged").GetBoolean());
         var proberAccount = await gateway.PollAdminAsync("admin/v1/accounts/prober", a => a.GetProperty("flagged").GetBoolean());
-        AssertReadableReasons(softAccount, "logprob_entries");
+        AssertReadableReasons(softAccount, "soft_label_harvest_share");
         AssertReadableReasons(proberAccount, "logprob_entries");
         Assert.Contains(Codes(proberAccount), c => c is "prompt_setting_sweep" or "sampled_logprob_share");
 
-        // The harness's requests are all counted by now (the others', sent after... before it, were scored first).
-        var harnessAccount = await gateway.PollAdminAsync("admin/v1/accounts/eval-harness", a => a.GetProperty("riskLevel").GetString() != "insufficient_evidence");
+        // Scored once the detection worker has seen its whole run.
+        var harnessAccount = await gateway.PollAdminAsync("admin/v1/accounts/eval-harness", a => a.GetProperty("requests").GetInt64() >= 240);
         Assert.False(harnessAccount.GetProperty("flagged").GetBoolean(), harnessAccount.ToString());
     }
 
