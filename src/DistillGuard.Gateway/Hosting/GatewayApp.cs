@@ -7,6 +7,7 @@ using DistillGuard.Gateway.Inference;
 using DistillGuard.Gateway.Observability;
 using DistillGuard.Gateway.OpenAI;
 using DistillGuard.Gateway.Policy;
+using DistillGuard.Gateway.ThreatIntel;
 using DistillGuard.Gateway.Usage;
 using DistillGuard.Gateway.Watermarking;
 using DistillGuard.LanguageModels;
@@ -82,6 +83,9 @@ public sealed class GatewayApp : IAsyncDisposable
             return new Uri(addresses.First().Replace("[::]", "localhost", StringComparison.Ordinal).Replace("0.0.0.0", "localhost", StringComparison.Ordinal));
         }
     }
+
+    /// <summary>The host's services, for tests that inspect a store.</summary>
+    internal IServiceProvider Services => _app.Services;
 
     /// <summary>The usage log, for hosts that report its counters.</summary>
     public UsageLog UsageLog => _usageLog;
@@ -162,6 +166,7 @@ public sealed class GatewayApp : IAsyncDisposable
         services.TryAddSingleton<IAccountRiskSource, UnscoredRiskSource>();
         services.AddDistillGuardPolicy(options, dataDirectory);
         services.AddDistillGuardWatermarking(options, dataDirectory);
+        services.AddDistillGuardThreatIntel(dataDirectory);
         services.AddSingleton(sp =>
         {
             var backends = new List<IModelBackend>();
@@ -223,6 +228,7 @@ public sealed class GatewayApp : IAsyncDisposable
 
         app.MapInferenceApi();
         app.MapAdminApi(adminToken);
+        app.MapTaxii();
         app.MapMetrics("/metrics", app.Services.GetRequiredService<GatewayMetrics>().Registry);
         app.MapGet("/healthz", () => Results.Text("ok"));
         app.MapFallback(context => OpenAIError.NotFound(context, $"No route for {context.Request.Method} {context.Request.Path}.", "unknown_url"));
