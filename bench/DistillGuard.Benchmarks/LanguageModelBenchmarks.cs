@@ -1,8 +1,10 @@
 using BenchmarkDotNet.Attributes;
 using DistillGuard.LanguageModels;
+using DistillGuard.LanguageModels.Answers;
 using DistillGuard.LanguageModels.Model;
 using DistillGuard.LanguageModels.Sampling;
 using DistillGuard.LanguageModels.Tokenization;
+using DistillGuard.LanguageModels.Topics;
 
 namespace DistillGuard.Benchmarks;
 
@@ -17,6 +19,8 @@ public class LanguageModelBenchmarks
     private int[] _prompt = null!;
     private int[] _sequence = null!;
     private float[] _scores = null!;
+    private TopicBias _topic = null!;
+    private const string ChatQuestion = "Explain step by step how the county court hears a case and how the jury reaches its verdict.";
 
     [GlobalSetup]
     public void Setup()
@@ -26,9 +30,10 @@ public class LanguageModelBenchmarks
         _prompt = TextTokenizer.Gpt2.Encode("The jury said that the city");
         _scores = new float[_model.VocabularySize];
         _sequence = [.. _generator.Generate(Request(1f, 1f, 7, processor: KeepGoing.Instance)).SelectMany(s => s.Tokens).Select(t => t.Id)];
+        _topic = TopicIndex.Shipped.BiasFor(ChatQuestion, _model, TextTokenizer.Gpt2)!;
     }
 
-    private GenerationRequest Request(float temperature, float topP, long seed, int maxTokens = Tokens, ILogitsProcessor? processor = null) => new()
+    private GenerationRequest Request(float temperature, float topP, long seed, int maxTokens = Tokens, ILogitsProcessor? processor = null, bool chat = false) => new()
     {
         PromptTokens = _prompt,
         MaxTokens = maxTokens,
@@ -36,6 +41,10 @@ public class LanguageModelBenchmarks
         TopP = topP,
         Seed = seed,
         LogitsProcessor = processor,
+        // A chat answer as the gateway writes it: on the question's topic, planned past this operation's tokens so
+        // that an early end-of-text becomes a paragraph break instead of the end.
+        Plan = chat ? new AnswerPlan(AnswerKind.Extended, Tokens, int.MaxValue, "benchmark") : null,
+        Topic = chat ? _topic : null,
     };
 
     [Benchmark(Baseline = true, OperationsPerInvoke = Tokens, Description = "GetLogProbabilities (full vocabulary) per token")]
@@ -67,13 +76,25 @@ public class LanguageModelBenchmarks
     [Benchmark(OperationsPerInvoke = Tokens, Description = "Generate greedy, per token")]
     public int GenerateGreedy() => Consume(0f, 1f, null);
 
+    [Benchmark(OperationsPerInvoke = Tokens, Description = "Chat answer (length plan + topic cache) T=1 top-p 0.95, per token")]
+    public int ChatTopP() => Consume(1f, 0.95f, null, chat: true);
+
+    [Benchmark(OperationsPerInvoke = Tokens, Description = "Chat answer (length plan + topic cache) T=1 top-p 0.95 + logits hook, per token")]
+    public int ChatTopPWithHook() => Consume(1f, 0.95f, KeepGoing.Instance, chat: true);
+
+    [Benchmark(OperationsPerInvoke = Tokens, Description = "Chat answer (length plan + topic cache) T=1 top-p 1, per token")]
+    public int ChatFull() => Consume(1f, 1f, null, chat: true);
+
+    [Benchmark(Description = "Topic cache of one question (TopicIndex.BiasFor), per request — not per token")]
+    public int TopicOfQuestion() => TopicIndex.Shipped.BiasFor(ChatQuestion, _model, TextTokenizer.Gpt2)!.Count;
+
     /// <summary>Generates exactly <see cref="Tokens"/> tokens, starting a new seeded generation whenever one ends early.</summary>
-    private int Consume(float temperature, float topP, ILogitsProcessor? processor)
+    private int Consume(float temperature, float topP, ILogitsProcessor? processor, bool chat = false)
     {
         var count = 0;
         for (var seed = 42L; count < Tokens; seed++)
         {
-            foreach (var step in _generator.Generate(Request(temperature, topP, seed, Tokens - count, processor)))
+            foreach (var step in _generator.Generate(Request(temperature, topP, seed, Tokens - count, processor, chat)))
             {
                 count += step.Tokens.Count;
             }

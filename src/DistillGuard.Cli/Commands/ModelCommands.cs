@@ -31,8 +31,9 @@ public static class ModelCommands
         var seeds = new Option<int>("--seeds") { Description = "Seeds per prompt (1..1000).", DefaultValueFactory = _ => 5 };
         var maxTokens = new Option<int>("--max-tokens") { Description = "max_tokens of every request (1..100000).", DefaultValueFactory = _ => 4096 };
         var noTopic = new Option<bool>("--no-topic") { Description = "Generate without the topic bias." };
+        var noPlan = new Option<bool>("--no-plan") { Description = "Generate without the length plan (answers end where the model samples end-of-text): the baseline." };
         var show = new Option<bool>("--show") { Description = "Also print the first seed's answer to each prompt." };
-        var command = new Command("lengths", "Answer lengths of dg-teacher per kind of request (mean, median, p90 tokens), through the chat endpoint's length plan and topic bias.") { data, json, seeds, maxTokens, noTopic, show };
+        var command = new Command("lengths", "Answer lengths of dg-teacher per kind of request (mean, median, p90 tokens), through the chat endpoint's length plan and topic bias.") { data, json, seeds, maxTokens, noTopic, noPlan, show };
         command.SetAction(parse =>
         {
             var seedCount = parse.GetValue(seeds);
@@ -60,7 +61,8 @@ public static class ModelCommands
             }
 
             var watch = Stopwatch.StartNew();
-            var rows = AnswerLengthSurvey.Measure(teacher, TextTokenizer.Gpt2, topics, seedList, limit);
+            var planned = !parse.GetValue(noPlan);
+            var rows = AnswerLengthSurvey.Measure(teacher, TextTokenizer.Gpt2, topics, seedList, limit, planned);
             if (asJson)
             {
                 using var writer = new Utf8JsonWriter(Console.OpenStandardOutput(), new JsonWriterOptions { Indented = true });
@@ -68,6 +70,7 @@ public static class ModelCommands
                 writer.WriteNumber("seeds", seedCount);
                 writer.WriteNumber("max_tokens", limit);
                 writer.WriteBoolean("topic_bias", topics is not null);
+                writer.WriteBoolean("length_plan", planned);
                 writer.WriteNumber("reference_mean_tokens_lmsys_chat_1m", 214.5);
                 writer.WriteStartArray("groups");
                 foreach (var row in rows)
@@ -96,7 +99,7 @@ public static class ModelCommands
             }
             else
             {
-                Console.WriteLine($"Answer lengths (completion tokens), {seedCount} seeds per prompt, max_tokens {limit}, topic bias {(topics is null ? "off" : "on")}, {watch.Elapsed.TotalSeconds:F1} s:");
+                Console.WriteLine($"Answer lengths (completion tokens), {seedCount} seeds per prompt, max_tokens {limit}, topic bias {(topics is null ? "off" : "on")}, length plan {(planned ? "on" : "off")}, {watch.Elapsed.TotalSeconds:F1} s:");
                 foreach (var row in rows)
                 {
                     Console.WriteLine($"  {row.Group,-40} n {row.Answers,4}  mean {row.Mean,7:F1}  median {row.Median,7:F1}  p90 {row.P90,5}  ended on their own {row.SentenceEnds:P0}");

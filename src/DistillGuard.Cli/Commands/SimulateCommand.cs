@@ -24,7 +24,7 @@ internal static class SimulateCommand
         var maxRequests = new Option<int>("--max-requests") { Description = "Requests to replay live (default 1000).", DefaultValueFactory = _ => 1000 };
         var compression = new Option<double>("--time-compression") { Description = "Live replay pace in virtual seconds per second (default 0: as fast as allowed)." };
         var concurrency = new Option<int>("--concurrency") { Description = "Live requests in flight (default 4).", DefaultValueFactory = _ => 4 };
-        var naturalLengths = new Option<bool>("--natural-lengths") { Description = "Live: let the gateway's model end each answer where it does, instead of asking for the simulated answer's length with min_tokens." };
+        var naturalLengths = new Option<bool>("--natural-lengths") { Description = "Live: let the gateway's model decide each answer's length (the built-in teacher plans it from the request), instead of asking for the simulated answer's length with min_tokens." };
         var maxTokensCap = new Option<int?>("--max-tokens-cap") { Description = "Live: cap max_tokens per request (keeps replays against a slow model short)." };
         var json = new Option<bool>("--json") { Description = "Print the summary as JSON." };
         var heldOut = new Option<bool>("--held-out") { Description = "Add the held-out families (attackers and legitimate archetypes no detector was developed or calibrated on)." };

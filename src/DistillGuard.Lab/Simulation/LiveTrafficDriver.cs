@@ -41,9 +41,10 @@ public sealed class LiveTrafficOptions
 
     /// <summary>
     /// Ask for each simulated answer's length with <c>min_tokens</c> (the extension vLLM and the built-in model accept),
-    /// capped by the request's <c>max_tokens</c> (or <see cref="DefaultAnswerTokens"/> when it has none): the built-in
-    /// model ends most answers after a sentence, while the simulator's lengths are a real teacher's, and the detector
-    /// reads them. Off: every answer is as long as the model makes it.
+    /// capped by the request's <c>max_tokens</c> (or <see cref="DefaultAnswerTokens"/> when it has none), so a replay
+    /// reproduces the simulator's lengths exactly. Off: every answer is as long as the gateway's model makes it — the
+    /// built-in teacher plans chat answers by request kind (a few tokens for a label, a paragraph or a few for a chat
+    /// question, 400–8,192 tokens for step-by-step or in-depth requests, capped by max_tokens; docs/language-model.md).
     /// </summary>
     public bool ReplayAnswerLengths { get; init; } = true;
 

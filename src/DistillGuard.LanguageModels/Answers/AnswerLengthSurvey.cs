@@ -109,8 +109,9 @@ public static class AnswerLengthSurvey
     /// <param name="topics">The topic index (null: no topic bias).</param>
     /// <param name="seeds">Seeds per prompt (the length draw and the sampler).</param>
     /// <param name="maxTokens">The requests' max_tokens.</param>
+    /// <param name="plan">Follow <see cref="AnswerLength.Plan"/>; false: end where the model samples end-of-text (the baseline).</param>
     /// <param name="cancellationToken">Stops the survey.</param>
-    public static IReadOnlyList<AnswerLengthRow> Measure(ILanguageModel model, TextTokenizer tokenizer, TopicIndex? topics, IReadOnlyList<long> seeds, int maxTokens = 4096, CancellationToken cancellationToken = default)
+    public static IReadOnlyList<AnswerLengthRow> Measure(ILanguageModel model, TextTokenizer tokenizer, TopicIndex? topics, IReadOnlyList<long> seeds, int maxTokens = 4096, bool plan = true, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(tokenizer);
@@ -135,7 +136,7 @@ public static class AnswerLengthSurvey
                         PromptTokens = promptTokens,
                         MaxTokens = maxTokens,
                         Seed = seed,
-                        Plan = AnswerLength.Plan(prompt, maxTokens, 0, seed),
+                        Plan = plan ? AnswerLength.Plan(prompt, maxTokens, 0, seed) : null,
                         Topic = topic,
                     };
                     var tokens = 0;
