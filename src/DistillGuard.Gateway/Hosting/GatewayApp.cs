@@ -84,9 +84,6 @@ public sealed class GatewayApp : IAsyncDisposable
         }
     }
 
-    /// <summary>The host's services, for tests that inspect a store.</summary>
-    internal IServiceProvider Services => _app.Services;
-
     /// <summary>The usage log, for hosts that report its counters.</summary>
     public UsageLog UsageLog => _usageLog;
 
