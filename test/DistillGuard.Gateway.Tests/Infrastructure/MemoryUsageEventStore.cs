@@ -69,4 +69,13 @@ internal sealed class MemoryUsageEventStore : IUsageEventStore
     public Task<int> PurgePromptTextAsync(DateTimeOffset olderThan, CancellationToken cancellationToken) => Task.FromResult(0);
 
     public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+
+    public async IAsyncEnumerable<UsageEvent> ReadAccountsAsync(IReadOnlyCollection<string> accountIds, DateTimeOffset from, DateTimeOffset to, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        await Task.Yield();
+        foreach (var e in Events.Where(e => e.AccountId is not null && accountIds.Contains(e.AccountId) && e.Timestamp >= from && e.Timestamp < to).OrderBy(e => e.Timestamp))
+        {
+            yield return e;
+        }
+    }
 }
