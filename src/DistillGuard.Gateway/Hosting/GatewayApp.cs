@@ -80,7 +80,7 @@ public sealed class GatewayApp : IAsyncDisposable
         }
     }
 
-    /// <summary>The host's services (tests reach the engine and workers through it).</summary>
+    /// <summary>The host's services, for tests that drive the background workers one pass at a time.</summary>
     internal IServiceProvider Services => _app.Services;
 
     /// <summary>The usage log, for hosts that report its counters.</summary>
