@@ -68,9 +68,6 @@ public sealed class GatewayApp : IAsyncDisposable
         _disposables = disposables;
     }
 
-    /// <summary>The host's services (tests drive background workers through them).</summary>
-    internal IServiceProvider Services => _app.Services;
-
     /// <summary>Where the admin token came from (never the token itself).</summary>
     public AdminToken AdminToken { get; }
 
