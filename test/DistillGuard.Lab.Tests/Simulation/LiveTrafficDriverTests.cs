@@ -11,6 +11,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 
 namespace DistillGuard.Lab.Tests.Simulation;
 
+[Collection("live gateway")]
 public sealed class LiveTrafficDriverTests
 {
     private const string AdminToken = "lab-test-admin-token-0123456789abcdef";

@@ -15,6 +15,8 @@ namespace DistillGuard.Lab.Tests.Simulation;
 /// A reduced bench/live-truth.sh: the held-out cast replayed through a real gateway over HTTP with the official OpenAI
 /// client and no min_tokens, the gateway's verdicts and reasons read back, and the same events scored offline.
 /// </summary>
+/// <remarks>In one collection with the other live-gateway test, so the two gateways do not compete for the cores.</remarks>
+[Collection("live gateway")]
 public sealed class LiveTruthTests
 {
     private const string AdminToken = "lab-truth-admin-token-0123456789abcdef";
