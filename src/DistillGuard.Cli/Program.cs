@@ -11,6 +11,7 @@ var root = new RootCommand("DistillGuard: an OpenAI-compatible gateway that dete
     PolicyCommands.Create(),
     AuditCommand.Create(),
     LabCommands.Create(),
+    IntelCommands.Create(),
 };
 
 // A command refusing its input (bad values, nothing to work on) or an unreadable/unwritable file is a message and an

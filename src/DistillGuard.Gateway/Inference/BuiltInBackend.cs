@@ -5,8 +5,10 @@ using DistillGuard.Gateway.OpenAI;
 using DistillGuard.Gateway.Usage;
 using DistillGuard.Gateway.Watermarking;
 using DistillGuard.LanguageModels;
+using DistillGuard.LanguageModels.Answers;
 using DistillGuard.LanguageModels.Sampling;
 using DistillGuard.LanguageModels.Tokenization;
+using DistillGuard.LanguageModels.Topics;
 using Microsoft.AspNetCore.Http;
 
 namespace DistillGuard.Gateway.Inference;
@@ -31,10 +33,12 @@ internal sealed class BuiltInBackend(ILanguageModel model, string modelId, TextT
         var created = time.GetUtcNow().ToUnixTimeSeconds();
         var id = (request.Kind == InferenceKind.Chat ? "chatcmpl-" : "cmpl-") + usage.RequestId[4..];
         var ct = context.RequestAborted;
+        // A chat answer is on the question's topic and as long as the question calls for; a completion continues its prompt.
+        var topic = request.Kind == InferenceKind.Chat ? TopicIndex.Shipped.BiasFor(Question(request), model, tokenizer) : null;
 
         if (request.Stream)
         {
-            await StreamAsync(context, request, usage, promptTokens, id, created, ct);
+            await StreamAsync(context, request, usage, promptTokens, id, created, topic, ct);
             return;
         }
 
@@ -48,7 +52,7 @@ internal sealed class BuiltInBackend(ILanguageModel model, string modelId, TextT
             var choice = new Choice(i);
             if (request.MaxTokens != 0)
             {
-                foreach (var step in _generator.Generate(ToGeneration(request, promptTokens, i, usage), ct))
+                foreach (var step in _generator.Generate(ToGeneration(request, promptTokens, i, usage, topic), ct))
                 {
                     choice.Add(step);
                 }
@@ -74,7 +78,7 @@ internal sealed class BuiltInBackend(ILanguageModel model, string modelId, TextT
         await writer.FlushAsync(ct);
     }
 
-    private async Task StreamAsync(HttpContext context, InferenceRequest request, RequestUsage usage, IReadOnlyList<int> promptTokens, string id, long created, CancellationToken ct)
+    private async Task StreamAsync(HttpContext context, InferenceRequest request, RequestUsage usage, IReadOnlyList<int> promptTokens, string id, long created, TopicBias? topic, CancellationToken ct)
     {
         using var sse = new ServerSentEventWriter(context.Response);
         await sse.StartAsync(ct);
@@ -89,7 +93,7 @@ internal sealed class BuiltInBackend(ILanguageModel model, string modelId, TextT
             }
 
             string? finish = null;
-            foreach (var step in _generator.Generate(ToGeneration(request, promptTokens, i, usage), ct))
+            foreach (var step in _generator.Generate(ToGeneration(request, promptTokens, i, usage, topic), ct))
             {
                 usage.CompletionTokens += step.Tokens.Count;
                 usage.FlushTokenMeter();
@@ -145,9 +149,14 @@ internal sealed class BuiltInBackend(ILanguageModel model, string modelId, TextT
         await sse.WriteDoneAsync(ct);
     }
 
-    private GenerationRequest ToGeneration(InferenceRequest request, IReadOnlyList<int> promptTokens, int choiceIndex, RequestUsage usage) => new()
+    private GenerationRequest ToGeneration(InferenceRequest request, IReadOnlyList<int> promptTokens, int choiceIndex, RequestUsage usage, TopicBias? topic) => new()
     {
         PromptTokens = promptTokens,
+        Plan = request.Kind == InferenceKind.Chat
+            ? AnswerLength.Plan(Question(request), request.MaxTokens ?? DefaultMaxTokens, Math.Min(request.MinTokens, request.MaxTokens ?? DefaultMaxTokens),
+                request.Seed is { } lengthSeed ? lengthSeed + choiceIndex : Random.Shared.NextInt64())
+            : null,
+        Topic = topic,
         MaxTokens = request.MaxTokens ?? DefaultMaxTokens,
         MinTokens = Math.Min(request.MinTokens, request.MaxTokens ?? DefaultMaxTokens),
         Temperature = (float)(request.Temperature ?? 1.0),
@@ -163,6 +172,10 @@ internal sealed class BuiltInBackend(ILanguageModel model, string modelId, TextT
 
     /// <summary>Completion length when the request names none (set from the gateway's limits).</summary>
     public int DefaultMaxTokens { get; init; } = 256;
+
+    /// <summary>What the answer's length and topic are decided on: the last user message (else the whole conversation).</summary>
+    internal static string Question(InferenceRequest request) =>
+        request.Messages.LastOrDefault(m => m.Role == "user" && m.Content.Length > 0)?.Content ?? PromptText(request);
 
     /// <summary>What the n-gram model is conditioned on: the conversation's text, newest last.</summary>
     /// <remarks>

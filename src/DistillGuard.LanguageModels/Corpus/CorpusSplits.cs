@@ -23,6 +23,13 @@ public static class CorpusSplits
     /// <summary>Paragraphs of the training Brown documents only (without glosses).</summary>
     public static IEnumerable<string> TrainingBrown() => BrownParagraphs(heldOut: false);
 
+    /// <summary>Every WordNet gloss, in file order.</summary>
+    public static IEnumerable<string> Glosses() => ReadLines("wordnet-glosses.txt.gz");
+
+    /// <summary>Per gloss (same order as <see cref="Glosses"/>): its synset's lemmas, a tab, the lemmas of its hypernyms.</summary>
+    /// <remarks>Not training text: the topic index reads it to expand a prompt's words to their WordNet neighbourhood.</remarks>
+    public static IEnumerable<string> Synsets() => ReadLines("wordnet-synsets.txt.gz");
+
     /// <summary>Tokenizes texts in parallel, keeping their order.</summary>
     public static int[][] Tokenize(IEnumerable<string> texts, TextTokenizer? tokenizer = null)
     {

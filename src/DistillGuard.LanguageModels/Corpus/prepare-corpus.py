@@ -7,7 +7,8 @@ Usage:
     python3 prepare-corpus.py --brown /tmp/dgcorpus/b/package --wordnet /tmp/dgcorpus/w/package/dict --out .
 
 Writes brown.txt.gz (one '# <doc id>' marker line per document, then one detokenised paragraph per line)
-and wordnet-glosses.txt.gz (one gloss per line). Output is byte-for-byte deterministic (gzip mtime 0).
+and wordnet-glosses.txt.gz (one gloss per line), and wordnet-synsets.txt.gz (line i: the lemmas of gloss i's
+synset, a tab, the lemmas of its hypernyms / similar adjectives). Output is byte-for-byte deterministic (gzip mtime 0).
 """
 import argparse
 import gzip
@@ -74,6 +75,44 @@ def wordnet_glosses(dict_dir):
                     yield gloss
 
 
+def synset_records(dict_dir):
+    """(pos, offset, lemmas, pointers, gloss) of every data line, in file order."""
+    for pos in ("noun", "verb", "adj", "adv"):
+        with open(os.path.join(dict_dir, "data." + pos), encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("  ") or "|" not in line:
+                    continue
+                head, gloss = line.split("|", 1)
+                fields = head.split()
+                # offset lex_filenum ss_type w_cnt(hex) (word lex_id)* p_cnt (symbol offset pos source/target)*
+                count = int(fields[3], 16)
+                # Adjective lemmas may carry a syntactic marker such as "(a)"; it is not part of the word.
+                lemmas = [re.sub(r"\(.*\)$", "", fields[4 + 2 * i]).lower() for i in range(count)]
+                at = 4 + 2 * count
+                pointers = []
+                for i in range(int(fields[at])):
+                    symbol, target, target_pos = fields[at + 1 + 4 * i: at + 4 + 4 * i]
+                    pointers.append((symbol, target_pos.replace("s", "a"), target))
+                yield pos[0], fields[0], lemmas, pointers, gloss.strip()
+
+
+def wordnet_synsets(dict_dir):
+    """One line per gloss line of wordnet_glosses: the synset's lemmas, a tab, the lemmas of its hypernyms
+    (and, for adjectives, of the synsets it is similar to)."""
+    records = list(synset_records(dict_dir))
+    by_offset = {(pos, offset): lemmas for pos, offset, lemmas, _, _ in records}
+    for pos, _, lemmas, pointers, gloss in records:
+        if not gloss:
+            continue
+        related = []
+        for symbol, target_pos, target in pointers:
+            if symbol in ("@", "@i", "&"):
+                for lemma in by_offset.get((target_pos, target), []):
+                    if lemma not in related and lemma not in lemmas:
+                        related.append(lemma)
+        yield " ".join(lemmas) + "\t" + " ".join(related)
+
+
 def write_gz(path, lines):
     count = 0
     with open(path, "wb") as raw:
@@ -94,6 +133,10 @@ def main():
     print("brown.txt.gz: %d lines" % n)
     n = write_gz(os.path.join(args.out, "wordnet-glosses.txt.gz"), wordnet_glosses(args.wordnet))
     print("wordnet-glosses.txt.gz: %d lines" % n)
+    m = write_gz(os.path.join(args.out, "wordnet-synsets.txt.gz"), wordnet_synsets(args.wordnet))
+    print("wordnet-synsets.txt.gz: %d lines" % m)
+    if m != n:
+        raise SystemExit("wordnet-synsets.txt.gz must have one line per gloss")
 
 
 if __name__ == "__main__":

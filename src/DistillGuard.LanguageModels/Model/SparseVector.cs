@@ -31,6 +31,15 @@ internal sealed class SparseVector
         slot += value;
     }
 
+    /// <summary>Multiplies every touched entry by a positive factor.</summary>
+    public void Scale(float factor)
+    {
+        foreach (var id in Touched)
+        {
+            _values[id] *= factor;
+        }
+    }
+
     public void Clear()
     {
         foreach (var id in Touched)

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Numerics.Tensors;
 using DistillGuard.LanguageModels.Model;
+using DistillGuard.LanguageModels.Topics;
 
 namespace DistillGuard.LanguageModels.Sampling;
 
@@ -55,6 +56,12 @@ internal sealed class CandidateRanking : IDisposable
         }
     }
 
+    /// <summary>
+    /// Topic cache mixed into every step: p'(w | h) = (1 − λ) · p(w | h) + λ · p_cache(w). The cache is sparse, so its
+    /// tokens join the sparse set and every other token keeps p = weight · background: the fast paths stay exact.
+    /// </summary>
+    public TopicBias? Topic { get; init; }
+
     /// <summary>Probability of the most likely token of this step.</summary>
     public float MaxProbability { get; private set; }
 
@@ -68,6 +75,10 @@ internal sealed class CandidateRanking : IDisposable
             sparse.Clear();
             _weight = _kneserNey.CollectSparse(context, sparse);
             var background = _kneserNey.Background;
+            if (Topic is { } topic)
+            {
+                ApplyTopic(topic, sparse);
+            }
             foreach (var id in sparse.Touched)
             {
                 _heapIds[_heapCount] = id;
@@ -82,6 +93,18 @@ internal sealed class CandidateRanking : IDisposable
             var probabilities = _values.AsSpan(0, _vocabularySize);
             _model.GetLogProbabilities(context, probabilities);
             TensorPrimitives.Exp(probabilities, probabilities);
+            if (Topic is { } topic)
+            {
+                TensorPrimitives.Multiply(probabilities, 1 - topic.Weight, probabilities);
+                var ids = topic.Ids;
+                for (var i = 0; i < ids.Length; i++)
+                {
+                    if (ids[i] < probabilities.Length)
+                    {
+                        probabilities[ids[i]] += topic.Weight * topic.Probabilities[i];
+                    }
+                }
+            }
             for (var id = 0; id < probabilities.Length; id++)
             {
                 if (probabilities[id] > 0)
@@ -102,6 +125,23 @@ internal sealed class CandidateRanking : IDisposable
 
         var top = _heapCount > 0 ? _heapProbabilities[0] : 0f;
         MaxProbability = Math.Max(top, BackgroundNext(out _));
+    }
+
+    /// <summary>Scales the model's terms by 1 − λ and adds λ · p_cache to the sparse terms.</summary>
+    private void ApplyTopic(TopicBias topic, SparseVector sparse)
+    {
+        var keep = 1 - topic.Weight;
+        _weight *= keep;
+        sparse.Scale(keep);
+        var ids = topic.Ids;
+        var probabilities = topic.Probabilities;
+        for (var i = 0; i < ids.Length; i++)
+        {
+            if (ids[i] < _vocabularySize)
+            {
+                sparse.Add(ids[i], topic.Weight * probabilities[i]);
+            }
+        }
     }
 
     /// <summary>The next most likely token (ties by lower id); false when the vocabulary is exhausted.</summary>

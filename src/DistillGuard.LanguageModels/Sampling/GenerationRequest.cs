@@ -1,3 +1,6 @@
+using DistillGuard.LanguageModels.Answers;
+using DistillGuard.LanguageModels.Topics;
+
 namespace DistillGuard.LanguageModels.Sampling;
 
 /// <summary>What to generate: the prompt and the OpenAI-style sampling parameters of one choice.</summary>
@@ -20,6 +23,18 @@ public sealed class GenerationRequest
     /// is left out of the distribution, which is renormalised over the others. Stop sequences still apply. 0: no floor.
     /// </summary>
     public int MinTokens { get; init; }
+
+    /// <summary>
+    /// How long the answer should be (<see cref="AnswerLength.Plan"/>); null: the model ends where it samples
+    /// end-of-text. With a plan, end-of-text before <see cref="AnswerPlan.Tokens"/> starts a new paragraph (the text
+    /// gets a blank line, the model's context a sequence boundary); from there the answer ends after the first token
+    /// that ends a sentence, at a sampled end-of-text, or (short kinds) at the first word boundary after
+    /// <see cref="AnswerPlan.HardEnd"/>, with finish reason <c>stop</c>. <see cref="MaxTokens"/> still caps it.
+    /// </summary>
+    public AnswerPlan? Plan { get; init; }
+
+    /// <summary>Optional topic bias (<see cref="TopicIndex.BiasFor"/>): boosts the tokens of passages on the prompt's topic.</summary>
+    public TopicBias? Topic { get; init; }
 
     /// <summary>Sampling temperature; 0 decodes greedily (argmax).</summary>
     public float Temperature { get; init; } = 1f;

@@ -15,6 +15,7 @@ public sealed class TextGenerator
     private readonly ILanguageModel _model;
     private readonly TextTokenizer _tokenizer;
     private readonly int[] _allIds;
+    private readonly int _paragraphToken;
 
     /// <summary>Creates a generator over a model and the tokenizer of its vocabulary.</summary>
     public TextGenerator(ILanguageModel model, TextTokenizer tokenizer)
@@ -26,6 +27,9 @@ public sealed class TextGenerator
             throw new ArgumentException("The model scores more tokens than the tokenizer knows.", nameof(model));
         }
 
+        // A planned answer turns an early end-of-text into a paragraph break: a blank line in the text.
+        var blankLine = tokenizer.Encode("\n\n");
+        _paragraphToken = blankLine.Length == 1 && blankLine[0] < model.VocabularySize ? blankLine[0] : -1;
         _allIds = new int[model.VocabularySize];
         for (var i = 0; i < _allIds.Length; i++)
         {
@@ -57,18 +61,22 @@ public sealed class TextGenerator
         var random = new Xoshiro256StarStar(request.Seed ?? Random.Shared.NextInt64());
         var stops = request.Stop;
         var decoder = _tokenizer.CreateIncrementalDecoder();
+        var plan = _paragraphToken >= 0 ? request.Plan : null;
 
-        // The sequence buffer holds the boundary, the prompt and the generated tokens, so the model context and the
-        // processor's "previous tokens" are both slices of it.
+        // The sequence buffer holds the boundary, the prompt and the generated tokens, so the processor's "previous
+        // tokens" are a slice of it; the model's context is the same but with a sequence boundary where the text has a
+        // paragraph break (the corpus has no newline tokens, paragraphs are sequences).
         var sequence = ArrayPool<int>.Shared.Rent(1 + request.PromptTokens.Count + request.MaxTokens);
+        var modelSequence = ArrayPool<int>.Shared.Rent(1 + request.PromptTokens.Count + request.MaxTokens);
         var enumeratedIds = ArrayPool<int>.Shared.Rent(vocabulary);
         var enumeratedProbabilities = ArrayPool<float>.Shared.Rent(vocabulary);
         var weights = ArrayPool<float>.Shared.Rent(vocabulary);
         var text = ArrayPool<char>.Shared.Rent(256);
-        var ranking = new CandidateRanking(_model);
+        var ranking = new CandidateRanking(_model) { Topic = request.Topic };
         try
         {
             sequence[0] = EndOfTextToken;
+            modelSequence[0] = EndOfTextToken;
             var length = 1;
             foreach (var token in request.PromptTokens)
             {
@@ -77,20 +85,24 @@ public sealed class TextGenerator
                     throw new ArgumentException($"Prompt token {token} is outside the vocabulary.", nameof(request));
                 }
 
+                modelSequence[length] = token;
                 sequence[length++] = token;
             }
 
             var textLength = 0;
             var emitted = 0;
+            var paragraphStart = true;
+            var closing = false;
             for (var generated = 0; generated < request.MaxTokens; generated++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 var contextStart = Math.Max(0, length - (_model.Order - 1));
-                ranking.Prepare(sequence.AsSpan(contextStart, length - contextStart));
+                ranking.Prepare(modelSequence.AsSpan(contextStart, length - contextStart));
                 var enumerated = 0;
                 var context = new LogitsContext(sequence.AsSpan(1, length - 1), generated, greedy);
-                // Below the request's floor the end-of-text token is masked out of every path's distribution.
-                var banned = generated < request.MinTokens ? EndOfTextToken : -1;
+                // Below the request's floor the end-of-text token is masked out of every path's distribution; a planned
+                // answer never starts with it nor puts two paragraph breaks in a row.
+                var banned = (plan is null && generated < request.MinTokens) || (plan is not null && paragraphStart) ? EndOfTextToken : -1;
                 var walked = false;
                 int chosen;
                 if (greedy && processor is null)
@@ -130,7 +142,7 @@ public sealed class TextGenerator
                     // walk past a banned end-of-text starts again, so the alternatives still list it where it ranks.
                     if (walked)
                     {
-                        ranking.Prepare(sequence.AsSpan(contextStart, length - contextStart));
+                        ranking.Prepare(modelSequence.AsSpan(contextStart, length - contextStart));
                     }
 
                     var ordered = greedy && processor is null && !walked ? 1 : 0;
@@ -148,7 +160,18 @@ public sealed class TextGenerator
                     alternatives = ordered == topK ? top : top[..ordered];
                 }
 
-                if (chosen == EndOfTextToken)
+                var paragraph = plan is not null && chosen == EndOfTextToken && generated < plan.Tokens;
+                var emittedId = paragraph ? _paragraphToken : chosen;
+                // A planned answer past its length ends after its sentence (taking a closing quote or bracket along),
+                // and a short one also at the first word boundary after its hard end: the token drawn there is dropped.
+                var endBefore = chosen == EndOfTextToken && !paragraph;
+                if (plan is not null && !endBefore && !paragraph)
+                {
+                    var tokenText = _tokenizer.GetTokenText(chosen);
+                    endBefore = closing ? !IsClosingMark(tokenText) : generated >= plan.HardEnd && StartsWord(tokenText);
+                }
+
+                if (endBefore)
                 {
                     // The end-of-text token is not part of the completion: flush and finish.
                     textLength = AppendFlush(decoder, ref text, textLength);
@@ -156,21 +179,31 @@ public sealed class TextGenerator
                     yield break;
                 }
 
-                sequence[length++] = chosen;
-                var bytes = _tokenizer.GetTokenBytes(chosen);
+                modelSequence[length] = chosen;
+                sequence[length++] = emittedId;
+                paragraphStart = paragraph;
+                var bytes = _tokenizer.GetTokenBytes(emittedId);
                 EnsureCapacity(ref text, textLength + bytes.Length + 4);
-                textLength += decoder.Append(chosen, text.AsSpan(textLength));
-                var last = generated + 1 == request.MaxTokens;
+                textLength += decoder.Append(emittedId, text.AsSpan(textLength));
+                var endAfter = closing;
+                closing = plan is not null && !closing && generated + 1 >= plan.Tokens && EndsSentence(sequence.AsSpan(0, length));
+                var last = generated + 1 == request.MaxTokens || endAfter;
                 if (last)
                 {
                     textLength = AppendFlush(decoder, ref text, textLength);
                 }
 
-                var tokens = new[] { new GeneratedToken(chosen, _tokenizer.GetTokenText(chosen), bytes, logProbability, alternatives) };
+                var tokens = new[] { new GeneratedToken(emittedId, _tokenizer.GetTokenText(emittedId), bytes, logProbability, alternatives) };
                 var stopAt = FindStop(text.AsSpan(0, textLength), emitted, stops);
                 if (stopAt >= 0)
                 {
                     yield return new GenerationStep(new string(text, emitted, stopAt - emitted), tokens, FinishReasons.Stop);
+                    yield break;
+                }
+
+                if (endAfter)
+                {
+                    yield return new GenerationStep(new string(text, emitted, textLength - emitted), tokens, FinishReasons.Stop);
                     yield break;
                 }
 
@@ -184,6 +217,7 @@ public sealed class TextGenerator
         {
             ranking.Dispose();
             ArrayPool<int>.Shared.Return(sequence);
+            ArrayPool<int>.Shared.Return(modelSequence);
             ArrayPool<int>.Shared.Return(enumeratedIds);
             ArrayPool<float>.Shared.Return(enumeratedProbabilities);
             ArrayPool<float>.Shared.Return(weights);
@@ -281,6 +315,32 @@ public sealed class TextGenerator
 
         return ids[CandidateRanking.Scan(logits, random.NextDouble() * total)];
     }
+
+    /// <summary>Whether the last token of <paramref name="tokens"/> ends a sentence (not an abbreviation or an initial).</summary>
+    private bool EndsSentence(ReadOnlySpan<int> tokens)
+    {
+        var text = _tokenizer.GetTokenText(tokens[^1]).AsSpan().TrimEnd("\"')] ");
+        if (text.Length == 0 || text[^1] is not ('.' or '!' or '?'))
+        {
+            return false;
+        }
+
+        if (text[^1] != '.' || text.Length > 1 || tokens.Length < 2)
+        {
+            return true;
+        }
+
+        // "Mr." and "J." end words, not sentences.
+        var before = _tokenizer.GetTokenText(tokens[^2]).AsSpan().Trim();
+        return !(before.Length == 1 && char.IsUpper(before[0])) && !IsAbbreviation(before);
+    }
+
+    private static bool IsAbbreviation(ReadOnlySpan<char> word) =>
+        word is "Mr" or "Mrs" or "Ms" or "Dr" or "St" or "Jr" or "Sr" or "Prof" or "Gen" or "Col" or "Rev" or "vs" or "etc" or "No" or "Co" or "Inc" or "Lt" or "Sgt" or "Capt" or "Gov" or "Sen" or "Rep" or "Mt" or "Ft" or "U.S" or "e.g" or "i.e";
+
+    private static bool IsClosingMark(string token) => token is "\"" or "'" or ")" or "]" or "\u201D" or "\u2019" or "''";
+
+    private static bool StartsWord(string token) => token.Length > 0 && (char.IsWhiteSpace(token[0]) || token[0] == '\u0120');
 
     /// <summary>Earliest start of a stop sequence at or after <paramref name="from"/>, or -1.</summary>
     /// <remarks>Text before <paramref name="from"/> was emitted only after no stop could start there, so searching from it suffices.</remarks>

@@ -43,6 +43,23 @@ public sealed class BuiltInModelApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Chat_ReasoningRequest_LongAnswerEndingAtASentence_YesNoQuestion_Short()
+    {
+        ChatCompletion reasoning = await Chat().CompleteChatAsync(
+            [new UserChatMessage("Explain step by step how a county court decides a case, and show your reasoning.")],
+            new ChatCompletionOptions { MaxOutputTokenCount = 1000, Seed = 21 });
+        ChatCompletion yesNo = await Chat().CompleteChatAsync(
+            [new UserChatMessage("Is the court open on Sunday?")],
+            new ChatCompletionOptions { MaxOutputTokenCount = 1000, Seed = 21 });
+
+        Assert.InRange(reasoning.Usage.OutputTokenCount, 300, 1000);
+        Assert.Equal(ChatFinishReason.Stop, reasoning.FinishReason);
+        var end = reasoning.Content[0].Text.TrimEnd().TrimEnd('"', '\'', ')');
+        Assert.True(end.EndsWith('.') || end.EndsWith('!') || end.EndsWith('?'), end[^Math.Min(30, end.Length)..]);
+        Assert.InRange(yesNo.Usage.OutputTokenCount, 1, 24);
+    }
+
+    [Fact]
     public async Task Chat_Streaming_RelaysChunksAndUsage()
     {
         var text = new StringBuilder();
