@@ -61,15 +61,25 @@ public sealed class HarvestValueGatewayTests
             }
         }
 
-        var softAccount = await gateway.PollAdminAsync("admin/v1/accounts/soft-labels", a => a.GetProperty("flagged").GetBoolean());
-        var proberAccount = await gateway.PollAdminAsync("admin/v1/accounts/prober", a => a.GetProperty("flagged").GetBoolean());
+        // Read the engine's state once the detection worker has folded in every request (one usage event each).
+        await gateway.DetectionObservedAsync(HarvestPrompts.Count + (60 * 4) + (2 * 120));
+        var softAccount = await GetAccountAsync(gateway, "soft-labels");
+        var proberAccount = await GetAccountAsync(gateway, "prober");
+        var harnessAccount = await GetAccountAsync(gateway, "eval-harness");
+        Assert.True(softAccount.GetProperty("flagged").GetBoolean(), softAccount.ToString());
+        Assert.True(proberAccount.GetProperty("flagged").GetBoolean(), proberAccount.ToString());
         AssertReadableReasons(softAccount, "soft_label_harvest_share");
         AssertReadableReasons(proberAccount, "logprob_entries");
         Assert.Contains(Codes(proberAccount), c => c is "prompt_setting_sweep" or "sampled_logprob_share");
-
-        // Scored once the detection worker has seen its whole run.
-        var harnessAccount = await gateway.PollAdminAsync("admin/v1/accounts/eval-harness", a => a.GetProperty("requests").GetInt64() >= 240);
         Assert.False(harnessAccount.GetProperty("flagged").GetBoolean(), harnessAccount.ToString());
+    }
+
+    private static async Task<JsonElement> GetAccountAsync(TestGateway gateway, string id)
+    {
+        using var response = await gateway.Admin.GetAsync($"admin/v1/accounts/{id}");
+        response.EnsureSuccessStatusCode();
+        using var document = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
+        return document.RootElement.Clone();
     }
 
     private static ChatClient Chat(TestGateway gateway, string key) => new("dg-teacher", new ApiKeyCredential(key), new OpenAIClientOptions { Endpoint = gateway.V1 });
