@@ -79,6 +79,9 @@ public sealed class GatewayApp : IAsyncDisposable
         }
     }
 
+    /// <summary>The host's services, for tests that drive the background workers one pass at a time.</summary>
+    internal IServiceProvider Services => _app.Services;
+
     /// <summary>The usage log, for hosts that report its counters.</summary>
     public UsageLog UsageLog => _usageLog;
 
