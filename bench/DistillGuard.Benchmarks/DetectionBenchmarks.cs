@@ -15,17 +15,23 @@ namespace DistillGuard.Benchmarks;
 public class DetectionBenchmarks
 {
     private const int Events = 4096;
+    private const int NewAccounts = 1000;
     private static readonly string[] Subjects = ["photosynthesis", "binary search", "plate tectonics", "compound interest", "the immune system", "quicksort", "supply and demand", "the water cycle"];
     private UsageEvent[] _events = [];
     private DetectionEngine _engine = null!;
     private readonly AccountMilestones _milestones = new();
     private DateTimeOffset _now;
+    private DetectionCalibration _calibration = null!;
+    private UsageEvent[] _newAccountEvents = [];
+    private DetectionEngine _fresh = null!;
 
     [GlobalSetup]
     public void Setup()
     {
         _events = SampleEvents(Events, seed: 42);
-        _engine = new DetectionEngine(DetectionCalibration.LoadDefault() ?? new DetectionCalibration());
+        _calibration = DetectionCalibration.LoadDefault() ?? new DetectionCalibration();
+        _engine = new DetectionEngine(_calibration);
+        _newAccountEvents = [.. SampleEvents(NewAccounts, seed: 43).Select((e, i) => e with { AccountId = "new-" + i })];
         foreach (var e in _events)
         {
             _engine.Observe(e);
@@ -111,6 +117,26 @@ public class DetectionBenchmarks
         }
 
         _milestones.Drain();
+    }
+
+    [IterationSetup(Target = nameof(ObserveNewAccounts))]
+    public void FreshEngine()
+    {
+        _fresh = new DetectionEngine(_calibration);
+        _fresh.Observe(_events[0]);
+    }
+
+    /// <summary>
+    /// The first event of an account creates its window: the allocated column is the memory a new account costs
+    /// (docs/detection.md: one fixed window, ≤ 8 KB). Observing a known account allocates nothing (<see cref="Observe"/>).
+    /// </summary>
+    [Benchmark(OperationsPerInvoke = NewAccounts)]
+    public void ObserveNewAccounts()
+    {
+        foreach (var e in _newAccountEvents)
+        {
+            _fresh.Observe(e);
+        }
     }
 
     [Benchmark]

@@ -24,6 +24,7 @@ internal sealed class DetectionWorker(
     public long Observed => Interlocked.Read(ref _observed);
 
     private long _observed;
+    private readonly List<(long Count, TaskCompletionSource Done)> _waiters = [];
 
     // On a lower-priority thread of its own: folding events in and re-scoring every account are bursts the request path should not wait behind.
     protected override Task ExecuteAsync(CancellationToken stoppingToken) => BackgroundThread.Run("detection worker", () => RunAsync(stoppingToken));
@@ -74,6 +75,7 @@ internal sealed class DetectionWorker(
                     }
                 }
 
+                CompleteWaiters();
                 if (time.GetUtcNow() >= nextRescore)
                 {
                     Rescore();
@@ -83,6 +85,41 @@ internal sealed class DetectionWorker(
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
+        }
+    }
+
+    /// <summary>
+    /// Completes once the worker has folded in at least <paramref name="count"/> events: what a caller that knows how
+    /// many requests it sent waits for instead of polling the clock.
+    /// </summary>
+    internal Task WhenObservedAsync(long count)
+    {
+        lock (_waiters)
+        {
+            if (Observed >= count)
+            {
+                return Task.CompletedTask;
+            }
+
+            var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _waiters.Add((count, done));
+            return done.Task;
+        }
+    }
+
+    private void CompleteWaiters()
+    {
+        lock (_waiters)
+        {
+            var observed = Observed;
+            for (var i = _waiters.Count - 1; i >= 0; i--)
+            {
+                if (_waiters[i].Count <= observed)
+                {
+                    _waiters[i].Done.TrySetResult();
+                    _waiters.RemoveAt(i);
+                }
+            }
         }
     }
 

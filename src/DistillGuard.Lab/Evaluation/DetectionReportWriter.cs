@@ -79,9 +79,9 @@ public static class DetectionReportWriter
         }
 
         b.AppendLine();
-        b.AppendLine("![ROC curves](images/detection-roc.png)");
+        b.AppendLine("![ROC curves](images/detection-roc.svg)");
         b.AppendLine();
-        b.AppendLine("![Score timelines](images/detection-timelines.png)");
+        b.AppendLine("![Score timelines](images/detection-timelines.svg)");
         return b.ToString();
     }
 

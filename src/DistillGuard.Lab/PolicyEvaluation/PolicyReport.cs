@@ -126,7 +126,7 @@ public static class PolicyEvaluator
         }
 
         b.AppendLine();
-        b.AppendLine("Targets (issue 5): legitimate cost ≤ 0.1 % of requests and zero legitimate suspensions; ≥ 10× fewer tokens harvested than without policy.");
+        b.AppendLine("Targets: legitimate cost ≤ 0.1 % of requests and zero legitimate suspensions; ≥ 10× fewer tokens harvested than without policy.");
         foreach (var r in results)
         {
             b.AppendLine();
@@ -173,7 +173,7 @@ public static class PolicyEvaluator
         b.AppendLine("- Single-account harvesters that reach the bands late (low-and-slow, timing-mimic, paraphrasing) harvest most of");
         b.AppendLine("  what they get before their first band or during the review delay; campaigns cannot help them (one account each).");
         b.AppendLine("- The request-path cost of the decisions (target ≤ 20 µs at p99) is measured by BenchmarkDotNet, not by this");
-        b.AppendLine("  replay: see [benchmarks.md](benchmarks.md#per-call-percentiles-the-issues-p99-target) (`--filter '*PolicyPercentileBenchmarks*'`).");
+        b.AppendLine("  replay: see [benchmarks.md](benchmarks.md#per-call-percentiles) (`--filter '*PolicyPercentileBenchmarks*'`).");
         return b.ToString();
     }
 

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using DistillGuard.Lab.Reporting;
 
 namespace DistillGuard.Lab.Radioactivity;
 
@@ -97,56 +98,27 @@ public static class RadioactivityReportWriter
     /// <remarks>Values above <paramref name="yMax"/> (when given) are clipped to the top edge, so weak series stay readable next to strong ones.</remarks>
     public static string ToSvg(IReadOnlyList<(string Name, IReadOnlyList<CurvePoint> Points)> series, double alpha, string title, bool includeDecoys = true, double? yMax = null)
     {
-        const int Width = 760, Height = 420, Left = 60, Right = 200, Top = 36, Bottom = 48;
-        string[] colours = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf"];
         var maxX = Math.Max(1, series.SelectMany(s => s.Points).Select(p => p.Tokens).DefaultIfEmpty(1).Max());
         var maxY = yMax ?? Math.Max(-Math.Log10(alpha) * 1.5, series.SelectMany(s => s.Points).Select(p => Math.Max(p.MinusLog10P, p.DecoyMaxMinusLog10P)).DefaultIfEmpty(1).Max() * 1.05);
-        double X(double v) => Left + (v / maxX * (Width - Left - Right));
-        double Y(double v) => Top + ((1 - (Math.Min(v, maxY) / maxY)) * (Height - Top - Bottom));
-        var svg = new StringBuilder();
-        svg.AppendLine(Invariant, $"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{Width}\" height=\"{Height}\" font-family=\"sans-serif\" font-size=\"12\">");
-        svg.AppendLine(Invariant, $"<rect width=\"{Width}\" height=\"{Height}\" fill=\"white\"/>");
-        svg.AppendLine(Invariant, $"<text x=\"{Width / 2}\" y=\"20\" text-anchor=\"middle\" font-size=\"14\">{Escape(title)}</text>");
-        svg.AppendLine(Invariant, $"<line x1=\"{Left}\" y1=\"{Height - Bottom}\" x2=\"{Width - Right}\" y2=\"{Height - Bottom}\" stroke=\"black\"/><line x1=\"{Left}\" y1=\"{Top}\" x2=\"{Left}\" y2=\"{Height - Bottom}\" stroke=\"black\"/>");
-        for (var i = 0; i <= 5; i++)
-        {
-            var xv = maxX * i / 5.0;
-            var yv = maxY * i / 5.0;
-            svg.AppendLine(Invariant, $"<text x=\"{X(xv):F0}\" y=\"{Height - Bottom + 16}\" text-anchor=\"middle\">{xv:N0}</text>");
-            svg.AppendLine(Invariant, $"<text x=\"{Left - 6}\" y=\"{Y(yv) + 4:F0}\" text-anchor=\"end\">{yv:0.#}</text>");
-        }
-
-        svg.AppendLine(Invariant, $"<text x=\"{(Left + Width - Right) / 2}\" y=\"{Height - 10}\" text-anchor=\"middle\">tuples scored</text>");
-        svg.AppendLine(Invariant, $"<text x=\"16\" y=\"{Height / 2}\" text-anchor=\"middle\" transform=\"rotate(-90 16 {Height / 2})\">−log10 p (uncorrected)</text>");
-        var ty = Y(-Math.Log10(alpha));
-        svg.AppendLine(Invariant, $"<line x1=\"{Left}\" y1=\"{ty:F1}\" x2=\"{Width - Right}\" y2=\"{ty:F1}\" stroke=\"gray\" stroke-dasharray=\"6 4\"/>");
-        var legend = Top;
-        void Legend(string name, string colour, string dash)
-        {
-            svg.AppendLine(Invariant, $"<line x1=\"{Width - Right + 10}\" y1=\"{legend}\" x2=\"{Width - Right + 34}\" y2=\"{legend}\" stroke=\"{colour}\" stroke-width=\"2\" stroke-dasharray=\"{dash}\"/><text x=\"{Width - Right + 40}\" y=\"{legend + 4}\">{Escape(name)}</text>");
-            legend += 18;
-        }
-
-        Legend($"α = {alpha:G2}", "gray", "6 4");
+        var chart = new SvgChart(760, 420, title, ChartAxis.Linear(0, maxX, "tuples scored", format: "N0"), ChartAxis.Linear(0, maxY, "−log10 p (uncorrected)", format: "0.#"), LegendPlacement.Right);
+        chart.HorizontalLine(-Math.Log10(alpha), "gray", legend: string.Create(Invariant, $"α = {alpha:G2}"));
         for (var s = 0; s < series.Count; s++)
         {
-            var colour = colours[s % colours.Length];
+            var colour = SvgChart.Palette[s % SvgChart.Palette.Count];
             var (name, points) = series[s];
-            svg.AppendLine(Invariant, $"<polyline fill=\"none\" stroke=\"{colour}\" stroke-width=\"2\" points=\"{string.Join(' ', points.Select(p => string.Create(Invariant, $"{X(p.Tokens):F1},{Y(p.MinusLog10P):F1}")))}\"/>");
-            Legend(name, colour, "");
+            chart.Line(points.Select(p => ((double)p.Tokens, p.MinusLog10P)), colour, legend: name);
             if (includeDecoys)
             {
-                svg.AppendLine(Invariant, $"<polyline fill=\"none\" stroke=\"{colour}\" stroke-width=\"1\" stroke-dasharray=\"2 3\" points=\"{string.Join(' ', points.Select(p => string.Create(Invariant, $"{X(p.Tokens):F1},{Y(p.DecoyMaxMinusLog10P):F1}")))}\"/>");
+                chart.Line(points.Select(p => ((double)p.Tokens, p.DecoyMaxMinusLog10P)), colour, width: 1, dash: "2 3");
             }
         }
 
         if (includeDecoys)
         {
-            Legend("strongest decoy (dotted)", "black", "2 3");
+            chart.LegendEntry("strongest decoy (dotted)", "black", "2 3");
         }
 
-        svg.AppendLine("</svg>");
-        return svg.ToString();
+        return chart.Render();
     }
 
     /// <summary>Writes <c>report.md</c>, <c>report.json</c> and <c>radioactivity-curve.svg</c> to <paramref name="directory"/>.</summary>
@@ -164,6 +136,4 @@ public static class RadioactivityReportWriter
         File.WriteAllText(json, ToJson(report));
         return [md, json, svg];
     }
-
-    private static string Escape(string text) => text.Replace("&", "&amp;", StringComparison.Ordinal).Replace("<", "&lt;", StringComparison.Ordinal).Replace(">", "&gt;", StringComparison.Ordinal);
 }

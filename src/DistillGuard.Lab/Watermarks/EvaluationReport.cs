@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using DistillGuard.Lab.Reporting;
 using DistillGuard.Watermarking.Statistics;
 
 namespace DistillGuard.Lab.Watermarks;
@@ -86,58 +87,34 @@ public static class EvaluationReport
 
     private const int Width = 640;
     private const int Height = 360;
-    private const int Left = 60;
-    private const int Right = 20;
-    private const int Top = 30;
-    private const int Bottom = 50;
 
     private static string PowerPlot(EvaluationResult result)
     {
-        var svg = Start("TPR at p < 1e-3 against tokens (95 % Wilson intervals)");
-        var xs = new[] { 25, 50, 100, 200 };
-        double X(double v) => Left + ((Math.Log(v) - Math.Log(20)) / (Math.Log(250) - Math.Log(20)) * (Width - Left - Right));
-        double Y(double v) => Height - Bottom - (v * (Height - Top - Bottom));
-        AxesY(svg, Y, [0, 0.25, 0.5, 0.75, 1.0]);
-        foreach (var x in xs)
-        {
-            Text(svg, X(x), Height - Bottom + 18, x.ToString(Invariant), "middle");
-        }
-
-        Text(svg, (Width + Left) / 2.0, Height - 12, "tokens", "middle");
-        var colours = new[] { "#2a9d8f", "#e76f51", "#6c757d" };
+        var x = new ChartAxis(20, 250, "tokens", [.. new[] { 25, 50, 100, 200 }.Select(t => ((double)t, t.ToString(Invariant)))], Log10: true);
+        var y = new ChartAxis(0, 1, "TPR", [.. new[] { 0, 0.25, 0.5, 0.75, 1.0 }.Select(v => (v, v.ToString("0.##", Invariant)))]);
+        var chart = new SvgChart(Width, Height, "TPR at p < 1e-3 against tokens (95 % Wilson intervals)", x, y);
         var schemes = result.Power.Select(r => r.Scheme).Distinct().ToArray();
         for (var s = 0; s < schemes.Length; s++)
         {
+            var colour = SvgChart.Palette[s % SvgChart.Palette.Count];
             var rows = result.Power.Where(r => r.Scheme == schemes[s]).ToArray();
-            var points = string.Join(' ', rows.Select(r => string.Create(Invariant, $"{X(r.Tokens):F1},{Y(r.Rate):F1}")));
-            svg.AppendLine(Invariant, $"<polyline fill=\"none\" stroke=\"{colours[s % 3]}\" stroke-width=\"2\" points=\"{points}\"/>");
+            chart.Line(rows.Select(r => ((double)r.Tokens, r.Rate)), colour, legend: schemes[s]);
             foreach (var r in rows)
             {
-                svg.AppendLine(Invariant, $"<line x1=\"{X(r.Tokens):F1}\" x2=\"{X(r.Tokens):F1}\" y1=\"{Y(r.Low):F1}\" y2=\"{Y(r.High):F1}\" stroke=\"{colours[s % 3]}\"/>");
-                svg.AppendLine(Invariant, $"<circle cx=\"{X(r.Tokens):F1}\" cy=\"{Y(r.Rate):F1}\" r=\"3\" fill=\"{colours[s % 3]}\"/>");
+                chart.PointWithInterval(r.Tokens, r.Rate, r.Low, r.High, colour);
             }
-
-            Text(svg, Left + 15, Top + 15 + (s * 16), "■ " + schemes[s], "start", colours[s % 3]);
         }
 
-        return End(svg);
+        return chart.Render();
     }
 
     private static string NullPlot(EvaluationResult result)
     {
-        var svg = Start($"H0: fraction of p-values ≤ α against α ({result.NullPValuesSample.Length:N0} unmarked texts, green list)");
-        double X(double v) => Left + ((Math.Log10(v) + 5) / 5 * (Width - Left - Right));
-        double Y(double v) => Height - Bottom - ((Math.Log10(Math.Max(v, 1e-6)) + 5) / 5 * (Height - Top - Bottom));
-        foreach (var e in new[] { -5, -4, -3, -2, -1, 0 })
-        {
-            Text(svg, X(Math.Pow(10, e)), Height - Bottom + 18, $"1e{e}", "middle");
-            Text(svg, Left - 6, Y(Math.Pow(10, e)) + 4, $"1e{e}", "end");
-            svg.AppendLine(Invariant, $"<line x1=\"{Left}\" x2=\"{Width - Right}\" y1=\"{Y(Math.Pow(10, e)):F1}\" y2=\"{Y(Math.Pow(10, e)):F1}\" stroke=\"#eee\"/>");
-        }
-
-        svg.AppendLine(Invariant, $"<line x1=\"{X(1e-5):F1}\" y1=\"{Y(1e-5):F1}\" x2=\"{X(1):F1}\" y2=\"{Y(1):F1}\" stroke=\"#999\" stroke-dasharray=\"4 3\"/>");
+        var chart = new SvgChart(Width, Height, $"H0: fraction of p-values ≤ α against α ({result.NullPValuesSample.Length:N0} unmarked texts, green list)",
+            ChartAxis.Decades(-5, 0, "α"), ChartAxis.Decades(-5, 0, "P(p ≤ α)"));
+        chart.Line([(1e-5, 1e-5), (1, 1)], "#999", width: 1, dash: "4 3", legend: "uniform (ideal)");
         var sorted = result.NullPValuesSample;
-        var points = new StringBuilder();
+        var points = new List<(double, double)>();
         for (var e = -5.0; e <= 0; e += 0.05)
         {
             var alpha = Math.Pow(10, e);
@@ -146,58 +123,28 @@ public static class EvaluationReport
             var fraction = below / (double)sorted.Length;
             if (fraction > 0)
             {
-                points.Append(Invariant, $"{X(alpha):F1},{Y(fraction):F1} ");
+                points.Add((alpha, fraction));
             }
         }
 
-        svg.AppendLine(Invariant, $"<polyline fill=\"none\" stroke=\"#2a9d8f\" stroke-width=\"2\" points=\"{points}\"/>");
-        Text(svg, Left + 15, Top + 15, "■ empirical   - - uniform (ideal)", "start", "#2a9d8f");
-        Text(svg, (Width + Left) / 2.0, Height - 12, "α", "middle");
-        return End(svg);
+        chart.Line(points, SvgChart.Palette[0], legend: "empirical");
+        return chart.Render();
     }
 
     private static string RobustnessPlot(EvaluationResult result)
     {
         var rows = result.Robustness.Where(r => r.Scheme == "green-list").ToArray();
-        var svg = Start("Green list: TPR at p < 1e-3 after edits (200 marked tokens)");
-        double Y(double v) => Height - Bottom - (v * (Height - Top - Bottom));
-        AxesY(svg, Y, [0, 0.25, 0.5, 0.75, 0.9, 1.0]);
-        var slot = (Width - Left - Right) / (double)Math.Max(1, rows.Length);
+        var y = new ChartAxis(0, 1, "TPR", [.. new[] { 0, 0.25, 0.5, 0.75, 0.9, 1.0 }.Select(v => (v, v.ToString("0.##", Invariant)))]);
+        var chart = new SvgChart(Width, Height, "Green list: TPR at p < 1e-3 after edits (200 marked tokens)", new ChartAxis(0, Math.Max(1, rows.Length), "", []), y);
         for (var i = 0; i < rows.Length; i++)
         {
-            var x = Left + (i * slot) + (slot * 0.15);
             var r = rows[i];
-            svg.AppendLine(Invariant, $"<rect x=\"{x:F1}\" y=\"{Y(r.Rate):F1}\" width=\"{slot * 0.7:F1}\" height=\"{Y(0) - Y(r.Rate):F1}\" fill=\"#2a9d8f\"/>");
-            svg.AppendLine(Invariant, $"<line x1=\"{x + (slot * 0.35):F1}\" x2=\"{x + (slot * 0.35):F1}\" y1=\"{Y(r.Low):F1}\" y2=\"{Y(r.High):F1}\" stroke=\"#000\"/>");
             var label = r.Condition.Replace(" (200 marked in 800)", "", StringComparison.Ordinal) + (r.Note.StartsWith("windowed", StringComparison.Ordinal) ? " (win)" : "");
-            Text(svg, x + (slot * 0.35), Height - Bottom + 14 + ((i % 2) * 12), label, "middle", "#000", 9);
+            chart.Bar(i + 0.5, 0.7, r.Rate, SvgChart.Palette[0])
+                .PointWithInterval(i + 0.5, r.Rate, r.Low, r.High, "#000")
+                .Label(i + 0.5, null, label, offset: (i % 2) * 12);
         }
 
-        return End(svg);
+        return chart.Render();
     }
-
-    private static StringBuilder Start(string title)
-    {
-        var svg = new StringBuilder();
-        svg.AppendLine(Invariant, $"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{Width}\" height=\"{Height}\" font-family=\"sans-serif\" font-size=\"11\">");
-        svg.AppendLine(Invariant, $"<rect width=\"{Width}\" height=\"{Height}\" fill=\"#fff\"/>");
-        Text(svg, Width / 2.0, 18, title, "middle", "#000", 13);
-        svg.AppendLine(Invariant, $"<line x1=\"{Left}\" y1=\"{Height - Bottom}\" x2=\"{Width - Right}\" y2=\"{Height - Bottom}\" stroke=\"#000\"/>");
-        svg.AppendLine(Invariant, $"<line x1=\"{Left}\" y1=\"{Top}\" x2=\"{Left}\" y2=\"{Height - Bottom}\" stroke=\"#000\"/>");
-        return svg;
-    }
-
-    private static void AxesY(StringBuilder svg, Func<double, double> y, double[] ticks)
-    {
-        foreach (var t in ticks)
-        {
-            svg.AppendLine(Invariant, $"<line x1=\"{Left}\" x2=\"{Width - Right}\" y1=\"{y(t):F1}\" y2=\"{y(t):F1}\" stroke=\"#eee\"/>");
-            Text(svg, Left - 6, y(t) + 4, t.ToString("0.##", Invariant), "end");
-        }
-    }
-
-    private static void Text(StringBuilder svg, double x, double y, string text, string anchor, string colour = "#333", int size = 11) =>
-        svg.AppendLine(Invariant, $"<text x=\"{x:F1}\" y=\"{y:F1}\" text-anchor=\"{anchor}\" fill=\"{colour}\" font-size=\"{size}\">{System.Security.SecurityElement.Escape(text)}</text>");
-
-    private static string End(StringBuilder svg) => svg.AppendLine("</svg>").ToString();
 }

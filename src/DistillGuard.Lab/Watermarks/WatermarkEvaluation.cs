@@ -61,7 +61,7 @@ public sealed record EvaluationResult
     public required TimeSpan Elapsed { get; init; }
 }
 
-/// <summary>The watermark evaluation of issue 3: false positives, power against length, robustness, quality.</summary>
+/// <summary>The watermark evaluation: false positives, power against length, robustness, quality.</summary>
 /// <remarks>
 /// Generation: the teacher continues 8-token prompts from held-out Brown paragraphs at temperature 1, top-p 0.95,
 /// with end-of-text suppressed so every text has exactly the tokens asked for. Detection: the text is decoded and

@@ -1,4 +1,5 @@
 using System.Reflection;
+using System.Text.Json;
 using System.Xml.Linq;
 
 namespace DistillGuard.Gateway.Tests.Architecture;
@@ -10,7 +11,7 @@ namespace DistillGuard.Gateway.Tests.Architecture;
 public sealed class DependencyRuleTests
 {
     // The pure cores: they must build and run without the web host, storage or the lab.
-    public static TheoryData<string> Cores => new() { "DistillGuard.Detection", "DistillGuard.Watermarking", "DistillGuard.Policy", "DistillGuard.LanguageModels", "DistillGuard.Semantics", "DistillGuard.Primitives" };
+    public static TheoryData<string> Cores => new() { "DistillGuard.Detection", "DistillGuard.Watermarking", "DistillGuard.Policy", "DistillGuard.LanguageModels", "DistillGuard.Semantics", "DistillGuard.ThreatIntel", "DistillGuard.Primitives" };
 
     // The cores this test project's output carries (the gateway's dependencies), whose compiled metadata can be read.
     public static TheoryData<string> LoadedCores => new() { "DistillGuard.Detection", "DistillGuard.Watermarking", "DistillGuard.Policy", "DistillGuard.LanguageModels", "DistillGuard.Primitives" };
@@ -60,6 +61,18 @@ public sealed class DependencyRuleTests
         }
 
         Assert.Contains(core, seen);
+    }
+
+    [Fact]
+    public void ServedTool_DependencyGraph_CarriesNoNativeGraphics()
+    {
+        // The tool that serves traffic draws no charts: the lab writes SVG text (Lab/Reporting/SvgChart), so no
+        // plotting library and its native SkiaSharp / HarfBuzz binaries ship with `distillguard`.
+        using var deps = JsonDocument.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "distillguard.deps.json")));
+        var libraries = deps.RootElement.GetProperty("libraries").EnumerateObject().Select(l => l.Name).ToArray();
+
+        Assert.Contains(libraries, l => l.StartsWith("DistillGuard.Gateway/", StringComparison.Ordinal));
+        Assert.DoesNotContain(libraries, l => l.StartsWith("SkiaSharp", StringComparison.OrdinalIgnoreCase) || l.StartsWith("HarfBuzzSharp", StringComparison.OrdinalIgnoreCase) || l.StartsWith("ScottPlot", StringComparison.OrdinalIgnoreCase));
     }
 
     private static Dictionary<string, XDocument> ProjectClosure(string projectFile)

@@ -24,20 +24,9 @@ public sealed class DetectionGatewayTests
             await SendAsync(gateway, casualKey, prompt);
         }
 
-        // The engine is fed off the request path: poll until the worker has caught up.
-        JsonElement harvester = default;
-        var deadline = DateTime.UtcNow.AddSeconds(30);
-        do
-        {
-            harvester = await GetAccountAsync(gateway, "harvester");
-            if (harvester.GetProperty("flagged").GetBoolean())
-            {
-                break;
-            }
-
-            await Task.Delay(200);
-        }
-        while (DateTime.UtcNow < deadline);
+        // The engine is fed off the request path: wait until the worker has folded in every request.
+        await gateway.DetectionObservedAsync(HarvestPrompts.Count + 3);
+        var harvester = await GetAccountAsync(gateway, "harvester");
 
         Assert.True(harvester.GetProperty("flagged").GetBoolean(), harvester.ToString());
         Assert.Contains(harvester.GetProperty("riskLevel").GetString(), new[] { "review", "friction" });

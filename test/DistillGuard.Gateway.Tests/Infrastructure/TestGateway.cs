@@ -1,6 +1,7 @@
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text.Json;
+using DistillGuard.Gateway.Detection;
 using DistillGuard.Gateway.Hosting;
 using DistillGuard.Gateway.Policy;
 using Microsoft.Extensions.DependencyInjection;
@@ -32,8 +33,20 @@ internal sealed class TestGateway : IAsyncDisposable
     public Uri V1 => new(App.BaseAddress, "v1");
     public string DataDirectory => Options.DataDirectory;
 
+    /// <summary>
+    /// Waits until the detection worker has folded in <paramref name="events"/> usage events (one per /v1 request), so
+    /// a test reads the engine's state after the fact instead of polling for it. The minute is a safety net only.
+    /// </summary>
+    public Task DetectionObservedAsync(long events) =>
+        App.Services.GetRequiredService<DetectionWorker>().WhenObservedAsync(events).WaitAsync(TimeSpan.FromMinutes(1));
+
+    /// <summary>Runs one policy pass now, at the gateway's clock, as the worker's timer would.</summary>
+    public Task PolicyPassAsync() =>
+        App.Services.GetRequiredService<PolicyWorker>().EvaluateAsync(App.Services.GetRequiredService<TimeProvider>().GetUtcNow(), CancellationToken.None);
+
     /// <param name="policy">The policy worker's options; by default it decides within a second (tests cannot wait an hour between decisions).</param>
-    public static async Task<TestGateway> StartAsync(Action<GatewayOptions>? configure = null, PolicyHostOptions? policy = null)
+    /// <param name="time">The gateway's clock (a FakeTimeProvider to control what the limits and workers see); the system clock by default.</param>
+    public static async Task<TestGateway> StartAsync(Action<GatewayOptions>? configure = null, PolicyHostOptions? policy = null, TimeProvider? time = null)
     {
         var options = new GatewayOptions
         {
@@ -47,6 +60,7 @@ internal sealed class TestGateway : IAsyncDisposable
         var app = GatewayApp.Create(options, new GatewayAppSettings
         {
             BuiltInModel = TestModel.Instance,
+            TimeProvider = time ?? TimeProvider.System,
 
             // Tests cannot wait an hour between decisions; the ladder decides within a second here.
             ConfigureServices = services => services.AddSingleton(policy ?? new PolicyHostOptions { Interval = TimeSpan.FromMilliseconds(200), DecisionInterval = TimeSpan.FromSeconds(1) }),

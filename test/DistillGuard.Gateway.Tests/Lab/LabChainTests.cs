@@ -6,6 +6,7 @@ namespace DistillGuard.Gateway.Tests.Lab;
 
 /// <summary>The distillation chain end to end over HTTP: a student harvested through our gateway carries our watermark.</summary>
 [Collection(LabConsole.Collection)]
+[Trait("Tier", "Long")]
 public sealed class LabChainTests
 {
     [Fact]

@@ -8,6 +8,7 @@ namespace DistillGuard.Gateway.Tests.Lab;
 
 /// <summary><c>lab distill</c> and <c>audit</c> as a user runs them: the command handlers against live gateways.</summary>
 [Collection(LabConsole.Collection)]
+[Trait("Tier", "Long")]
 public sealed class LabCommandTests
 {
     [Fact]

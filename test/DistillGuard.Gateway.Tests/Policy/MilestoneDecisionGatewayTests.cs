@@ -26,7 +26,10 @@ public sealed class MilestoneDecisionGatewayTests
 
         var served = await HarvestAsync(gateway, key);
 
-        var policy = await gateway.PollAdminAsync("admin/v1/accounts/harvester/policy", p => p.GetProperty("band").GetString() != "none");
+        // Every request folded in, then one more pass: the last milestone's decision is in.
+        await gateway.DetectionObservedAsync(served.Full + served.Reduced + served.Refused);
+        await gateway.PolicyPassAsync();
+        var policy = await gateway.Admin.GetFromJsonAsync<JsonElement>("admin/v1/accounts/harvester/policy");
         Assert.Contains(policy.GetProperty("band").GetString(), new[] { "review", "friction" });
         // Acted on mid-harvest: later requests were reduced or refused rather than all served in full.
         Assert.True(served.Reduced > 0 || served.Refused > 0, $"served {served.Full} in full, {served.Reduced} reduced, {served.Refused} refused");
@@ -40,9 +43,11 @@ public sealed class MilestoneDecisionGatewayTests
 
         var served = await HarvestAsync(gateway, key);
 
-        // The detector has flagged it, yet no decision is taken until the next tick.
-        await gateway.PollAdminAsync("admin/v1/accounts/harvester", a => a.GetProperty("flagged").GetBoolean());
-        await Task.Delay(TimeSpan.FromSeconds(1));
+        // The detector has flagged it, yet a pass takes no decision until the next tick.
+        await gateway.DetectionObservedAsync(Requests);
+        var account = await gateway.Admin.GetFromJsonAsync<JsonElement>("admin/v1/accounts/harvester");
+        Assert.True(account.GetProperty("flagged").GetBoolean(), account.ToString());
+        await gateway.PolicyPassAsync();
         var policy = await gateway.Admin.GetFromJsonAsync<JsonElement>("admin/v1/accounts/harvester/policy");
         Assert.Equal("none", policy.GetProperty("band").GetString());
         Assert.Equal(Requests, served.Full);

@@ -6,6 +6,7 @@ using System.Text.Json;
 using DistillGuard.Gateway.Tests.Inference;
 using DistillGuard.Gateway.Tests.Infrastructure;
 using DistillGuard.Policy.RateLimiting;
+using Microsoft.Extensions.Time.Testing;
 using OpenAI;
 using OpenAI.Chat;
 
@@ -52,10 +53,10 @@ public sealed class RateLimitTests
     [Fact]
     public async Task StreamedTokens_AreCountedAsTheyFlow_AndTheDebtBlocksTheNextRequest()
     {
-        await using var gateway = await TestGateway.StartAsync(o => o.RateLimits.Tiers["metered"] = new RateLimits { TokensPerMinute = 60 });
+        // The limiter reads the gateway's clock: a fake one that does not move, so the debt is exact.
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 12, 3, 12, 0, 0, TimeSpan.Zero));
+        await using var gateway = await TestGateway.StartAsync(o => o.RateLimits.Tiers["metered"] = new RateLimits { TokensPerMinute = 60 }, time: time);
         var key = await CreateAsync(gateway, "mia", "metered");
-
-        var clock = System.Diagnostics.Stopwatch.StartNew();
 
         // One stream of up to 200 tokens against a 60-token minute: admitted (the balance is positive), then overdrawn.
         using var stream = await gateway.Http.SendAsync(gateway.Post("v1/chat/completions",
@@ -71,10 +72,15 @@ public sealed class RateLimitTests
         Assert.True(total > 60, $"the stream used {total} tokens; the test needs one that overdraws the 60-token minute");
         await BadInputTests.AssertErrorAsync(next, 429, "rate_limit_exceeded");
 
-        // The wait is the time to repay the debt at 60 tokens per minute, less what refilled while the test ran.
+        // The wait is the time to repay the debt at 60 tokens per minute (Retry-After rounds up to whole seconds).
         var expectedWait = (total - 60) / 60.0 * 60;
-        var elapsed = clock.Elapsed.TotalSeconds;
-        Assert.InRange(next.Headers.RetryAfter!.Delta!.Value.TotalSeconds, expectedWait - elapsed - 1, expectedWait + 1);
+        Assert.InRange(next.Headers.RetryAfter!.Delta!.Value.TotalSeconds, expectedWait, Math.Ceiling(expectedWait) + 1);
+
+        // Once the debt is repaid on the gateway's clock, the account is admitted again.
+        time.Advance(TimeSpan.FromSeconds(Math.Ceiling(expectedWait) + 2));
+        using var later = await gateway.Http.SendAsync(gateway.Post("v1/chat/completions",
+            """{"model":"dg-teacher","messages":[{"role":"user","content":"x"}],"max_tokens":2}""", key));
+        Assert.Equal(HttpStatusCode.OK, later.StatusCode);
     }
 
     private static async Task<string> CreateAsync(TestGateway gateway, string id, string tier)

@@ -5,6 +5,7 @@ using DistillGuard.Lab.Simulation;
 namespace DistillGuard.Lab.Tests.PolicyEvaluation;
 
 /// <summary>The replay with campaign linking: a hydra fleet is caught as one, while the crowds that resemble it are not.</summary>
+[Trait("Tier", "Long")]
 public sealed class CampaignReplayTests
 {
     // One hydra fleet among the legitimate crowds most likely to be linked by mistake: two classes of students behind

@@ -5,6 +5,7 @@ using DistillGuard.Lab.Simulation;
 namespace DistillGuard.Lab.Tests.PolicyEvaluation;
 
 /// <summary>The replay decides at request-count milestones as the gateway does: a fast harvester is acted on within the hour.</summary>
+[Trait("Tier", "Long")]
 public sealed class MilestoneReplayTests
 {
     private static IReadOnlyDictionary<string, AccountOutcome> Replay(bool milestones) => PolicySimulation.RunScenario(

@@ -4,6 +4,7 @@ using DistillGuard.Watermarking.Schemes;
 
 namespace DistillGuard.Lab.Tests.Radioactivity;
 
+[Trait("Tier", "Long")]
 public sealed class RadioactivityAuditTests
 {
     [Fact]

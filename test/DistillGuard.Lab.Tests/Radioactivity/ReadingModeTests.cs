@@ -7,6 +7,7 @@ using DistillGuard.Watermarking.Schemes;
 
 namespace DistillGuard.Lab.Tests.Radioactivity;
 
+[Trait("Tier", "Long")]
 public sealed class ReadingModeTests
 {
     /// <summary>Our watermarked text: the teacher's answers to held-out prompts (what we would have served).</summary>
