@@ -169,7 +169,7 @@ public static partial class AnswerLength
         };
 
         // Leave room to finish the last sentence under the limit: an answer cut at max_tokens ends mid-sentence.
-        var closing = Math.Min(64, maxTokens / 8);
+        var closing = Math.Min(128, maxTokens / 8);
         if (target > maxTokens - closing)
         {
             target = maxTokens - closing;

@@ -28,7 +28,7 @@ public sealed class GenerationRequest
     /// How long the answer should be (<see cref="AnswerLength.Plan"/>); null: the model ends where it samples
     /// end-of-text. With a plan, end-of-text before <see cref="AnswerPlan.Tokens"/> starts a new paragraph (the text
     /// gets a blank line, the model's context a sequence boundary); from there the answer ends after the first token
-    /// that ends a sentence, at a sampled end-of-text, or (short kinds) at the first word boundary after
+    /// that ends a sentence, at a sampled end-of-text (the model's paragraph end), or (short kinds) at the first word boundary after
     /// <see cref="AnswerPlan.HardEnd"/>, with finish reason <c>stop</c>. <see cref="MaxTokens"/> still caps it.
     /// </summary>
     public AnswerPlan? Plan { get; init; }
