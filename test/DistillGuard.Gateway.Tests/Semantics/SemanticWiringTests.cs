@@ -22,7 +22,7 @@ public sealed class SemanticWiringTests
         var engine = gateway.App.Services.GetRequiredService<DetectionEngine>();
 
         // The model loads in the background; requests before then are not sampled.
-        for (var i = 0; i < 200 && worker.Features is null; i++)
+        for (var i = 0; i < 1200 && worker.Features is null; i++)
         {
             await Task.Delay(50);
         }
@@ -41,7 +41,7 @@ public sealed class SemanticWiringTests
             await client.CompleteChatAsync([new UserChatMessage(prompt)], new ChatCompletionOptions { MaxOutputTokenCount = 8 });
         }
 
-        for (var i = 0; i < 200 && worker.Features.Embedded < prompts.Length; i++)
+        for (var i = 0; i < 1200 && worker.Features.Embedded < prompts.Length; i++)
         {
             await Task.Delay(50);
         }
