@@ -8,12 +8,13 @@ namespace DistillGuard.Policy.RateLimiting;
 /// steady rate. Requests need one whole unit; tokens are admitted while the balance is positive and may go into
 /// debt as a stream flows, which later requests then wait out. Each key has its own lock, so keys never contend.
 /// </remarks>
-public sealed class TokenBucketRateLimiter : IRateLimiter
+public sealed class TokenBucketRateLimiter : IRateLimiter, IAdmissionStore
 {
     private static readonly TimeSpan s_minute = TimeSpan.FromMinutes(1);
     private static readonly TimeSpan s_day = TimeSpan.FromDays(1);
 
     private readonly ConcurrentDictionary<string, KeyState> _keys = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, InFlightCount> _inFlight = new(StringComparer.Ordinal);
     private long _operations;
     private int _sweeping;
 
@@ -54,6 +55,104 @@ public sealed class TokenBucketRateLimiter : IRateLimiter
 
         MaybeSweep(now);
         return decision;
+    }
+
+    public RateLimitDecision TryReserve(string key, RateLimits limits, long tokens, DateTimeOffset now)
+    {
+        if (limits.TokensPerMinute is null && limits.TokensPerDay is null)
+        {
+            return new RateLimitDecision(true, RateLimitKind.None, TimeSpan.Zero, default, default);
+        }
+
+        var state = _keys.GetOrAdd(key, static _ => new KeyState());
+        lock (state)
+        {
+            state.Refill(limits, now);
+            var refusal = RateLimitKind.None;
+            var retryAfter = TimeSpan.Zero;
+            // A ceiling above a bucket's capacity could never be covered: it needs the full bucket (the caller refuses
+            // such requests outright; this keeps the wait finite if one comes through).
+            var need = Math.Max(tokens, double.Epsilon);
+            Check(state.TokensPerMinute, limits.TokensPerMinute, s_minute, Math.Min(need, limits.TokensPerMinute ?? need), RateLimitKind.TokensPerMinute, ref refusal, ref retryAfter);
+            Check(state.TokensPerDay, limits.TokensPerDay, s_day, Math.Min(need, limits.TokensPerDay ?? need), RateLimitKind.TokensPerDay, ref refusal, ref retryAfter);
+            if (refusal == RateLimitKind.None)
+            {
+                state.TokensPerMinute.Level -= tokens;
+                state.TokensPerDay.Level -= tokens;
+            }
+
+            return new RateLimitDecision(
+                refusal == RateLimitKind.None,
+                refusal,
+                retryAfter,
+                default,
+                Status(state.TokensPerMinute, limits.TokensPerMinute, s_minute, state.TokensPerDay, limits.TokensPerDay, s_day));
+        }
+    }
+
+    public void Settle(string key, RateLimits limits, long reserved, long used, DateTimeOffset now)
+    {
+        var difference = used - reserved;
+        if (difference == 0 || (limits.TokensPerMinute is null && limits.TokensPerDay is null))
+        {
+            return;
+        }
+
+        var state = _keys.GetOrAdd(key, static _ => new KeyState());
+        lock (state)
+        {
+            // Refill first: the refund lands on today's balance and is capped at the capacity like any refill.
+            state.Refill(limits, now);
+            Adjust(state.TokensPerMinute, limits.TokensPerMinute, difference);
+            Adjust(state.TokensPerDay, limits.TokensPerDay, difference);
+        }
+
+        static void Adjust(Bucket bucket, long? capacity, long debit)
+        {
+            if (capacity is { } c)
+            {
+                bucket.Level = Math.Min(c, bucket.Level - debit);
+            }
+        }
+    }
+
+    public bool TryEnter(string key, int limit)
+    {
+        var count = _inFlight.GetOrAdd(key, static _ => new InFlightCount());
+        lock (count)
+        {
+            if (count.Value >= limit)
+            {
+                return false;
+            }
+
+            count.Value++;
+            return true;
+        }
+    }
+
+    public void Leave(string key)
+    {
+        if (_inFlight.TryGetValue(key, out var count))
+        {
+            lock (count)
+            {
+                count.Value = Math.Max(0, count.Value - 1);
+            }
+        }
+    }
+
+    public int InFlight(string key)
+    {
+        if (!_inFlight.TryGetValue(key, out var count))
+        {
+            return 0;
+        }
+
+        lock (count)
+        {
+            return count.Value;
+        }
     }
 
     public void ConsumeTokens(string key, RateLimits limits, long tokens, DateTimeOffset now)
@@ -153,6 +252,11 @@ public sealed class TokenBucketRateLimiter : IRateLimiter
                 _keys.TryRemove(new KeyValuePair<string, KeyState>(key, state));
             }
         }
+    }
+
+    private sealed class InFlightCount
+    {
+        public int Value;
     }
 
     private sealed class Bucket
