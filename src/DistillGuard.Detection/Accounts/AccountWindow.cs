@@ -27,6 +27,21 @@ internal sealed class AccountWindow
     /// <summary>Slots of the repeat memory: one byte each; a benchmark's items (hundreds to a few thousand) mostly fit.</summary>
     private const int RepeatSlots = 1792;
 
+    /// <summary>Prompts whose sampling settings are remembered (direct-mapped): a prober's sweep of one prompt comes in a burst.</summary>
+    private const int SweptPrompts = 256;
+
+    /// <summary>
+    /// Distinct settings on one prompt beyond which a new one counts as a sweep: an evaluation re-runs an item greedy and
+    /// sampled, a red-teamer retries an attack at default, 0 and 1.0; a fourth setting on the same text is a measurement.
+    /// </summary>
+    private const int SettingsPerPrompt = 3;
+
+    /// <summary>
+    /// Answers of at most this many tokens per choice are graded labels (a letter, a number, yes/no): logprobs on them score
+    /// an item, as evaluations do; on longer answers they are the teacher's distribution over its reasoning.
+    /// </summary>
+    private const int GradedAnswerTokens = 3;
+
     /// <summary>Repeated completion tokens are kept per hour in units of this many tokens (rounded down).</summary>
     private const int RepeatTokenUnit = 8;
 
@@ -43,6 +58,10 @@ internal sealed class AccountWindow
     private readonly RepeatMemory _answered = new(RepeatSlots);
     private readonly ulong[] _recent = new ulong[RecentFingerprints];
     private readonly ulong[] _recentSettings = new ulong[RecentSettings];
+
+    // Per remembered prompt: the upper 32 bits tag the prompt's text hash, the lower 32 are a bitmap of the settings it
+    // was asked under (one bit per setting hash, so two settings sharing a bit read as one: it errs towards "no sweep").
+    private readonly ulong[] _promptSettings = new ulong[SweptPrompts];
     private WindowGeneration _current = new();
     private WindowGeneration _previous = new();
     private long _latestHour = long.MinValue;
@@ -76,7 +95,7 @@ internal sealed class AccountWindow
     public long TotalCompletionTokens { get; private set; }
 
     /// <summary>Bytes of detection state held for this account (arrays and fields, object headers excluded).</summary>
-    public int SizeBytes => (RingHours * (8 + 4)) + (RecentFingerprints * 8) + (RecentSettings * 8) + _answered.SizeBytes + _current.SizeBytes + _previous.SizeBytes + 128;
+    public int SizeBytes => (RingHours * (8 + 4)) + (RecentFingerprints * 8) + (RecentSettings * 8) + (SweptPrompts * 8) + _answered.SizeBytes + _current.SizeBytes + _previous.SizeBytes + 128;
 
     /// <summary>Folds one request into the window.</summary>
     public void Observe(UsageEvent e, DetectionOptions options)
@@ -145,8 +164,28 @@ internal sealed class AccountWindow
             generation.RepeatMultiChoice += repeat ? 1 : 0;
         }
 
+        var logprobs = e.Logprobs || e.TopLogprobs > 0;
+        if (!repeat)
+        {
+            // Soft labels: one log-probability per returned token (and echoed prompt token) per alternative asked for.
+            var perToken = Math.Max(1, e.TopLogprobs ?? 0);
+            var entries = logprobs ? ((long)completion + (e.Echo ? Math.Max(0, e.PromptTokens) : 0)) * perToken : 0;
+            generation.LogprobEntries += entries;
+            generation.HarvestedTokens += completion + entries;
+            if (logprobs && e.N > 1)
+            {
+                generation.SampledLogprobs++;
+            }
+        }
+
         generation.Repeats += repeat ? 1 : 0;
-        if (IsNovelSetting(SamplingKey(e) | 1))
+        var setting = SamplingKey(e) | 1;
+        if (text is not null && IsPromptSweep(promptHash, setting))
+        {
+            generation.PromptSweeps++;
+        }
+
+        if (IsNovelSetting(setting))
         {
             generation.NovelSettings++;
         }
@@ -174,7 +213,7 @@ internal sealed class AccountWindow
 
         if (text is not null)
         {
-            ObserveText(generation, text, promptHash, ticks, longOutput, options);
+            ObserveText(generation, text, promptHash, ticks, new RequestTraits(longOutput, logprobs && completion / Math.Max(1, e.N) > GradedAnswerTokens), options);
         }
 
         if (ticks >= _lastTicks)
@@ -233,6 +272,27 @@ internal sealed class AccountWindow
     }
 
     /// <summary>
+    /// True when this exact prompt was already asked under <see cref="SettingsPerPrompt"/> other sampling
+    /// settings and now comes with a new one. A slot taken by another prompt starts over, so a forgotten sweep is missed,
+    /// never invented.
+    /// </summary>
+    /// <remarks>
+    /// The exact text, not the skeleton: measuring a distribution needs the same context, and the skeleton of a templated
+    /// probe is one for all its prompts, whose settings would then merge into one set and hide the sweep of each.
+    /// </remarks>
+    private bool IsPromptSweep(ulong promptHash, ulong setting)
+    {
+        var slot = (int)(HashMix.Mix(promptHash) % SweptPrompts);
+        var tag = (promptHash >> 32) | 1;
+        var bit = 1UL << (int)(HashMix.Mix(setting) & 31);
+        var entry = _promptSettings[slot];
+        var mask = entry >> 32 == tag ? entry & 0xFFFF_FFFFUL : 0;
+        var sweep = (mask & bit) == 0 && System.Numerics.BitOperations.PopCount(mask) >= SettingsPerPrompt;
+        _promptSettings[slot] = (tag << 32) | mask | bit;
+        return sweep;
+    }
+
+    /// <summary>
     /// The sampling settings of a request: temperature and top_p to 0.05, logprobs, top_logprobs and n. An application
     /// sends what its code fixes (a few call sites, a few settings); a sweep over them measures the model's distribution.
     /// <c>max_tokens</c> and the seed are left out: applications budget length per request, and some send a fresh seed
@@ -247,7 +307,12 @@ internal sealed class AccountWindow
         return HashMix.Mix(h ^ ((ulong)(uint)Math.Max(1, e.N) << 8));
     }
 
-    private void ObserveText(WindowGeneration generation, string text, ulong promptHash, long ticks, bool longOutput, DetectionOptions options)
+    /// <summary>What <see cref="ObserveText"/> needs of the request besides its text.</summary>
+    /// <param name="LongOutput">See <see cref="IsLongOutput"/>.</param>
+    /// <param name="SoftLabels">Logprobs returned on an answer longer than a graded label (<see cref="GradedAnswerTokens"/>).</param>
+    private readonly record struct RequestTraits(bool LongOutput, bool SoftLabels);
+
+    private void ObserveText(WindowGeneration generation, string text, ulong promptHash, long ticks, RequestTraits traits, DetectionOptions options)
     {
         Span<ulong> words = stackalloc ulong[MaxContentWords];
         var shape = PromptAnalysis.Analyse(text, words);
@@ -278,12 +343,23 @@ internal sealed class AccountWindow
         {
             generation.FollowUps++;
         }
-        else if (shape.Elicitation >= 0.5)
+        else
         {
-            generation.Elicited++;
-            if (longOutput)
+            var elicited = shape.Elicitation >= 0.5;
+            if (elicited)
             {
-                generation.ElicitedLong++;
+                generation.Elicited++;
+                if (traits.LongOutput)
+                {
+                    generation.ElicitedLong++;
+                }
+            }
+
+            // The soft-label conjunction also takes a prompt that lays out its answer's form (labelled fields with
+            // enumerated parts or a fixed format), whatever words ask for it.
+            if ((elicited || shape.Structured) && traits.SoftLabels)
+            {
+                generation.ElicitedLogprobs++;
             }
         }
 
@@ -356,6 +432,10 @@ internal sealed class AccountWindow
         var repeats = Share(static g => g.Repeats, requests);
         values[(int)DetectorKind.SamplingSweep] = Share(static g => g.NovelSettings, requests);
         values[(int)DetectorKind.MaxTokensCeilingShare] = Share(static g => g.AtCeiling, requests);
+        values[(int)DetectorKind.LogprobEntries] = (current?.LogprobEntries ?? 0) + (previous?.LogprobEntries ?? 0);
+        values[(int)DetectorKind.HarvestedTokens] = (current?.HarvestedTokens ?? 0) + (previous?.HarvestedTokens ?? 0);
+        values[(int)DetectorKind.SampledLogprobShare] = Share(static g => g.SampledLogprobs, requests);
+        values[(int)DetectorKind.PromptSettingSweep] = Share(static g => g.PromptSweeps, requests);
         if (text > 0)
         {
             // The count-min sketch never under-counts; the top template over two generations is bounded by their sum.
@@ -363,6 +443,7 @@ internal sealed class AccountWindow
             values[(int)DetectorKind.NearDuplicateShare] = Share(static g => g.NearDuplicates, text);
             values[(int)DetectorKind.ElicitationShare] = Share(static g => g.Elicited, text - followUps);
             values[(int)DetectorKind.ReasoningHarvestShare] = Share(static g => g.ElicitedLong, text - followUps);
+            values[(int)DetectorKind.SoftLabelHarvestShare] = Share(static g => g.ElicitedLogprobs, text - followUps);
             values[(int)DetectorKind.SingleTurnShare] = 1 - Share(static g => g.FollowUps, text);
             values[(int)DetectorKind.TopicCoverage] = TopicCoverage(current, previous);
             values[(int)DetectorKind.TopicFocus] = TopicFocus(current, previous);

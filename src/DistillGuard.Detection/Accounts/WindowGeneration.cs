@@ -32,6 +32,19 @@ internal sealed class WindowGeneration
     /// <summary>Requests whose sampling settings were not among the account's few most recently used ones.</summary>
     public int NovelSettings;
     public int RepeatLogprobs;
+
+    /// <summary>Log-probabilities returned to new requests (soft labels), and all information returned (every choice's tokens plus those).</summary>
+    public long LogprobEntries;
+    public long HarvestedTokens;
+
+    /// <summary>First turns that asked for reasoning or a structured answer and returned logprobs.</summary>
+    public int ElicitedLogprobs;
+
+    /// <summary>Requests that brought a prompt to a third or later distinct sampling setting.</summary>
+    public int PromptSweeps;
+
+    /// <summary>New requests asking for n &gt; 1 samples with logprobs.</summary>
+    public int SampledLogprobs;
     public int RepeatMultiChoice;
     public int Errors;
     public long PromptTokens;
@@ -42,7 +55,7 @@ internal sealed class WindowGeneration
     public double GapM2;
 
     /// <summary>Bytes of state held by this generation (arrays and fields, excluding object headers).</summary>
-    public int SizeBytes => Skeletons.SizeBytes + Templates.SizeBytes + Topics.SizeBytes + (TopicBuckets.Length * 8) + (Capabilities.Length * 4) + 112;
+    public int SizeBytes => Skeletons.SizeBytes + Templates.SizeBytes + Topics.SizeBytes + (TopicBuckets.Length * 8) + (Capabilities.Length * 4) + 140;
 
     /// <summary>Adds one gap (seconds) to the running inter-arrival statistics (Welford).</summary>
     public void AddGap(double seconds)
@@ -75,7 +88,8 @@ internal sealed class WindowGeneration
         Array.Clear(Capabilities);
         Requests = TextRequests = Elicited = ElicitedLong = LongOutputs = Logprobs = MultiChoice = AtCeiling = FollowUps = NearDuplicates = Errors = Repeats = RepeatLogprobs = RepeatMultiChoice = 0;
         PromptTokens = CompletionTokens = 0;
-        NovelSettings = 0;
+        NovelSettings = ElicitedLogprobs = PromptSweeps = SampledLogprobs = 0;
+        LogprobEntries = HarvestedTokens = 0;
         TopTemplate = 0;
         GapCount = 0;
         GapMean = GapM2 = 0;

@@ -38,6 +38,9 @@ public sealed class DetectionEngine
     /// <summary>Features computed outside the engine (sentence embeddings); null: those detectors stay silent (NaN).</summary>
     public IFeatureExtension? Extension { get; set; }
 
+    /// <summary>Evidence from outside the account's traffic (partner indicators); null: none.</summary>
+    public IEvidenceSource? EvidenceSource { get; set; }
+
     /// <summary>Accounts with state in memory.</summary>
     public int AccountCount => _accounts.Count;
 
@@ -151,7 +154,7 @@ public sealed class DetectionEngine
 
         Extension?.Fill(accountId, now, features.Values);
 
-        return RiskScoring.Assess(accountId, now, cohort, features, _calibration, _options);
+        return RiskScoring.Assess(accountId, now, cohort, features, _calibration, _options, EvidenceSource?.Evidence(accountId, now));
     }
 
     /// <summary>Assesses every account in memory at <paramref name="now"/>.</summary>

@@ -34,7 +34,8 @@ public static class RiskScoring
     }
 
     /// <summary>The full assessment of one account.</summary>
-    public static AccountAssessment Assess(string accountId, DateTimeOffset now, string cohort, WindowFeatures features, DetectionCalibration calibration, DetectionOptions options)
+    /// <param name="external">A term from an <see cref="IEvidenceSource"/>, added to S as a group of its own (null: none).</param>
+    public static AccountAssessment Assess(string accountId, DateTimeOffset now, string cohort, WindowFeatures features, DetectionCalibration calibration, DetectionOptions options, RiskContribution? external = null)
     {
         var band = Cohorts.Band(features.Requests);
         var references = calibration.ReferencesFor(cohort, band);
@@ -68,6 +69,11 @@ public static class RiskScoring
         }
 
         var total = calibration.Combination.Combine(p);
+        if (external is { Evidence: > 0 } partner)
+        {
+            total += partner.Evidence;
+            terms.Add(partner);
+        }
         terms.Sort(static (a, b) => b.Evidence.CompareTo(a.Evidence));
         if (terms.Count > MaxReasons)
         {

@@ -12,10 +12,14 @@ namespace DistillGuard.Detection.Prompts;
 /// <param name="Capability">Index into <see cref="Lexicons.CapabilityNames"/> of the dominant capability area (0: none).</param>
 /// <param name="Tokens">Skeleton tokens read.</param>
 /// <param name="ContentWords">Content-word hashes written to the caller's buffer.</param>
+/// <param name="Structure">How many kinds of answer scaffolding the prompt lays out (0–3), see <see cref="PromptAnalysis.StructuredAt"/>.</param>
 internal readonly record struct PromptShape(
     ulong SkeletonHash, ulong PrefixHash, ulong SuffixHash, ulong SimHash, ulong TopicHash,
-    double Elicitation, byte Capability, int Tokens, int ContentWords)
+    double Elicitation, byte Capability, int Tokens, int ContentWords, byte Structure = 0)
 {
+    /// <summary>True when the prompt lays out at least <see cref="PromptAnalysis.StructuredAt"/> kinds of scaffolding.</summary>
+    public bool Structured => Structure >= PromptAnalysis.StructuredAt;
+
     /// <summary>True when the prompt had any token.</summary>
     public bool HasText => Tokens > 0;
 }
@@ -25,6 +29,13 @@ internal static class PromptAnalysis
 {
     /// <summary>Tokens hashed at each end of the skeleton for the prefix and suffix template keys.</summary>
     public const int EdgeTokens = 10;
+
+    /// <summary>
+    /// Kinds of scaffolding (labelled fields, enumerated lines, format delimiters) from which a prompt counts as
+    /// prescribing its answer's structure. One kind is common (a "Question:/Answer:" pair, a pasted list, a JSON
+    /// snippet); a prompt that labels its fields *and* enumerates parts or fixes a format is writing a form to be filled.
+    /// </summary>
+    public const int StructuredAt = 2;
 
     /// <summary>Longest phrase in the elicitation lexicon, in tokens.</summary>
     private const int PhraseWindow = 8;
@@ -54,8 +65,10 @@ internal static class PromptAnalysis
         var contentCount = 0;
         ulong matched = 0;
         var elicitation = 0.0;
+        var scaffold = new Scaffold();
         while (tokenizer.MoveNext())
         {
+            scaffold.Add(ref tokenizer);
             var hash = tokenizer.Hash;
             whole = HashMix.Mix(whole ^ hash) + 0x9E3779B97F4A7C15UL;
             if (count < EdgeTokens)
@@ -130,7 +143,8 @@ internal static class PromptAnalysis
             1 - Math.Exp(-elicitation),
             capability,
             count,
-            contentCount);
+            contentCount,
+            scaffold.Kinds);
     }
 
     /// <summary>The skeleton as text (masked tokens shown as <c>#</c>, <c>"…"</c>, <c>&lt;url&gt;</c>, <c>N</c>), for tests and analysts.</summary>
@@ -158,6 +172,52 @@ internal static class PromptAnalysis
         }
 
         return builder.ToString();
+    }
+
+    /// <summary>
+    /// Layout cues of a prompt that lays out the answer it wants, read from punctuation and line starts only — no word
+    /// list, so rephrasing the request does not remove them: field labels (any word opening a line and followed by a
+    /// colon, or a markdown header), enumerated lines ("1." / "2)" / "-" / "*" opening a line) and format delimiters
+    /// (braces, angle brackets, table bars).
+    /// </summary>
+    private struct Scaffold
+    {
+        private SkeletonTokenKind _previousKind;
+        private bool _previousLineStart;
+        private int _labels;
+        private int _enumerated;
+        private int _delimiters;
+
+        /// <summary>Kinds of scaffolding seen: two labelled lines, two enumerated lines, four delimiters each count one.</summary>
+        public readonly byte Kinds => (byte)((_labels >= 2 ? 1 : 0) + (_enumerated >= 2 ? 1 : 0) + (_delimiters >= 4 ? 1 : 0));
+
+        public void Add(ref SkeletonTokenizer token)
+        {
+            if (token.Kind == SkeletonTokenKind.Punctuation)
+            {
+                var c = token.Punctuation;
+                if ((c == ':' && _previousLineStart && _previousKind is SkeletonTokenKind.Word or SkeletonTokenKind.Name) || (token.LineStart && c == '#'))
+                {
+                    // "Label:" opening a line, or a markdown header: a named section.
+                    _labels++;
+                }
+                else if (c is '.' or ')' && _previousLineStart && _previousKind == SkeletonTokenKind.Number)
+                {
+                    _enumerated++;
+                }
+                else if (token.LineStart && c is '-' or '*' or '•')
+                {
+                    _enumerated++;
+                }
+                else if (c is '{' or '}' or '<' or '>' or '|')
+                {
+                    _delimiters++;
+                }
+            }
+
+            _previousKind = token.Kind;
+            _previousLineStart = token.LineStart;
+        }
     }
 
     private static bool EndsWith(ReadOnlySpan<ulong> ring, int count, ulong[] phrase)

@@ -32,6 +32,7 @@ internal ref struct SkeletonTokenizer
     private readonly Span<char> _word;
     private int _position;
     private bool _sentenceStart;
+    private bool _lineStart;
 
     public SkeletonTokenizer(ReadOnlySpan<char> text, Span<char> wordBuffer)
     {
@@ -39,12 +40,17 @@ internal ref struct SkeletonTokenizer
         _word = wordBuffer;
         _position = 0;
         _sentenceStart = true;
+        _lineStart = true;
+        LineStart = false;
         Kind = SkeletonTokenKind.Word;
         WordLength = 0;
         Punctuation = '\0';
     }
 
     public SkeletonTokenKind Kind { get; private set; }
+
+    /// <summary>True when the current token is the first of its line (the text's first token included).</summary>
+    public bool LineStart { get; private set; }
 
     /// <summary>Length of the lower-cased word in the buffer (for <see cref="SkeletonTokenKind.Word"/>).</summary>
     public int WordLength { get; private set; }
@@ -78,6 +84,7 @@ internal ref struct SkeletonTokenizer
                 if (c == '\n')
                 {
                     _sentenceStart = true;
+                    _lineStart = true;
                 }
 
                 _position++;
@@ -147,6 +154,8 @@ internal ref struct SkeletonTokenizer
             {
                 Punctuation = c;
                 Kind = SkeletonTokenKind.Punctuation;
+                LineStart = _lineStart;
+                _lineStart = false;
                 _sentenceStart = c is '.' or '!' or '?' or ':' or ';' or '(' or '[' or '-' or '*' or '#' or '>';
                 return true;
             }
@@ -158,6 +167,8 @@ internal ref struct SkeletonTokenizer
     private bool Emit(SkeletonTokenKind kind)
     {
         Kind = kind;
+        LineStart = _lineStart;
+        _lineStart = false;
         if (kind != SkeletonTokenKind.Word)
         {
             WordLength = 0;

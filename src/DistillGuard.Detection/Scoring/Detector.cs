@@ -22,6 +22,11 @@ public enum DetectorKind
     SingleTurnShare,
     ReasoningHarvestShare,
     SamplingSweep,
+    LogprobEntries,
+    HarvestedTokens,
+    SoftLabelHarvestShare,
+    PromptSettingSweep,
+    SampledLogprobShare,
     SemanticTemplate,
     IntentNearness,
     SemanticBreadth,
@@ -75,6 +80,31 @@ public sealed record Detector(DetectorKind Kind, string Code, string Meaning, bo
         // request after request is a measurement of the model's output distribution (logit and parameter stealing), where
         // an application cycles among the few settings its code fixes and an evaluation changes them once per run.
         new(DetectorKind.SamplingSweep, "sampling_sweep", "share of requests whose sampling settings (temperature, top_p, logprobs, top_logprobs, n) are a fifth or later, not among the account's 4 most recent", true, "sampling", Share),
+
+        // Harvest value beyond answer length: what a request returns that a student model trains on. A soft label is one
+        // log-probability returned (max(1, top_logprobs) per token of every choice, and per prompt token when the prompt
+        // is echoed with logprobs); soft labels carry far more of the teacher per token than its text does (Hinton et al.
+        // 2015), so a short-answer logprob harvest extracts much while its answers stay short. Counted for new requests
+        // only, over the content window, and compared with the cohort's heavy users in the same evidence band. The tail
+        // floor is in entries: 2,000 is a benchmark's multiple-choice run (400 items at top-5), so one such run beyond
+        // every benign account is e times less likely, not a certainty.
+        new(DetectorKind.LogprobEntries, "logprob_entries", "log-probabilities returned (soft labels: tokens of every choice, and echoed prompt tokens, times max(1, top_logprobs)) for new requests in the window", true, "information", 2000),
+        // Total information is a volume: it shares the volume group so that a plain text harvest is not charged twice.
+        new(DetectorKind.HarvestedTokens, "harvested_tokens", "information extracted: completion tokens of every choice (n samples count n times) plus log-probabilities returned, for new requests in the window", true, "volume", 2000),
+
+        // Reasoning asked for and soft labels returned on the same first turn: evaluations score graded answers with
+        // logprobs and ask for steps in other runs; a soft-label harvest does both on every request. Same group as
+        // reasoning_harvest_share: both are the "asked for reasoning and took it away" conjunction.
+        new(DetectorKind.SoftLabelHarvestShare, "soft_label_harvest_share", "share of first turns that ask for reasoning or a structured answer and return logprobs", true, "extraction", Share),
+
+        // Measuring the output distribution of one prompt: the same prompt text answered under a fourth or later distinct
+        // sampling setting. An evaluation re-runs an item greedy and sampled, a red-teamer retries an attack at two or three
+        // temperatures; a prober sweeps temperatures and top_logprobs on it, however few settings it uses in all.
+        new(DetectorKind.PromptSettingSweep, "prompt_setting_sweep", "share of requests that ask a prompt already answered under three other sampling settings (temperature, top_p, logprobs, top_logprobs, n) again under a new one", true, "sampling", Share),
+
+        // Samples and the distribution at once: pass@k needs n samples and scoring needs logprobs, no evaluation needs
+        // both on one request; estimating the output distribution does.
+        new(DetectorKind.SampledLogprobShare, "sampled_logprob_share", "share of new requests that ask for n > 1 samples and their logprobs together", true, "sampling", Share),
 
         // Sentence-embedding evidence (DistillGuard.Semantics, through IFeatureExtension): NaN unless an extension fills it.
         // Each joins the group of the lexical detector it generalises, so one behaviour seen both ways counts once.

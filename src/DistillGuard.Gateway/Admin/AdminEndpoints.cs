@@ -3,6 +3,7 @@ using DistillGuard.Gateway.Hosting;
 using DistillGuard.Gateway.Inference;
 using DistillGuard.Gateway.OpenAI;
 using DistillGuard.Gateway.Policy;
+using DistillGuard.Gateway.ThreatIntel;
 using DistillGuard.Gateway.Watermarking;
 using DistillGuard.Storage.Accounts;
 using DistillGuard.Storage.Usage;
@@ -42,6 +43,7 @@ internal static class AdminEndpoints
         admin.MapGet("/accounts/{id}", GetAccountAsync);
         admin.MapPolicyApi();
         admin.MapWatermarkApi();
+        admin.MapIntelAdminApi();
     }
 
     private static async Task CreateAccountAsync(HttpContext context, IAccountStore accounts, TimeProvider time)

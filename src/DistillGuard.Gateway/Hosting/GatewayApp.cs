@@ -6,6 +6,7 @@ using DistillGuard.Gateway.Inference;
 using DistillGuard.Gateway.Observability;
 using DistillGuard.Gateway.OpenAI;
 using DistillGuard.Gateway.Policy;
+using DistillGuard.Gateway.ThreatIntel;
 using DistillGuard.Gateway.Usage;
 using DistillGuard.Gateway.Watermarking;
 using DistillGuard.LanguageModels;
@@ -79,7 +80,7 @@ public sealed class GatewayApp : IAsyncDisposable
         }
     }
 
-    /// <summary>The host's services, for tests that drive the background workers one pass at a time.</summary>
+    /// <summary>The host's services, for tests that drive the background workers one pass at a time or inspect a store.</summary>
     internal IServiceProvider Services => _app.Services;
 
     /// <summary>The usage log, for hosts that report its counters.</summary>
@@ -152,6 +153,7 @@ public sealed class GatewayApp : IAsyncDisposable
         services.TryAddSingleton<IAccountRiskSource, UnscoredRiskSource>();
         services.AddDistillGuardPolicy(options, dataDirectory);
         services.AddDistillGuardWatermarking(options, dataDirectory);
+        services.AddDistillGuardThreatIntel(dataDirectory);
         services.AddSingleton(sp =>
         {
             var backends = new List<IModelBackend>();
@@ -213,6 +215,7 @@ public sealed class GatewayApp : IAsyncDisposable
 
         app.MapInferenceApi();
         app.MapAdminApi(adminToken);
+        app.MapTaxii();
         app.MapMetrics("/metrics", app.Services.GetRequiredService<GatewayMetrics>().Registry);
         app.MapGet("/healthz", () => Results.Text("ok"));
         app.MapFallback(context => OpenAIError.NotFound(context, $"No route for {context.Request.Method} {context.Request.Path}.", "unknown_url"));

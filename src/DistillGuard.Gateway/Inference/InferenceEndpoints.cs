@@ -113,6 +113,7 @@ internal sealed class InferenceHandler(ApiKeyAuthentication authentication, Mode
             usage.StopCount = request.Stop.Count;
             usage.Logprobs = request.Logprobs;
             usage.TopLogprobs = request.TopLogprobs;
+            usage.Echo = request.Echo;
             usage.PromptText = request.PromptText;
 
             var backend = catalog.Find(request.Model);

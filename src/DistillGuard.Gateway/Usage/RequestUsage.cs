@@ -19,6 +19,7 @@ internal sealed class RequestUsage
     public int N { get; set; } = 1;
     public bool Logprobs { get; set; }
     public int? TopLogprobs { get; set; }
+    public bool Echo { get; set; }
     public long? Seed { get; set; }
     public int StopCount { get; set; }
     public int PromptTokens { get; set; }

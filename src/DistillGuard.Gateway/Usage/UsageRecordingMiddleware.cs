@@ -56,6 +56,7 @@ internal sealed class UsageRecordingMiddleware(RequestDelegate next, UsageLog us
             N = usage.N,
             Logprobs = usage.Logprobs,
             TopLogprobs = usage.TopLogprobs,
+            Echo = usage.Echo,
             Seed = usage.Seed,
             StopCount = usage.StopCount,
             PromptTokens = usage.PromptTokens,

@@ -20,6 +20,9 @@ public sealed record UsageEvent
     public int N { get; init; } = 1;
     public bool Logprobs { get; init; }
     public int? TopLogprobs { get; init; }
+
+    /// <summary>The prompt was echoed back (completions <c>echo</c>); with logprobs it returns the prompt's log-probabilities too.</summary>
+    public bool Echo { get; init; }
     public long? Seed { get; init; }
     public int StopCount { get; init; }
     public int PromptTokens { get; init; }

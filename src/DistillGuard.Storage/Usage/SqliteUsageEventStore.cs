@@ -51,12 +51,17 @@ internal sealed class SqliteUsageEventStore : IUsageEventStore
             -- Only rows that still hold prompt text: the periodic purge never rescans already purged history.
             CREATE INDEX ix_usage_events_prompt_ts ON usage_events (ts) WHERE prompt_text IS NOT NULL;
             """),
+
+        // Files written before the column existed read as "not echoed", which is what those requests were recorded as.
+        new(2, "usage_events.echo (prompt echoed with its logprobs)", """
+            ALTER TABLE usage_events ADD COLUMN echo INTEGER NOT NULL DEFAULT 0;
+            """),
     ];
 
     private const string Columns = """
         request_id, ts, account_id, key_id, client_address, user_agent, endpoint, model, stream, temperature, top_p,
         max_tokens, n, logprobs, top_logprobs, seed, stop_count, prompt_tokens, completion_tokens, latency_ms, ttft_ms,
-        status, error_code, finish_reason, prompt_text
+        status, error_code, finish_reason, prompt_text, echo
         """;
 
     private readonly SqliteDatabase _database;
@@ -226,6 +231,7 @@ internal sealed class SqliteUsageEventStore : IUsageEventStore
         Text(st, 23, e.ErrorCode);
         Text(st, 24, e.FinishReason);
         Text(st, 25, e.PromptText);
+        raw.sqlite3_bind_int(st, 26, e.Echo ? 1 : 0);
     }
 
     // UTF-16 binding: SQLite converts natively, so no UTF-8 copy is allocated per value.
@@ -364,6 +370,7 @@ internal sealed class SqliteUsageEventStore : IUsageEventStore
         ErrorCode = r.IsDBNull(22) ? null : r.GetString(22),
         FinishReason = r.IsDBNull(23) ? null : r.GetString(23),
         PromptText = r.IsDBNull(24) ? null : r.GetString(24),
+        Echo = r.GetInt64(25) != 0,
     };
 
     /// <inheritdoc />

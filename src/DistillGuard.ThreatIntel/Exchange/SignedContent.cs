@@ -77,13 +77,25 @@ public static class SignedContent
             }
             else
             {
+                // An envelope with nothing to give (the last page) has no "objects" at all (TAXII 2.1 §3.7).
                 using var document = JsonDocument.Parse(json.ToArray());
-                if (document.RootElement.ValueKind != JsonValueKind.Object || !document.RootElement.TryGetProperty("objects", out var list) || list.ValueKind != JsonValueKind.Array)
+                if (document.RootElement.ValueKind != JsonValueKind.Object)
                 {
-                    throw new StixFormatException("an envelope is an object with an \"objects\" array");
+                    throw new StixFormatException("an envelope is a JSON object");
                 }
 
-                elements = [.. list.EnumerateArray().Select(e => e.Clone())];
+                if (!document.RootElement.TryGetProperty("objects", out var list))
+                {
+                    elements = [];
+                }
+                else if (list.ValueKind != JsonValueKind.Array)
+                {
+                    throw new StixFormatException("an envelope's \"objects\" is an array");
+                }
+                else
+                {
+                    elements = [.. list.EnumerateArray().Select(e => e.Clone())];
+                }
             }
 
             var objects = new List<ImportedObject>(elements.Count);

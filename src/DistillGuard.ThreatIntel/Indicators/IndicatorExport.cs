@@ -45,7 +45,7 @@ public sealed class IndicatorExportOptions
 /// <summary>Turns flagged operators into a STIX 2.1 bundle of indicators, campaigns, ATLAS attack-patterns, relationships and sightings.</summary>
 public static class IndicatorExport
 {
-    /// <summary>The bundle for <paramref name="operators"/> at <paramref name="now"/>.</summary>
+    /// <summary>The bundle for <paramref name="operators"/> at <paramref name="now"/> (which names the bundle only: object versions are the operators' last-seen times, so re-exporting unchanged operators yields the same objects).</summary>
     /// <remarks>
     /// The extension-definition is published beside the bundle (<see cref="DistillationExtension.Definition"/>, and in
     /// every TAXII collection), not inside it: the OASIS bundle schema lists no extension-definition among its known
@@ -101,7 +101,7 @@ public static class IndicatorExport
             {
                 Id = campaignId,
                 Created = traits.FirstSeen,
-                Modified = now,
+                Modified = traits.LastSeen,
                 CreatedByRef = producer.Id,
                 Name = "Distillation operator " + shortName,
                 Description = string.Create(CultureInfo.InvariantCulture, $"{traits.Accounts} account(s), {traits.Requests} requests, flagged at level '{op.Level}'."),
@@ -115,7 +115,7 @@ public static class IndicatorExport
             {
                 Id = indicatorId,
                 Created = traits.FirstSeen,
-                Modified = now,
+                Modified = traits.LastSeen,
                 CreatedByRef = producer.Id,
                 Name = "Distillation operator " + shortName + " fingerprint",
                 IndicatorTypes = ["malicious-activity"],
@@ -132,17 +132,17 @@ public static class IndicatorExport
                     [DistillationExtension.Id] = JsonSerializer.SerializeToElement(content, StixJsonContext.Default.DistillationIndicatorContent),
                 },
             });
-            objects.Add(Relationship(ns, "indicates", indicatorId, campaignId, producer.Id, now, markings));
+            objects.Add(Relationship(ns, "indicates", indicatorId, campaignId, producer.Id, markings));
             foreach (var technique in techniques)
             {
-                objects.Add(Relationship(ns, "uses", campaignId, technique.Id, producer.Id, now, markings));
+                objects.Add(Relationship(ns, "uses", campaignId, technique.Id, producer.Id, markings));
             }
 
             objects.Add(new StixSighting
             {
                 Id = StixIdentifiers.Deterministic("sighting", ns, "sighting " + indicatorId + " " + producer.Id),
                 Created = traits.FirstSeen,
-                Modified = now,
+                Modified = traits.LastSeen,
                 CreatedByRef = producer.Id,
                 SightingOfRef = indicatorId,
                 FirstSeen = traits.FirstSeen,
@@ -189,11 +189,11 @@ public static class IndicatorExport
     /// <summary>Objects of one collection are "created" at an epoch of our own, so that re-exports do not mint new versions of fixed objects.</summary>
     private static readonly DateTimeOffset Epoch = new(2026, 12, 1, 0, 0, 0, TimeSpan.Zero);
 
-    private static StixRelationship Relationship(Guid ns, string type, string source, string target, string producer, DateTimeOffset now, string[] markings) => new()
+    private static StixRelationship Relationship(Guid ns, string type, string source, string target, string producer, string[] markings) => new()
     {
         Id = StixIdentifiers.Deterministic("relationship", ns, $"{type} {source} {target}"),
         Created = Epoch,
-        Modified = now < Epoch ? Epoch : now,
+        Modified = Epoch,
         CreatedByRef = producer,
         RelationshipType = type,
         SourceRef = source,
@@ -201,8 +201,14 @@ public static class IndicatorExport
         ObjectMarkingRefs = markings,
     };
 
-    private static Guid Namespace(IndicatorExportOptions options)
+    /// <summary>Our producer identity's id under <paramref name="idSecret"/> (per partner when pseudonymising).</summary>
+    public static string ProducerIdentityId(byte[] idSecret, string? partner = null) =>
+        StixIdentifiers.Deterministic("identity", Namespace(new IndicatorExportOptions { IdSecret = idSecret, Partner = partner }), "producer");
+
+    /// <summary>The namespace of every id we mint for <see cref="IndicatorExportOptions.Partner"/>.</summary>
+    public static Guid Namespace(IndicatorExportOptions options)
     {
+        ArgumentNullException.ThrowIfNull(options);
         var seed = HMACSHA256.HashData(options.IdSecret, Encoding.UTF8.GetBytes("stix ids " + (options.Partner ?? "")));
         return new Guid(seed.AsSpan(0, 16));
     }

@@ -5,7 +5,7 @@ using System.Text.Json.Serialization;
 namespace DistillGuard.ThreatIntel.Stix;
 
 /// <summary>Writes STIX timestamps as UTC with millisecond precision and a <c>Z</c> (STIX 2.1 §3.2 requires both for created/modified).</summary>
-internal sealed class StixTimestampConverter : JsonConverter<DateTimeOffset>
+public sealed class StixTimestampConverter : JsonConverter<DateTimeOffset>
 {
     public const string Format = "yyyy-MM-dd'T'HH:mm:ss.fff'Z'";
 
@@ -136,7 +136,8 @@ public static class StixJson
         }
     }
 
-    internal static string GetPropertyOrEmpty(this JsonElement element, string name) =>
+    /// <summary>A string property's value, or "" when the element is not an object or has no such string.</summary>
+    public static string GetPropertyOrEmpty(this JsonElement element, string name) =>
         element.ValueKind == JsonValueKind.Object && element.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.String ? v.GetString()! : "";
 }
 

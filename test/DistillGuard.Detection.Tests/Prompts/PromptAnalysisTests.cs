@@ -78,6 +78,25 @@ public sealed class PromptAnalysisTests
         Assert.True(shape.Tokens <= SkeletonTokenizer.MaxChars);
     }
 
+    [Theory]
+    // Labelled fields and enumerated parts, in words the elicitation lexicon does not know.
+    [InlineData("Topic: tides\nWork:\n1. premises\n2. derivation\n3. result\nConclusion: one line")]
+    // Labelled fields and a fixed format.
+    [InlineData("Fill this form for the case of tides.\nWorking: <your derivation>\nResult: {value}\nConfidence: | low | high |")]
+    // Bulleted parts and markdown headers.
+    [InlineData("# Case\nTides\n# Derivation\n- first stage\n- second stage\n- third stage")]
+    public void Structure_PromptLayingOutItsAnswersForm_IsStructured(string prompt) => Assert.True(Analyse(prompt).Structured, prompt);
+
+    [Theory]
+    // A benchmark item: one labelled slot per side, lettered options are choices, not parts of the answer.
+    [InlineData("Which word matches the definition: \"a large body of water\"?\nA) lake\nB) sea\nC) pond\nD) river\nAnswer:")]
+    [InlineData("Q: In the field of physics, what is meant by \"entropy\"?\nA:")]
+    // A pasted list alone, a chat question, a JSON snippet alone.
+    [InlineData("Here is my shopping list:\n1. eggs\n2. milk\n3. bread\nWhat can I cook tonight?")]
+    [InlineData("Can you help me write a note to my landlord about the heater? It broke on Monday.")]
+    [InlineData("Why does this fail to parse: {\"a\": [1, 2], \"b\": {\"c\": 3}}")]
+    public void Structure_OrdinaryAndBenchmarkPrompts_AreNotStructured(string prompt) => Assert.False(Analyse(prompt).Structured, prompt);
+
     private static PromptShape Analyse(string text)
     {
         Span<ulong> words = stackalloc ulong[32];

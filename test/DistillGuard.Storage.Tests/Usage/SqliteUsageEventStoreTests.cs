@@ -117,11 +117,46 @@ public sealed class SqliteUsageEventStoreTests : IDisposable
         command.CommandText = "SELECT COUNT(*), MAX(version) FROM schema_version; ";
         await using var reader = await command.ExecuteReaderAsync();
         await reader.ReadAsync();
-        Assert.Equal(1, reader.GetInt64(0));
-        Assert.Equal(1, reader.GetInt64(1));
+        Assert.Equal(2, reader.GetInt64(0));
+        Assert.Equal(2, reader.GetInt64(1));
         await using var mode = connection.CreateCommand();
         mode.CommandText = "PRAGMA journal_mode;";
         Assert.Equal("wal", (string?)await mode.ExecuteScalarAsync());
+    }
+
+    [Fact]
+    public async Task Open_FileWrittenBeforeTheEchoColumn_IsMigrated_OldRowsReadAsNotEchoed()
+    {
+        // A usage.db as version 1 wrote it: the table without the echo column, one row in it.
+        await using (var old = new SqliteConnection($"Data Source={_dir.File("usage.db")};Pooling=False"))
+        {
+            await old.OpenAsync();
+            await using var create = old.CreateCommand();
+            create.CommandText = """
+                CREATE TABLE schema_version (version INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at INTEGER NOT NULL);
+                INSERT INTO schema_version VALUES (1, 'usage_events', 0);
+                CREATE TABLE usage_events (
+                    id INTEGER PRIMARY KEY, request_id TEXT NOT NULL UNIQUE, ts INTEGER NOT NULL, account_id TEXT, key_id TEXT,
+                    client_address TEXT, user_agent TEXT, endpoint TEXT NOT NULL, model TEXT, stream INTEGER NOT NULL,
+                    temperature REAL, top_p REAL, max_tokens INTEGER, n INTEGER NOT NULL, logprobs INTEGER NOT NULL,
+                    top_logprobs INTEGER, seed INTEGER, stop_count INTEGER NOT NULL, prompt_tokens INTEGER NOT NULL,
+                    completion_tokens INTEGER NOT NULL, latency_ms REAL NOT NULL, ttft_ms REAL, status INTEGER NOT NULL,
+                    error_code TEXT, finish_reason TEXT, prompt_text TEXT);
+                INSERT INTO usage_events (request_id, ts, account_id, endpoint, stream, n, logprobs, top_logprobs, stop_count, prompt_tokens, completion_tokens, latency_ms, status)
+                VALUES ('old-1', 1000, 'acct', 'completions', 0, 1, 1, 3, 0, 40, 0, 1.5, 200);
+                """;
+            await create.ExecuteNonQueryAsync();
+        }
+
+        await using var store = Open();
+        var echoed = UsageEvents.Make("new-1", UsageEvents.Epoch.AddSeconds(5));
+        await store.AppendAsync([echoed], default);
+
+        var read = await store.ReadAsync(new UsageQuery(), default).ToListAsync();
+        Assert.Equal(["old-1", "new-1"], read.Select(e => e.RequestId));
+        Assert.False(read[0].Echo);
+        Assert.Equal(3, read[0].TopLogprobs);
+        Assert.Equal(echoed, read[1]);
     }
 
     [Fact]

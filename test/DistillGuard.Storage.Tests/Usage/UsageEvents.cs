@@ -25,6 +25,7 @@ internal static class UsageEvents
         N = 1,
         Logprobs = true,
         TopLogprobs = 5,
+        Echo = true,
         Seed = 42,
         StopCount = 1,
         PromptTokens = 12,
