@@ -91,6 +91,31 @@ internal sealed class SqliteDatabase
 
     public void ReleasePool(SqliteConnection connection) => SqliteConnection.ClearPool(connection);
 
+    /// <summary>
+    /// Runs <paramref name="write"/> in one immediate transaction while holding the store's <paramref name="writer"/>
+    /// gate; a SQLite failure surfaces as a <see cref="StorageException"/> naming <paramref name="what"/>, nothing changed.
+    /// </summary>
+    public async Task<T> WriteAsync<T>(SemaphoreSlim writer, string what, Func<SqliteConnection, SqliteTransaction, T> write, CancellationToken cancellationToken)
+    {
+        await writer.WaitAsync(cancellationToken);
+        try
+        {
+            using var connection = OpenConnection();
+            using var transaction = connection.BeginTransaction(deferred: false);
+            var result = write(connection, transaction);
+            transaction.Commit();
+            return result;
+        }
+        catch (SqliteException e)
+        {
+            throw StorageException.FromSqlite(e, what, Path, "nothing was changed.");
+        }
+        finally
+        {
+            writer.Release();
+        }
+    }
+
     private static void Migrate(
         SqliteConnection connection, string path, IReadOnlyList<SqliteMigration> migrations, TimeProvider time, ILogger logger)
     {

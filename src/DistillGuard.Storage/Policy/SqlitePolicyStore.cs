@@ -209,26 +209,8 @@ public sealed class SqlitePolicyStore : IPolicyStore
 
     private static DateTimeOffset Time(long unixMs) => DateTimeOffset.FromUnixTimeMilliseconds(unixMs);
 
-    private async Task<T> WriteAsync<T>(Func<SqliteConnection, SqliteTransaction, T> write, CancellationToken cancellationToken)
-    {
-        await _write.WaitAsync(cancellationToken);
-        try
-        {
-            using var connection = _database.OpenConnection();
-            using var transaction = connection.BeginTransaction(deferred: false);
-            var result = write(connection, transaction);
-            transaction.Commit();
-            return result;
-        }
-        catch (SqliteException e)
-        {
-            throw StorageException.FromSqlite(e, "Writing the policy store", _database.Path, "nothing was changed.");
-        }
-        finally
-        {
-            _write.Release();
-        }
-    }
+    private Task<T> WriteAsync<T>(Func<SqliteConnection, SqliteTransaction, T> write, CancellationToken cancellationToken) =>
+        _database.WriteAsync(_write, "Writing the policy store", write, cancellationToken);
 
     private Task<IReadOnlyList<T>> QueryAsync<T>(string sql, Action<SqliteCommand>? bind, Func<SqliteDataReader, T> read)
     {

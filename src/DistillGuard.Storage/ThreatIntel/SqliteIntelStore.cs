@@ -327,26 +327,8 @@ public sealed class SqliteIntelStore : IAsyncDisposable
         return command;
     }
 
-    private async Task<T> WriteAsync<T>(Func<SqliteConnection, SqliteTransaction, T> write, CancellationToken cancellationToken)
-    {
-        await _write.WaitAsync(cancellationToken);
-        try
-        {
-            using var connection = _database.OpenConnection();
-            using var transaction = connection.BeginTransaction(deferred: false);
-            var result = write(connection, transaction);
-            transaction.Commit();
-            return result;
-        }
-        catch (SqliteException e)
-        {
-            throw StorageException.FromSqlite(e, "Writing the intel store", _database.Path, "nothing was changed.");
-        }
-        finally
-        {
-            _write.Release();
-        }
-    }
+    private Task<T> WriteAsync<T>(Func<SqliteConnection, SqliteTransaction, T> write, CancellationToken cancellationToken) =>
+        _database.WriteAsync(_write, "Writing the intel store", write, cancellationToken);
 
     private IReadOnlyList<T> Query<T>(string sql, Action<SqliteCommand>? bind, Func<SqliteDataReader, T> read)
     {
