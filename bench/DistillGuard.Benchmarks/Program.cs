@@ -6,5 +6,10 @@ if (args is ["campaign-timeline", .. var rest])
     return await CampaignTimeline.RunAsync(rest);
 }
 
+if (args is ["dashboard-ranking", .. var ranking])
+{
+    return await DashboardRanking.RunAsync(ranking);
+}
+
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
 return 0;
