@@ -33,8 +33,7 @@ internal static class DashboardRanking
         {
             var setup = Stopwatch.StartNew();
             var start = new DateTimeOffset(2026, 3, 2, 0, 0, 0, TimeSpan.Zero);
-            var storage = SqliteStorage.Open(directory, new StorageOptions { PaymentFingerprintKey = new byte[32] }, TimeProvider.System, NullLoggerFactory.Instance);
-            await using var _ = storage;
+            await using var storage = SqliteStorage.Open(directory, new StorageOptions { PaymentFingerprintKey = new byte[32] }, TimeProvider.System, NullLoggerFactory.Instance);
             var engine = new DetectionEngine(DetectionCalibration.LoadDefault() ?? new DetectionCalibration());
             var batch = new List<UsageEvent>(10_000);
             for (var i = 0; i < count; i++)

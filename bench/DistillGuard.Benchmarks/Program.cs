@@ -1,4 +1,5 @@
 using BenchmarkDotNet.Running;
+using DistillGuard.Benchmarks;
 using DistillGuard.Benchmarks.Campaigns;
 
 if (args is ["campaign-timeline", .. var rest])
