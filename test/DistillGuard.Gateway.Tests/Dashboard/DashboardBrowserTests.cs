@@ -9,10 +9,84 @@ namespace DistillGuard.Gateway.Tests.Dashboard;
 /// <summary>
 /// The analyst's dashboard in a real browser against a real gateway: sign in with the admin token, find the flagged
 /// harvester at the top of the ranking, read its reasons, act on it with a reason, see the audit entry, decide its
-/// review entry, check a text for the watermark, sign out.
+/// review entry, check a text for the watermark, sign out; and a campaign, linked and flagged as one, approved as one.
 /// </summary>
 public sealed class DashboardBrowserTests(DashboardBrowser browser) : IClassFixture<DashboardBrowser>
 {
+    private const int Fleet = 30;
+
+    // Under the ten requests an account needs to be scored alone: only the pool can flag it.
+    private const int PerMember = 9;
+
+    [Fact]
+    public async Task Analyst_ApprovesACampaignsReview_FromTheCampaignPage()
+    {
+        await using var gateway = await TestGateway.StartAsync();
+        var keys = await gateway.CreateFleetAsync(Fleet, "card-4111-fleet");
+
+        for (var round = 0; round < PerMember; round++)
+        {
+            for (var i = 0; i < Fleet; i++)
+            {
+                using var response = await DashboardTraffic.SendAsync(gateway, keys[i], HarvestPrompts.Prompt((round * Fleet) + i), maxTokens: 4, logprobs: true);
+                Assert.Contains(response.StatusCode, new[] { HttpStatusCode.OK, HttpStatusCode.Forbidden });
+            }
+
+            if (round == 0)
+            {
+                // Linked by the shared card at the next tick; from then on the members' traffic is pooled.
+                await gateway.PollAdminAsync("admin/v1/campaigns", c => c.GetProperty("data").EnumerateArray().Any(m => m.GetProperty("memberCount").GetInt32() == Fleet));
+            }
+        }
+
+        var list = await gateway.Admin.GetFromJsonAsync<JsonElement>("admin/v1/campaigns");
+        var campaignId = list.GetProperty("data")[0].GetProperty("id").GetString()!;
+        await gateway.PollAdminAsync($"admin/v1/campaigns/{campaignId}", c => c.GetProperty("level").GetString() is "review" or "friction");
+        var queue = await gateway.PollAdminAsync("admin/v1/review?status=open", q => q.GetProperty("data").EnumerateArray().Any(e => e.GetProperty("accountId").GetString() == "campaign:" + campaignId));
+        var itemId = queue.GetProperty("data").EnumerateArray().Single(e => e.GetProperty("accountId").GetString() == "campaign:" + campaignId).GetProperty("id").GetInt64();
+
+        await using var context = await browser.Browser.NewContextAsync(new() { BaseURL = gateway.BaseAddress.ToString(), ViewportSize = new() { Width = 1280, Height = 900 } });
+        var page = await context.NewPageAsync();
+        await DashboardTraffic.SignInAsync(page, "ana");
+
+        // The campaigns list: the fleet, with its shared card among the artifacts (never the card itself).
+        await page.GetByRole(AriaRole.Link, new() { Name = "Campaigns" }).ClickAsync();
+        var row = page.Locator("table.campaigns tbody tr", new() { HasText = campaignId });
+        await Assertions.Expect(row).ToContainTextAsync("shared_payment");
+        await Assertions.Expect(row.Locator("td.num").First).ToHaveTextAsync(Fleet.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        await DashboardBrowser.ScreenshotAsync(page, "campaigns");
+
+        // The campaign page: members, artifacts, pooled reasons, its review entry.
+        await row.GetByRole(AriaRole.Link, new() { Name = campaignId }).ClickAsync();
+        await Assertions.Expect(page.Locator("ul.members li")).ToHaveCountAsync(Fleet);
+        await Assertions.Expect(page.Locator("table.reasons tbody tr").First).ToBeVisibleAsync();
+        Assert.DoesNotContain("card-4111-fleet", await page.ContentAsync(), StringComparison.Ordinal);
+        await DashboardBrowser.ScreenshotAsync(page, "campaign");
+
+        // The accounts list filtered to the campaign holds the fleet.
+        await page.GotoAsync("/ui/accounts?campaign=" + Uri.EscapeDataString(campaignId));
+        await Assertions.Expect(page.Locator("p.summary")).ToContainTextAsync($"{Fleet} of {Fleet} accounts match");
+
+        // Approve the campaign's one entry: every core member is suspended, each with its own audit line.
+        await page.GoBackAsync();
+        await page.GetByRole(AriaRole.Link, new() { Name = $"entry {itemId}", Exact = true }).ClickAsync();
+        await page.WaitForURLAsync($"**/ui/review/{itemId}");
+        await page.GetByLabel("Approve (suspend)").CheckAsync();
+        await page.GetByLabel("Reason (required").FillAsync("one card behind 30 shell accounts, templated harvest");
+        await page.GetByRole(AriaRole.Button, new() { Name = "Record decision" }).ClickAsync();
+        await page.WaitForURLAsync("**done=approve");
+        await Assertions.Expect(page.Locator(".cards")).ToContainTextAsync("approved");
+
+        using (var suspended = await DashboardTraffic.SendAsync(gateway, keys[7], "hello", maxTokens: 4))
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, suspended.StatusCode);
+        }
+
+        await page.GotoAsync("/ui/accounts/fleet-7");
+        await Assertions.Expect(page.Locator(".cards")).ToContainTextAsync("suspended");
+        await Assertions.Expect(page.Locator("table.audit tbody tr", new() { HasText = "account:suspend" })).ToContainTextAsync($"campaign {campaignId}");
+    }
+
     [Fact]
     public async Task Analyst_SignsIn_WorksTheFlaggedAccount_FromRankingToDecision()
     {
@@ -20,7 +94,7 @@ public sealed class DashboardBrowserTests(DashboardBrowser browser) : IClassFixt
         var harvesterKey = await gateway.CreateAccountAsync("harvester");
         var casualKey = await gateway.CreateAccountAsync("casual");
         await HarvestUntilFlaggedAsync(gateway, harvesterKey);
-        using (var casual = await SendAsync(gateway, casualKey, "Any tips for a job interview tomorrow?", maxTokens: 4))
+        using (var casual = await DashboardTraffic.SendAsync(gateway, casualKey, "Any tips for a job interview tomorrow?", maxTokens: 4))
         {
             Assert.Equal(HttpStatusCode.OK, casual.StatusCode);
         }
@@ -114,7 +188,7 @@ public sealed class DashboardBrowserTests(DashboardBrowser browser) : IClassFixt
         await Assertions.Expect(page.Locator("table.audit tbody tr", new() { HasText = "account:suspend" })).ToContainTextAsync("ana");
 
         // The decision took effect on the API: the harvester is suspended.
-        using (var suspended = await SendAsync(gateway, harvesterKey, "hello", maxTokens: 4))
+        using (var suspended = await DashboardTraffic.SendAsync(gateway, harvesterKey, "hello", maxTokens: 4))
         {
             Assert.Equal(HttpStatusCode.Forbidden, suspended.StatusCode);
         }
@@ -153,7 +227,7 @@ public sealed class DashboardBrowserTests(DashboardBrowser browser) : IClassFixt
     {
         for (var i = 0; i < HarvestPrompts.Count; i++)
         {
-            using var response = await SendAsync(gateway, apiKey, HarvestPrompts.Prompt(i), maxTokens: 4, logprobs: true);
+            using var response = await DashboardTraffic.SendAsync(gateway, apiKey, HarvestPrompts.Prompt(i), maxTokens: 4, logprobs: true);
             if (response.StatusCode != HttpStatusCode.OK)
             {
                 return;
@@ -163,15 +237,9 @@ public sealed class DashboardBrowserTests(DashboardBrowser browser) : IClassFixt
 
     private static async Task<string> CompleteAsync(TestGateway gateway, string apiKey, string prompt)
     {
-        using var response = await SendAsync(gateway, apiKey, prompt, maxTokens: 300);
+        using var response = await DashboardTraffic.SendAsync(gateway, apiKey, prompt, maxTokens: 300);
         response.EnsureSuccessStatusCode();
         using var document = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
         return document.RootElement.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString()!;
-    }
-
-    private static Task<HttpResponseMessage> SendAsync(TestGateway gateway, string apiKey, string prompt, int maxTokens, bool logprobs = false)
-    {
-        var body = JsonSerializer.Serialize(new { model = "dg-teacher", max_tokens = maxTokens, logprobs, messages = new[] { new { role = "user", content = prompt } } });
-        return gateway.Http.SendAsync(gateway.Post("v1/chat/completions", body, apiKey));
     }
 }

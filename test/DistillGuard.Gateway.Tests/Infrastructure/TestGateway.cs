@@ -85,6 +85,21 @@ internal sealed class TestGateway : IAsyncDisposable
         return document.RootElement.GetProperty("apiKey").GetString()!;
     }
 
+    /// <summary>Creates <paramref name="count"/> free-tier accounts <c>fleet-0</c>… of separate shell orgs paying with one card; returns their keys.</summary>
+    public async Task<string[]> CreateFleetAsync(int count, string paymentFingerprint)
+    {
+        var keys = new string[count];
+        for (var i = 0; i < count; i++)
+        {
+            using var created = await Admin.PostAsJsonAsync("admin/v1/accounts", new { id = $"fleet-{i}", org = $"shell-co-{i}", tier = "free", paymentFingerprint });
+            created.EnsureSuccessStatusCode();
+            using var body = JsonDocument.Parse(await created.Content.ReadAsStringAsync());
+            keys[i] = body.RootElement.GetProperty("apiKey").GetString()!;
+        }
+
+        return keys;
+    }
+
     public HttpRequestMessage Post(string path, string body, string? apiKey)
     {
         var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new StringContent(body, System.Text.Encoding.UTF8, "application/json") };

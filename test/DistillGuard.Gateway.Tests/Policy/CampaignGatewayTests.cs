@@ -18,14 +18,7 @@ public sealed class CampaignGatewayTests
     public async Task HydraFleet_IsLinkedAndFlaggedAsOneCampaign_AnalystSuspendsItAsOne_CasualIsUntouched()
     {
         await using var gateway = await TestGateway.StartAsync();
-        var keys = new string[Fleet];
-        for (var i = 0; i < Fleet; i++)
-        {
-            using var created = await gateway.Admin.PostAsJsonAsync("admin/v1/accounts", new { id = $"fleet-{i}", org = $"shell-co-{i}", tier = "free", paymentFingerprint = "card-4111-fleet" });
-            created.EnsureSuccessStatusCode();
-            using var body = JsonDocument.Parse(await created.Content.ReadAsStringAsync());
-            keys[i] = body.RootElement.GetProperty("apiKey").GetString()!;
-        }
+        var keys = await gateway.CreateFleetAsync(Fleet, "card-4111-fleet");
 
         var casualKey = await gateway.CreateAccountAsync("casual");
         for (var i = 0; i < Fleet; i++)
