@@ -155,6 +155,7 @@ public sealed class SqliteUsageEventStoreTests : IDisposable
         var read = await store.ReadAsync(new UsageQuery(), default).ToListAsync();
         Assert.Equal(["old-1", "new-1"], read.Select(e => e.RequestId));
         Assert.False(read[0].Echo);
+        Assert.Equal("completions", read[0].Api);
         Assert.Equal(3, read[0].TopLogprobs);
         Assert.Equal(echoed, read[1]);
     }
