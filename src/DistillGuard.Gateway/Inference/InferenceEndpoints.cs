@@ -137,24 +137,14 @@ internal sealed class InferenceHandler(ApiKeyAuthentication authentication, Mode
 
             if (!await admission.AdmitAsync(context, usage) || !await policy.AdmitAsync(context, usage))
             {
+                await RecordRefusedAsync(context, kind, usage);
                 return;
             }
 
             var (json, body) = await InferenceEndpoints.ReadJsonAsync(context);
             var request = InferenceRequest.Parse(kind, json, options.Limits);
             request.RawBody = body;
-            usage.Model = request.Model;
-            usage.Stream = request.Stream;
-            usage.N = request.N;
-            usage.MaxTokens = request.MaxTokens;
-            usage.Temperature = request.Temperature;
-            usage.TopP = request.TopP;
-            usage.Seed = request.Seed;
-            usage.StopCount = request.Stop.Count;
-            usage.Logprobs = request.Logprobs;
-            usage.TopLogprobs = request.TopLogprobs;
-            usage.Echo = request.Echo;
-            usage.PromptText = request.PromptText;
+            Record(usage, request);
 
             var backend = catalog.Find(request.Model);
             if (backend is null)
@@ -177,6 +167,41 @@ internal sealed class InferenceHandler(ApiKeyAuthentication authentication, Mode
             // The client went away; the usage event records status 499.
             usage.StatusOverride = 499;
         }
+    }
+
+    /// <summary>
+    /// Records what a refused request asked for (model, n, logprobs, sampling settings, prompt) in its usage event.
+    /// A refusal answers before the body is read, but what the caller kept asking for while refused is evidence too:
+    /// without it a prober held at the verification step would show n = 1 and no settings on every refused request, and
+    /// its sweep would dilute instead of sharpen. A body that does not parse leaves the fields unset; the refusal stands.
+    /// </summary>
+    private async Task RecordRefusedAsync(HttpContext context, InferenceKind kind, RequestUsage usage)
+    {
+        try
+        {
+            var (json, _) = await InferenceEndpoints.ReadJsonAsync(context);
+            Record(usage, InferenceRequest.Parse(kind, json, options.Limits));
+        }
+        catch (OpenAIErrorException)
+        {
+            // The answer already sent (the refusal) is the one the client gets; a malformed body adds nothing to it.
+        }
+    }
+
+    private static void Record(RequestUsage usage, InferenceRequest request)
+    {
+        usage.Model = request.Model;
+        usage.Stream = request.Stream;
+        usage.N = request.N;
+        usage.MaxTokens = request.MaxTokens;
+        usage.Temperature = request.Temperature;
+        usage.TopP = request.TopP;
+        usage.Seed = request.Seed;
+        usage.StopCount = request.Stop.Count;
+        usage.Logprobs = request.Logprobs;
+        usage.TopLogprobs = request.TopLogprobs;
+        usage.Echo = request.Echo;
+        usage.PromptText = request.PromptText;
     }
 
     public async Task ListModelsAsync(HttpContext context, string? id)

@@ -22,7 +22,7 @@ public sealed class HarvestValueGatewayTests
         "supply and demand", "the water cycle", "general relativity", "protein folding", "the senate", "entropy",
     ];
 
-    [Fact(Skip = "Known failure on the integrated request path: the four-setting prober ends unflagged (risk 0.50; multi_choice_share and sampled_logprob_share read 0.0625 where every request asks n = 4). The soft-label harvest and the harness are checked by the test below.")]
+    [Fact]
     public async Task Detect_ShortAnswerLogprobHarvestAndFourSettingProber_AreFlagged_EvalHarnessIsNot()
     {
         await using var gateway = await TestGateway.StartAsync();
@@ -71,35 +71,6 @@ public sealed class HarvestValueGatewayTests
         AssertReadableReasons(softAccount, "soft_label_harvest_share");
         AssertReadableReasons(proberAccount, "logprob_entries");
         Assert.Contains(Codes(proberAccount), c => c is "prompt_setting_sweep" or "sampled_logprob_share");
-        Assert.False(harnessAccount.GetProperty("flagged").GetBoolean(), harnessAccount.ToString());
-    }
-
-    [Fact]
-    public async Task Detect_ShortAnswerLogprobHarvest_IsFlagged_EvalHarnessIsNot()
-    {
-        await using var gateway = await TestGateway.StartAsync();
-        var harvest = Chat(gateway, await gateway.CreateAccountAsync("soft-labels"));
-        var harness = Chat(gateway, await gateway.CreateAccountAsync("eval-harness"));
-        var soft = new ChatCompletionOptions { MaxOutputTokenCount = 12, IncludeLogProbabilities = true, TopLogProbabilityCount = 5 };
-        for (var i = 0; i < HarvestPrompts.Count; i++)
-        {
-            await SendAsync(harvest, HarvestPrompts.Prompt(i), soft);
-        }
-
-        for (var run = 0; run < 2; run++)
-        {
-            for (var i = 0; i < 120; i++)
-            {
-                var item = $"Which term matches the definition of item {i}: {Subjects[i % Subjects.Length]}?\nA) first\nB) second\nC) third\nD) fourth\nAnswer:";
-                await SendAsync(harness, item, new ChatCompletionOptions { MaxOutputTokenCount = 1, IncludeLogProbabilities = true, TopLogProbabilityCount = 5, Temperature = 0, Seed = 1234 });
-            }
-        }
-
-        await gateway.DetectionObservedAsync(HarvestPrompts.Count + (2 * 120));
-        var softAccount = await GetAccountAsync(gateway, "soft-labels");
-        var harnessAccount = await GetAccountAsync(gateway, "eval-harness");
-        Assert.True(softAccount.GetProperty("flagged").GetBoolean(), softAccount.ToString());
-        AssertReadableReasons(softAccount, "soft_label_harvest_share");
         Assert.False(harnessAccount.GetProperty("flagged").GetBoolean(), harnessAccount.ToString());
     }
 

@@ -48,6 +48,12 @@ public sealed class RateLimitTests
         var events = await UsageLogReader.ReadAllAsync(gateway.DataDirectory);
         Assert.Equal(2, events.Count(e => e.AccountId == "kate" && e.Status == 429));
         Assert.All(events.Where(e => e.Status == 429), e => Assert.Equal("rate_limit_exceeded", e.ErrorCode));
+
+        // A refused request is recorded with what it asked for, as a served one is: what a caller keeps asking for while
+        // refused is evidence too.
+        var refused = events.First(e => e.AccountId == "kate" && e.Status == 429);
+        Assert.Equal("dg-teacher", refused.Model);
+        Assert.Equal(3, refused.MaxTokens);
     }
 
     [Fact]
