@@ -12,8 +12,8 @@ namespace DistillGuard.Gateway.Anthropic;
 /// </summary>
 internal static class MessagesRequest
 {
-    /// <summary>The API versions this gateway answers (Anthropic's <c>anthropic-version</c> header).</summary>
-    private static readonly HashSet<string> s_versions = new(StringComparer.Ordinal) { "2023-06-01", "2023-01-01" };
+    /// <summary>The first version of the Messages API (Anthropic's <c>anthropic-version</c> header); later ones only add fields.</summary>
+    private static readonly DateOnly s_firstVersion = new(2023, 1, 1);
 
     private static readonly HashSet<string> s_fields = new(StringComparer.Ordinal)
     {
@@ -45,9 +45,11 @@ internal static class MessagesRequest
             throw OpenAIErrorException.InvalidRequest("anthropic-version: header is required.", "anthropic-version");
         }
 
-        if (!s_versions.Contains(version))
+        // Versions are dates; the SDKs send the one they were built against. Every version from the first is answered
+        // with the shapes of 2023-06-01, which later versions extend.
+        if (!DateOnly.TryParseExact(version, "yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture, System.Globalization.DateTimeStyles.None, out var date) || date < s_firstVersion)
         {
-            throw OpenAIErrorException.InvalidRequest($"anthropic-version: '{InferenceRequest.Truncate(version, 32)}' is not a supported version; send 2023-06-01.", "anthropic-version");
+            throw OpenAIErrorException.InvalidRequest($"anthropic-version: '{InferenceRequest.Truncate(version, 32)}' is not a valid version; send a date such as 2023-06-01.", "anthropic-version");
         }
     }
 

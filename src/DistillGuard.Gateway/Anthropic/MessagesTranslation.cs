@@ -8,7 +8,6 @@ namespace DistillGuard.Gateway.Anthropic;
 internal sealed class MessagesTranslation : ApiTranslation
 {
     private readonly string _id;
-    private string _model = "";
     private int _index = -1;
     private string? _open;
 
@@ -17,9 +16,6 @@ internal sealed class MessagesTranslation : ApiTranslation
         _id = "msg_" + requestId[4..];
         context.Response.Headers["request-id"] = requestId;
     }
-
-    /// <summary>The model the client named (set once the request is read).</summary>
-    public string Model { set => _model = value; }
 
     /// <summary>The Anthropic error type and status for a gateway error status.</summary>
     internal static (int Status, string Type) ErrorFor(int status) => status switch
@@ -57,7 +53,7 @@ internal sealed class MessagesTranslation : ApiTranslation
 
     protected override void WriteCompletion(Utf8JsonWriter writer, ChatOutcome outcome)
     {
-        WriteMessageStart(writer, outcome, final: true);
+        WriteMessageStart(writer);
         writer.WriteStartArray("content");
         if (outcome.SealedReasoning is { } blob)
         {
@@ -81,15 +77,13 @@ internal sealed class MessagesTranslation : ApiTranslation
         WriteMessageEnd(writer, outcome, final: true);
     }
 
-    private void WriteMessageStart(Utf8JsonWriter writer, ChatOutcome outcome, bool final)
+    private void WriteMessageStart(Utf8JsonWriter writer)
     {
         writer.WriteStartObject();
         writer.WriteString("id", _id);
         writer.WriteString("type", "message");
         writer.WriteString("role", "assistant");
-        writer.WriteString("model", _model);
-        _ = outcome;
-        _ = final;
+        writer.WriteString("model", Model);
     }
 
     private static void WriteMessageEnd(Utf8JsonWriter writer, ChatOutcome outcome, bool final)
@@ -136,7 +130,7 @@ internal sealed class MessagesTranslation : ApiTranslation
             w.WriteStartObject();
             w.WriteString("type", "message_start");
             w.WritePropertyName("message");
-            self.WriteMessageStart(w, self.Outcome, final: false);
+            self.WriteMessageStart(w);
             w.WriteStartArray("content");
             w.WriteEndArray();
             WriteMessageEnd(w, self.Outcome, final: false);

@@ -65,6 +65,15 @@ internal abstract class ApiTranslation : Stream
 
     protected HttpContext Context { get; }
 
+    /// <summary>The model the client named; empty until the request is read.</summary>
+    public string Model { get; set; } = "";
+
+    /// <summary>True when a successful JSON body is already in this API's shape (it is passed unchanged; errors are still rewritten).</summary>
+    public bool Verbatim { get; init; }
+
+    /// <summary>The request as the pipeline read it; null until it is (a refusal before the body is read).</summary>
+    public DistillGuard.Gateway.OpenAI.InferenceRequest? Request { get; set; }
+
     /// <summary>What the completion said so far.</summary>
     protected ChatOutcome Outcome { get; } = new();
 
@@ -112,6 +121,9 @@ internal abstract class ApiTranslation : Stream
         await _inner.FlushAsync(cancellationToken);
     }
 
+    /// <summary>Takes the translation out without writing anything (the request failed unhandled).</summary>
+    public void Abandon() => Context.Response.Body = _inner;
+
     /// <summary>Ends the translation: rewrites a held body, or reports a stream that ended without its end.</summary>
     public async Task CompleteAsync(CancellationToken cancellationToken)
     {
@@ -123,8 +135,9 @@ internal abstract class ApiTranslation : Stream
             return;
         }
 
-        if (_buffer.WrittenCount == 0 && Context.Response.StatusCode < 400)
+        if (Context.Response.StatusCode < 400 && (_buffer.WrittenCount == 0 || Verbatim))
         {
+            await _inner.WriteAsync(_buffer.WrittenMemory, cancellationToken);
             return;
         }
 
