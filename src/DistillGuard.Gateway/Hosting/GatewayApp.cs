@@ -14,6 +14,8 @@ using DistillGuard.LanguageModels;
 using DistillGuard.LanguageModels.Model;
 using DistillGuard.LanguageModels.Tokenization;
 using DistillGuard.Policy.RateLimiting;
+using DistillGuard.SharedState;
+using DistillGuard.SharedState.RateLimiting;
 using DistillGuard.Storage;
 using DistillGuard.Storage.Accounts;
 using DistillGuard.Storage.Usage;
@@ -152,7 +154,22 @@ public sealed class GatewayApp : IAsyncDisposable
         services.AddSingleton<GatewayMetrics>();
         services.AddSingleton<ApiKeyAuthentication>();
         services.AddSingleton<InferenceHandler>();
-        services.AddSingleton<IRateLimiter, TokenBucketRateLimiter>();
+        if (options.SharedState.Redis is { } redis)
+        {
+            // Replicas share limits: the store is both the admission store (reserve, settle, leases) and the limiter
+            // the response ladder throttles with.
+            var connection = RedisConnection.Open(redis);
+            disposables.Add(connection);
+            var store = new RedisAdmissionStore(connection);
+            services.AddSingleton(store);
+            services.AddSingleton<IRateLimiter>(store);
+            services.AddSingleton<IAdmissionStore>(store);
+        }
+        else
+        {
+            services.AddSingleton<IRateLimiter, TokenBucketRateLimiter>();
+        }
+
         services.AddSingleton<RateLimitAdmission>();
         services.AddDistillGuardDetection(dataDirectory);
         if (options.Semantics.Enabled)

@@ -104,6 +104,11 @@ public static class GatewayConfigFile
             }
         }
 
+        foreach (var problem in ValidateSharedState(options))
+        {
+            yield return problem;
+        }
+
         if (options.UsageLog.ChannelCapacity is < 1 or > 10_000_000)
         {
             yield return ("$.usageLog.channelCapacity", "must be between 1 and 10000000");
@@ -189,6 +194,55 @@ public static class GatewayConfigFile
             if (!IPAddress.TryParse(entry, out _) && !IPNetwork.TryParse(entry, out _))
             {
                 yield return ($"$.trustedProxies[{i}]", $"'{entry}' is neither an IP address nor a CIDR network");
+            }
+        }
+    }
+
+    private static IEnumerable<(string Path, string Reason)> ValidateSharedState(GatewayOptions options)
+    {
+        var shared = options.SharedState;
+        if (shared.Redis is { } redis)
+        {
+            string? reason = null;
+            try
+            {
+                if (StackExchange.Redis.ConfigurationOptions.Parse(redis).EndPoints.Count == 0)
+                {
+                    reason = "names no server (host:port)";
+                }
+            }
+            catch (ArgumentException e)
+            {
+                reason = "is not a StackExchange.Redis configuration string: " + e.Message;
+            }
+
+            if (reason is not null)
+            {
+                yield return ("$.sharedState.redis", reason);
+            }
+        }
+
+        foreach (var (path, mode) in shared.OnUnreachableByTier.Select(p => ($"$.sharedState.onUnreachableByTier.{p.Key}", p.Value)).Prepend(("$.sharedState.onUnreachable", shared.OnUnreachable)))
+        {
+            if (mode is not ("open" or "closed"))
+            {
+                yield return (path, $"must be \"open\" or \"closed\", not \"{mode}\"");
+            }
+        }
+
+        if (shared.LeaseSeconds is <= 0 or > 86_400)
+        {
+            yield return ("$.sharedState.leaseSeconds", "must be greater than 0 and at most 86400");
+        }
+
+        if (shared.Redis is null)
+        {
+            foreach (var (tier, limits) in options.RateLimits.Tiers)
+            {
+                if (limits.ConcurrentRequests is not null)
+                {
+                    yield return ($"$.rateLimits.tiers.{tier}.concurrentRequests", "needs sharedState.redis: in-flight leases are kept by the shared store");
+                }
             }
         }
     }

@@ -23,6 +23,9 @@ public sealed class GatewayOptions
 
     public RateLimitSettings RateLimits { get; set; } = new();
 
+    /// <summary>State shared by a fleet of gateway replicas; none by default (one process, exact in memory).</summary>
+    public SharedStateSettings SharedState { get; set; } = new();
+
     /// <summary>The response-policy file (JSON; reloaded on change); the shipped default policy when null.</summary>
     public string? PolicyFile { get; set; }
 
@@ -108,6 +111,28 @@ public sealed class RateLimitSettings
         Tiers.TryGetValue(tier, out var limits) ? limits
         : Tiers.TryGetValue(DefaultTier, out var fallback) ? fallback
         : DistillGuard.Policy.RateLimiting.RateLimits.Unlimited;
+}
+
+/// <summary>Where gateway replicas share their hard limits.</summary>
+public sealed class SharedStateSettings
+{
+    /// <summary>
+    /// A StackExchange.Redis configuration string (<c>host:6379,password=…</c>) of a Redis-protocol server (Redis,
+    /// Valkey, Garnet with Lua in transaction mode) holding every key's rate limits and in-flight leases; null keeps
+    /// them in this process.
+    /// </summary>
+    public string? Redis { get; set; }
+
+    /// <summary>What a request meets while the server cannot be reached: <c>open</c> (admitted, unlimited) or <c>closed</c> (503).</summary>
+    public string OnUnreachable { get; set; } = "open";
+
+    /// <summary>The same choice for single tiers (<c>{ "free": "closed" }</c>), over <see cref="OnUnreachable"/>.</summary>
+    public Dictionary<string, string> OnUnreachableByTier { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>How long an in-flight lease is held when its gateway dies before settling it.</summary>
+    public double LeaseSeconds { get; set; } = 600;
+
+    internal bool FailsOpen(string tier) => (OnUnreachableByTier.TryGetValue(tier, out var mode) ? mode : OnUnreachable) == "open";
 }
 
 /// <summary>The usage-event pipeline.</summary>

@@ -201,6 +201,10 @@ internal sealed class InferenceHandler(ApiKeyAuthentication authentication, Mode
             }
 
             usage.ServedModel = request.Model;
+            if (!await admission.ReserveAsync(context, usage, request))
+            {
+                return;
+            }
 
             // The usage log keeps what the client asked for; the backend serves what the policy allows.
             await backend.HandleAsync(context, policy.Shape(request, usage), usage);

@@ -54,7 +54,21 @@ internal sealed class RequestUsage
     /// <summary>Debits tokens from the caller's rate limits as they flow; null when the caller is not limited.</summary>
     public Action<long>? TokenMeter { get; set; }
 
+    /// <summary>Gives back what admission reserved (tokens not used, the in-flight lease) once the request ended; called once.</summary>
+    public Action<RequestUsage>? Settlement { get; set; }
+
+    /// <summary>Tokens the request used so far: the prompt, then the completion (or the chunks relayed, if more).</summary>
+    public long TokensCounted => (long)PromptTokens + Math.Max(CompletionTokens, StreamedChunks);
+
     private long _metered;
+
+    /// <summary>Runs <see cref="Settlement"/>, if any, once.</summary>
+    public void Settle()
+    {
+        var settlement = Settlement;
+        Settlement = null;
+        settlement?.Invoke(this);
+    }
 
     /// <summary>Passes the tokens counted since the last call to <see cref="TokenMeter"/> (prompt, then completion as it streams).</summary>
     public void FlushTokenMeter()
@@ -64,7 +78,7 @@ internal sealed class RequestUsage
             return;
         }
 
-        var counted = (long)PromptTokens + Math.Max(CompletionTokens, StreamedChunks);
+        var counted = TokensCounted;
         if (counted > _metered)
         {
             TokenMeter(counted - _metered);

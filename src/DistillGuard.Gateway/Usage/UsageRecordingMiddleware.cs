@@ -50,6 +50,7 @@ internal sealed class UsageRecordingMiddleware(RequestDelegate next, UsageLog us
     private void Record(HttpContext context, RequestUsage usage)
     {
         usage.FlushTokenMeter();
+        usage.Settle();
         var elapsed = time.GetElapsedTime(usage.StartTimestamp);
         // A client that went away before the answer ended is 499 (nginx's "client closed request"), also when the
         // 200 of a stream had already been sent.

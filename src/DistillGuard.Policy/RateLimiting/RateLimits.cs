@@ -8,11 +8,14 @@ public sealed record RateLimits
     public long? RequestsPerDay { get; init; }
     public long? TokensPerDay { get; init; }
 
+    /// <summary>Most requests of one key in flight at once (enforced by the shared admission store).</summary>
+    public int? ConcurrentRequests { get; init; }
+
     /// <summary>No limit at all.</summary>
     public static RateLimits Unlimited { get; } = new();
 
     /// <summary>True when no limit is set.</summary>
-    public bool IsUnlimited => RequestsPerMinute is null && TokensPerMinute is null && RequestsPerDay is null && TokensPerDay is null;
+    public bool IsUnlimited => RequestsPerMinute is null && TokensPerMinute is null && RequestsPerDay is null && TokensPerDay is null && ConcurrentRequests is null;
 
     /// <summary>The problems with these limits, as (field, reason).</summary>
     public IEnumerable<(string Field, string Reason)> Validate()
@@ -23,6 +26,11 @@ public sealed record RateLimits
             {
                 yield return (name, $"must be at least 1 (leave it out for no limit), not {value}");
             }
+        }
+
+        if (ConcurrentRequests is < 1)
+        {
+            yield return ("concurrentRequests", $"must be at least 1 (leave it out for no limit), not {ConcurrentRequests}");
         }
 
         if (RequestsPerMinute is { } rpm && RequestsPerDay is { } rpd && rpd < rpm)
@@ -45,6 +53,12 @@ public enum RateLimitKind
     TokensPerMinute,
     RequestsPerDay,
     TokensPerDay,
+
+    /// <summary>All of the key's in-flight places are taken.</summary>
+    ConcurrentRequests,
+
+    /// <summary>The shared store could not be reached and the policy fails closed.</summary>
+    StoreUnavailable,
 }
 
 /// <summary>Where a key stands against one resource (requests or tokens), for <c>x-ratelimit-*</c> headers.</summary>

@@ -13,8 +13,10 @@ public sealed class TokenBucketRateLimiter : IRateLimiter, IAdmissionStore
     private static readonly TimeSpan s_minute = TimeSpan.FromMinutes(1);
     private static readonly TimeSpan s_day = TimeSpan.FromDays(1);
 
+    // A full set of in-flight places frees up when one of them ends, which no bucket arithmetic predicts.
+    private static readonly TimeSpan s_concurrencyRetry = TimeSpan.FromSeconds(1);
+
     private readonly ConcurrentDictionary<string, KeyState> _keys = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, InFlightCount> _inFlight = new(StringComparer.Ordinal);
     private long _operations;
     private int _sweeping;
 
@@ -28,79 +30,41 @@ public sealed class TokenBucketRateLimiter : IRateLimiter, IAdmissionStore
             return new RateLimitDecision(true, RateLimitKind.None, TimeSpan.Zero, default, default);
         }
 
-        var state = _keys.GetOrAdd(key, static _ => new KeyState());
-        RateLimitDecision decision;
-        lock (state)
-        {
-            state.Refill(limits, now);
-            var refusal = RateLimitKind.None;
-            var retryAfter = TimeSpan.Zero;
-            Check(state.RequestsPerMinute, limits.RequestsPerMinute, s_minute, 1, RateLimitKind.RequestsPerMinute, ref refusal, ref retryAfter);
-            Check(state.RequestsPerDay, limits.RequestsPerDay, s_day, 1, RateLimitKind.RequestsPerDay, ref refusal, ref retryAfter);
-            Check(state.TokensPerMinute, limits.TokensPerMinute, s_minute, double.Epsilon, RateLimitKind.TokensPerMinute, ref refusal, ref retryAfter);
-            Check(state.TokensPerDay, limits.TokensPerDay, s_day, double.Epsilon, RateLimitKind.TokensPerDay, ref refusal, ref retryAfter);
-            if (refusal == RateLimitKind.None)
-            {
-                state.RequestsPerMinute.Level -= 1;
-                state.RequestsPerDay.Level -= 1;
-            }
-
-            decision = new RateLimitDecision(
-                refusal == RateLimitKind.None,
-                refusal,
-                retryAfter,
-                Status(state.RequestsPerMinute, limits.RequestsPerMinute, s_minute, state.RequestsPerDay, limits.RequestsPerDay, s_day),
-                Status(state.TokensPerMinute, limits.TokensPerMinute, s_minute, state.TokensPerDay, limits.TokensPerDay, s_day));
-        }
-
+        var decision = Admit(new Admission(key, limits, 1, 0, null, now));
         MaybeSweep(now);
         return decision;
     }
 
-    public RateLimitDecision TryReserve(string key, RateLimits limits, long tokens, DateTimeOffset now)
+    public ValueTask<RateLimitDecision> TryAdmitAsync(Admission admission, CancellationToken cancellationToken = default)
     {
-        if (limits.TokensPerMinute is null && limits.TokensPerDay is null)
-        {
-            return new RateLimitDecision(true, RateLimitKind.None, TimeSpan.Zero, default, default);
-        }
-
-        var state = _keys.GetOrAdd(key, static _ => new KeyState());
-        lock (state)
-        {
-            state.Refill(limits, now);
-            var refusal = RateLimitKind.None;
-            var retryAfter = TimeSpan.Zero;
-            // A ceiling above a bucket's capacity could never be covered: it needs the full bucket (the caller refuses
-            // such requests outright; this keeps the wait finite if one comes through).
-            var need = Math.Max(tokens, double.Epsilon);
-            Check(state.TokensPerMinute, limits.TokensPerMinute, s_minute, Math.Min(need, limits.TokensPerMinute ?? need), RateLimitKind.TokensPerMinute, ref refusal, ref retryAfter);
-            Check(state.TokensPerDay, limits.TokensPerDay, s_day, Math.Min(need, limits.TokensPerDay ?? need), RateLimitKind.TokensPerDay, ref refusal, ref retryAfter);
-            if (refusal == RateLimitKind.None)
-            {
-                state.TokensPerMinute.Level -= tokens;
-                state.TokensPerDay.Level -= tokens;
-            }
-
-            return new RateLimitDecision(
-                refusal == RateLimitKind.None,
-                refusal,
-                retryAfter,
-                default,
-                Status(state.TokensPerMinute, limits.TokensPerMinute, s_minute, state.TokensPerDay, limits.TokensPerDay, s_day));
-        }
+        var decision = admission.Limits.IsUnlimited
+            ? new RateLimitDecision(true, RateLimitKind.None, TimeSpan.Zero, default, default)
+            : Admit(admission);
+        MaybeSweep(admission.Now);
+        return ValueTask.FromResult(decision);
     }
 
-    public void Settle(string key, RateLimits limits, long reserved, long used, DateTimeOffset now)
+    public void Settle(Settlement settlement)
     {
-        var difference = used - reserved;
-        if (difference == 0 || (limits.TokensPerMinute is null && limits.TokensPerDay is null))
+        var (key, limits, reserved, used, leaseId, now) = settlement;
+        if (!_keys.TryGetValue(key, out var state))
         {
             return;
         }
 
-        var state = _keys.GetOrAdd(key, static _ => new KeyState());
         lock (state)
         {
+            if (leaseId is not null)
+            {
+                state.Leases?.Remove(leaseId);
+            }
+
+            var difference = used - reserved;
+            if (difference == 0 || (limits.TokensPerMinute is null && limits.TokensPerDay is null))
+            {
+                return;
+            }
+
             // Refill first: the refund lands on today's balance and is capped at the capacity like any refill.
             state.Refill(limits, now);
             Adjust(state.TokensPerMinute, limits.TokensPerMinute, difference);
@@ -116,42 +80,69 @@ public sealed class TokenBucketRateLimiter : IRateLimiter, IAdmissionStore
         }
     }
 
-    public bool TryEnter(string key, int limit)
+    public ValueTask<int> InFlightAsync(string key, DateTimeOffset now, CancellationToken cancellationToken = default)
     {
-        var count = _inFlight.GetOrAdd(key, static _ => new InFlightCount());
-        lock (count)
+        if (!_keys.TryGetValue(key, out var state))
         {
-            if (count.Value >= limit)
-            {
-                return false;
-            }
+            return ValueTask.FromResult(0);
+        }
 
-            count.Value++;
-            return true;
+        lock (state)
+        {
+            state.ExpireLeases(now);
+            return ValueTask.FromResult(state.Leases?.Count ?? 0);
         }
     }
 
-    public void Leave(string key)
+    /// <summary>Counts the request, reserves its tokens and takes its lease under the key's lock, or refuses and changes nothing.</summary>
+    private RateLimitDecision Admit(Admission admission)
     {
-        if (_inFlight.TryGetValue(key, out var count))
+        var (key, limits, requests, tokens, lease, now) = admission;
+        var state = _keys.GetOrAdd(key, static _ => new KeyState());
+        lock (state)
         {
-            lock (count)
+            state.Refill(limits, now);
+            var refusal = RateLimitKind.None;
+            var retryAfter = TimeSpan.Zero;
+            if (requests > 0)
             {
-                count.Value = Math.Max(0, count.Value - 1);
+                Check(state.RequestsPerMinute, limits.RequestsPerMinute, s_minute, requests, RateLimitKind.RequestsPerMinute, ref refusal, ref retryAfter);
+                Check(state.RequestsPerDay, limits.RequestsPerDay, s_day, requests, RateLimitKind.RequestsPerDay, ref refusal, ref retryAfter);
             }
-        }
-    }
 
-    public int InFlight(string key)
-    {
-        if (!_inFlight.TryGetValue(key, out var count))
-        {
-            return 0;
-        }
+            // Tokens are admitted while the balance is positive and covers the ceiling; a ceiling above a bucket's
+            // capacity could never be covered, so it needs the full bucket (this keeps the wait finite).
+            var need = Math.Max(tokens, double.Epsilon);
+            Check(state.TokensPerMinute, limits.TokensPerMinute, s_minute, Math.Min(need, limits.TokensPerMinute ?? need), RateLimitKind.TokensPerMinute, ref refusal, ref retryAfter);
+            Check(state.TokensPerDay, limits.TokensPerDay, s_day, Math.Min(need, limits.TokensPerDay ?? need), RateLimitKind.TokensPerDay, ref refusal, ref retryAfter);
+            if (refusal == RateLimitKind.None && lease is not null)
+            {
+                state.ExpireLeases(now);
+                if ((state.Leases?.Count ?? 0) >= lease.Limit)
+                {
+                    refusal = RateLimitKind.ConcurrentRequests;
+                    retryAfter = s_concurrencyRetry;
+                }
+            }
 
-        lock (count)
-        {
-            return count.Value;
+            if (refusal == RateLimitKind.None)
+            {
+                state.RequestsPerMinute.Level -= requests;
+                state.RequestsPerDay.Level -= requests;
+                state.TokensPerMinute.Level -= tokens;
+                state.TokensPerDay.Level -= tokens;
+                if (lease is not null)
+                {
+                    (state.Leases ??= new(StringComparer.Ordinal))[lease.Id] = now + lease.Expiry;
+                }
+            }
+
+            return new RateLimitDecision(
+                refusal == RateLimitKind.None,
+                refusal,
+                retryAfter,
+                Status(state.RequestsPerMinute, limits.RequestsPerMinute, s_minute, state.RequestsPerDay, limits.RequestsPerDay, s_day),
+                Status(state.TokensPerMinute, limits.TokensPerMinute, s_minute, state.TokensPerDay, limits.TokensPerDay, s_day));
         }
     }
 
@@ -244,7 +235,7 @@ public sealed class TokenBucketRateLimiter : IRateLimiter, IAdmissionStore
             bool idle;
             lock (state)
             {
-                idle = now - state.LastSeen > s_day;
+                idle = now - state.LastSeen > s_day && state.Leases is not { Count: > 0 };
             }
 
             if (idle)
@@ -252,11 +243,6 @@ public sealed class TokenBucketRateLimiter : IRateLimiter, IAdmissionStore
                 _keys.TryRemove(new KeyValuePair<string, KeyState>(key, state));
             }
         }
-    }
-
-    private sealed class InFlightCount
-    {
-        public int Value;
     }
 
     private sealed class Bucket
@@ -271,6 +257,25 @@ public sealed class TokenBucketRateLimiter : IRateLimiter, IAdmissionStore
         public readonly Bucket RequestsPerDay = new();
         public readonly Bucket TokensPerDay = new();
         public DateTimeOffset LastSeen;
+
+        /// <summary>In-flight leases by id, with their expiry; null until the key takes one.</summary>
+        public Dictionary<string, DateTimeOffset>? Leases;
+
+        public void ExpireLeases(DateTimeOffset now)
+        {
+            if (Leases is null)
+            {
+                return;
+            }
+
+            foreach (var (id, expiry) in Leases)
+            {
+                if (expiry <= now)
+                {
+                    Leases.Remove(id);
+                }
+            }
+        }
 
         public void Refill(RateLimits limits, DateTimeOffset now)
         {
