@@ -117,8 +117,8 @@ public sealed class SqliteUsageEventStoreTests : IDisposable
         command.CommandText = "SELECT COUNT(*), MAX(version) FROM schema_version; ";
         await using var reader = await command.ExecuteReaderAsync();
         await reader.ReadAsync();
-        Assert.Equal(2, reader.GetInt64(0));
-        Assert.Equal(2, reader.GetInt64(1));
+        Assert.Equal(3, reader.GetInt64(0));
+        Assert.Equal(3, reader.GetInt64(1));
         await using var mode = connection.CreateCommand();
         mode.CommandText = "PRAGMA journal_mode;";
         Assert.Equal("wal", (string?)await mode.ExecuteScalarAsync());
