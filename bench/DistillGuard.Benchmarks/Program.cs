@@ -1,9 +1,15 @@
 using BenchmarkDotNet.Running;
+using DistillGuard.Benchmarks;
 using DistillGuard.Benchmarks.Campaigns;
 
 if (args is ["campaign-timeline", .. var rest])
 {
     return await CampaignTimeline.RunAsync(rest);
+}
+
+if (args is ["dashboard-ranking", .. var ranking])
+{
+    return await DashboardRanking.RunAsync(ranking);
 }
 
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);

@@ -1,3 +1,4 @@
+using DistillGuard.Detection.Calibration;
 using System.Globalization;
 using System.IO.Hashing;
 using System.Runtime.InteropServices;
@@ -54,6 +55,9 @@ public sealed class CampaignGraph
     private readonly HashSet<int> _changed = [];
     private readonly Dictionary<string, PoolState> _pools = new(StringComparer.Ordinal);
     private readonly HashSet<string> _usedIds = new(StringComparer.Ordinal);
+
+    // Campaigns whose pool reached a request-count milestone since the policy worker last asked (see DrainMilestones).
+    private readonly HashSet<string> _milestones = new(StringComparer.Ordinal);
 
     // Accounts indexed under each template-and-client pair (any sign-up bucket), for the sign-up burst's share.
     private readonly Dictionary<ulong, int> _pairAccounts = [];
@@ -142,6 +146,33 @@ public sealed class CampaignGraph
         if (campaign is not null)
         {
             _pooled.Observe(usageEvent with { AccountId = campaign });
+            if (TrafficReplay.IsMilestone(_pooled.RequestCount(campaign)))
+            {
+                lock (_gate)
+                {
+                    _milestones.Add(campaign);
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// Takes the campaigns whose pooled request count reached a milestone (10, 14, 20, 28, … as for accounts) since the
+    /// last call: the policy worker scores them on its next pass, so a campaign that has stopped growing keeps being
+    /// looked at as its members keep sending, not only at the hourly tick.
+    /// </summary>
+    public IReadOnlyList<string> DrainMilestones()
+    {
+        lock (_gate)
+        {
+            if (_milestones.Count == 0)
+            {
+                return [];
+            }
+
+            string[] taken = [.. _milestones];
+            _milestones.Clear();
+            return taken;
         }
     }
 

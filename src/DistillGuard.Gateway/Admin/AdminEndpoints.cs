@@ -77,7 +77,7 @@ internal static class AdminEndpoints
             throw OpenAIErrorException.InvalidRequest(e.Message, e.ParamName);
         }
 
-        var view = ToView(created.Account, null, null);
+        var view = AccountDirectory.ToView(created.Account, null, null);
         var result = new CreatedAccountView
         {
             Id = view.Id,
@@ -109,7 +109,7 @@ internal static class AdminEndpoints
         foreach (var account in await accounts.ListAsync(context.RequestAborted))
         {
             var totals = await usage.GetAccountUsageAsync(account.Id, context.RequestAborted);
-            var view = ToView(account, totals, risk.GetRisk(account.Id));
+            var view = AccountDirectory.ToView(account, totals, risk.GetRisk(account.Id));
             if (flagged is null || view.Flagged == flagged)
             {
                 views.Add(view);
@@ -136,26 +136,8 @@ internal static class AdminEndpoints
         }
 
         var totals = await usage.GetAccountUsageAsync(account.Id, context.RequestAborted);
-        await context.Response.WriteAsJsonAsync(ToView(account, totals, risk.GetRisk(account.Id)), GatewayJsonContext.Default.AccountView, cancellationToken: context.RequestAborted);
+        await context.Response.WriteAsJsonAsync(AccountDirectory.ToView(account, totals, risk.GetRisk(account.Id)), GatewayJsonContext.Default.AccountView, cancellationToken: context.RequestAborted);
     }
-
-    private static AccountView ToView(Account account, AccountUsage? usage, AccountRisk? risk) => new()
-    {
-        RiskScore = risk?.Score,
-        RiskLevel = risk?.Level ?? "unscored",
-        Flagged = risk?.Flagged ?? false,
-        Reasons = risk?.Reasons ?? [],
-        Action = risk?.Action ?? "none",
-        CampaignId = risk?.CampaignId,
-        Id = account.Id,
-        Org = account.Org,
-        Tier = account.Tier,
-        Verified = account.Verified,
-        CreatedAt = account.CreatedAt,
-        Requests = usage?.Requests ?? 0,
-        TokensIn = usage?.PromptTokens ?? 0,
-        TokensOut = usage?.CompletionTokens ?? 0,
-    };
 
     private static async Task<CreateAccountRequest> ReadAsync(HttpContext context)
     {

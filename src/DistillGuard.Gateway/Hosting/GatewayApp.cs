@@ -1,6 +1,7 @@
 using System.Net;
 using System.Security.Cryptography;
 using DistillGuard.Gateway.Admin;
+using DistillGuard.Gateway.Dashboard;
 using DistillGuard.Gateway.Detection;
 using DistillGuard.Gateway.Semantics;
 using DistillGuard.Gateway.Inference;
@@ -181,6 +182,7 @@ public sealed class GatewayApp : IAsyncDisposable
         services.AddDistillGuardPolicy(options, dataDirectory);
         services.AddDistillGuardWatermarking(options, dataDirectory);
         services.AddDistillGuardThreatIntel(dataDirectory);
+        services.AddDistillGuardDashboard(dataDirectory);
         services.AddSingleton(sp =>
         {
             var backends = new List<IModelBackend>();
@@ -243,6 +245,7 @@ public sealed class GatewayApp : IAsyncDisposable
         app.MapInferenceApi();
         app.MapAdminApi(adminToken);
         app.MapTaxii();
+        app.MapDashboard();
         app.MapMetrics("/metrics", app.Services.GetRequiredService<GatewayMetrics>().Registry);
         app.MapGet("/healthz", () => Results.Text("ok"));
         app.MapFallback(context => OpenAIError.NotFound(context, $"No route for {context.Request.Method} {context.Request.Path}.", "unknown_url"));

@@ -49,7 +49,8 @@ internal static class PolicyEndpoints
         await context.Response.WriteAsJsonAsync(View(campaign, state, memberLimit: int.MaxValue), PolicyApiJsonContext.Default.CampaignView, cancellationToken: context.RequestAborted);
     }
 
-    private static CampaignView View(CampaignAssessment c, PolicyState state, int memberLimit) => new(
+    /// <summary>A campaign as the admin API and the dashboard show it, with at most <paramref name="memberLimit"/> members listed.</summary>
+    internal static CampaignView View(CampaignAssessment c, PolicyState state, int memberLimit) => new(
         c.Campaign.Id,
         c.Campaign.Members.Count,
         [.. c.Campaign.Members.Take(memberLimit)],
@@ -64,32 +65,15 @@ internal static class PolicyEndpoints
         [.. (c.Pooled?.Reasons ?? []).Select(r => new RiskReason(r.Code, r.Detail, r.Value, r.Percentile))],
         state.Override(PolicyState.CampaignPrefix + c.Campaign.Id)?.Status);
 
-    private static async Task ActOnAccountAsync(HttpContext context, string id, IAccountStore accounts, IPolicyStore store, PolicyState state, PolicyWorker worker, TimeProvider time)
+    private static async Task ActOnAccountAsync(HttpContext context, string id, AnalystActions actions, PolicyState state)
     {
         var body = await ReadAsync(context, PolicyApiJsonContext.Default.AccountActionRequest);
-        if (await accounts.GetAsync(id, context.RequestAborted) is null)
+        if (!await actions.ActOnAccountAsync(id, body.Action, body.Reason, Actor(context, body.Actor), context.RequestAborted))
         {
             await OpenAIError.NotFound(context, $"No account with id '{id}'.", "account_not_found");
             return;
         }
 
-        var reason = RequireReason(body.Reason);
-        var actor = Actor(context, body.Actor);
-        var now = time.GetUtcNow();
-        var band = ActionLadder.Name(state.DecisionFor(id).Band);
-        var status = body.Action switch
-        {
-            "allowlist" => OverrideStatus.Allowlisted,
-            "block" => OverrideStatus.Suspended,
-            "clear" => OverrideStatus.Cleared,
-            "verify" => OverrideStatus.Verified,
-            _ => throw OpenAIErrorException.InvalidRequest("'action' must be one of allowlist, block, clear, verify.", "action"),
-        };
-
-        var manual = new AccountOverride(id, status, actor, reason, now, band);
-        await store.SetOverrideAsync(manual, new AuditRecord(0, now, id, actor, "account:" + body.Action, reason, null), context.RequestAborted);
-        state.SetOverride(manual);
-        await worker.RefreshAsync(id, context.RequestAborted);
         await WritePolicyAsync(context, id, state);
     }
 
@@ -117,68 +101,16 @@ internal static class PolicyEndpoints
         await context.Response.WriteAsJsonAsync(item, PolicyApiJsonContext.Default.ReviewItem, cancellationToken: context.RequestAborted);
     }
 
-    private static async Task DecideReviewAsync(HttpContext context, long id, IPolicyStore store, PolicyState state, PolicyWorker worker, TimeProvider time)
+    private static async Task DecideReviewAsync(HttpContext context, long id, AnalystActions actions)
     {
         var body = await ReadAsync(context, PolicyApiJsonContext.Default.ReviewDecisionRequest);
-        if (await store.GetReviewAsync(id, context.RequestAborted) is not { } item)
+        if (await actions.DecideReviewAsync(id, body.Decision, body.Reason, Actor(context, body.Actor), context.RequestAborted) is not { } decided)
         {
             await OpenAIError.NotFound(context, $"No review item {id}.", "review_not_found");
             return;
         }
 
-        var reason = RequireReason(body.Reason);
-        var actor = Actor(context, body.Actor);
-        var now = time.GetUtcNow();
-        var (status, manualStatus) = (body.Decision, item.Status) switch
-        {
-            ("approve", "open" or "appealed") => ("approved", OverrideStatus.Suspended),
-            ("reject", "open" or "appealed") => ("rejected", OverrideStatus.Cleared),
-            ("appeal", "approved") => ("appealed", (string?)null),
-            ("approve" or "reject", _) => throw new OpenAIErrorException(StatusCodes.Status409Conflict, $"Review item {id} is '{item.Status}'; only open or appealed items can be decided.", "invalid_request_error", "conflict"),
-            ("appeal", _) => throw new OpenAIErrorException(StatusCodes.Status409Conflict, $"Review item {id} is '{item.Status}'; only an approved suspension can be appealed.", "invalid_request_error", "conflict"),
-            _ => throw OpenAIErrorException.InvalidRequest("'decision' must be one of approve, reject, appeal.", "decision"),
-        };
-
-        var decided = await store.DecideReviewAsync(id, status, actor, reason, now, new AuditRecord(0, now, item.AccountId, actor, "review:" + body.Decision, reason, item.EvidenceJson), context.RequestAborted);
-        if (manualStatus is not null && item.AccountId.StartsWith(PolicyState.CampaignPrefix, StringComparison.Ordinal))
-        {
-            await DecideCampaignAsync(context, item, manualStatus, actor, reason, now, store, state, worker);
-        }
-        else if (manualStatus is not null)
-        {
-            var manual = new AccountOverride(item.AccountId, manualStatus, actor, reason, now, item.Band);
-            await store.SetOverrideAsync(manual, new AuditRecord(0, now, item.AccountId, actor, manualStatus == OverrideStatus.Suspended ? "account:suspend" : "account:clear", $"review {id}: {reason}", null), context.RequestAborted);
-            state.SetOverride(manual);
-            await worker.RefreshAsync(item.AccountId, context.RequestAborted);
-        }
-
         await context.Response.WriteAsJsonAsync(decided, PolicyApiJsonContext.Default.ReviewItem, cancellationToken: context.RequestAborted);
-    }
-
-    /// <summary>
-    /// A campaign entry is decided for the campaign as a whole: approving suspends every current core member (each with
-    /// its own audited override, so each can be undone alone; fringe members, tied by one kind of artifact only, keep their
-    /// own entries); rejecting clears the campaign and all its members for the grace period.
-    /// </summary>
-    private static async Task DecideCampaignAsync(HttpContext context, ReviewItem item, string manualStatus, string actor, string reason, DateTimeOffset now, IPolicyStore store, PolicyState state, PolicyWorker worker)
-    {
-        var campaignId = item.AccountId[PolicyState.CampaignPrefix.Length..];
-        var members = state.Campaigns.TryGetValue(campaignId, out var campaign) ? campaign.Campaign.Members : [];
-        if (manualStatus == OverrideStatus.Cleared)
-        {
-            var cleared = new AccountOverride(item.AccountId, OverrideStatus.Cleared, actor, reason, now, item.Band);
-            await store.SetOverrideAsync(cleared, new AuditRecord(0, now, item.AccountId, actor, "campaign:clear", $"review {item.Id}: {reason}", null), context.RequestAborted);
-            state.SetOverride(cleared);
-        }
-
-        foreach (var member in members.Where(m => manualStatus == OverrideStatus.Cleared || campaign!.Campaign.IsCore(m)))
-        {
-            var manual = new AccountOverride(member, manualStatus, actor, reason, now, item.Band);
-            var action = manualStatus == OverrideStatus.Suspended ? "account:suspend" : "account:clear";
-            await store.SetOverrideAsync(manual, new AuditRecord(0, now, member, actor, action, $"campaign {campaignId}, review {item.Id}: {reason}", null), context.RequestAborted);
-            state.SetOverride(manual);
-            await worker.RefreshAsync(member, context.RequestAborted);
-        }
     }
 
     private static async Task ListAuditAsync(HttpContext context, IPolicyStore store, string? account, int? limit)
@@ -218,26 +150,11 @@ internal static class PolicyEndpoints
         }
     }
 
-    private static string RequireReason(string? reason) =>
-        string.IsNullOrWhiteSpace(reason) ? throw OpenAIErrorException.InvalidRequest("'reason' is required: every action is audited with why.", "reason") : reason.Trim();
-
-    /// <summary>Longest analyst name the audit trail stores.</summary>
-    internal const int MaxActorLength = 128;
-
-    /// <summary>Who acts: the body's <c>actor</c>, else the <c>X-DistillGuard-Analyst</c> header, else "admin"; at most <see cref="MaxActorLength"/> characters.</summary>
-    private static string Actor(HttpContext context, string? actor)
-    {
-        var name = actor is { Length: > 0 } ? actor
-            : context.Request.Headers["X-DistillGuard-Analyst"].ToString() is { Length: > 0 } header ? header
-            : "admin";
-        name = name.Trim();
-        if (name.Length is 0 or > MaxActorLength || name.Any(char.IsControl))
-        {
-            throw OpenAIErrorException.InvalidRequest($"'actor' must be 1 to {MaxActorLength} printable characters.", "actor");
-        }
-
-        return name;
-    }
+    /// <summary>Who acts: the body's <c>actor</c>, else the <c>X-DistillGuard-Analyst</c> header, else "admin"; at most <see cref="AnalystActions.MaxActorLength"/> characters.</summary>
+    private static string Actor(HttpContext context, string? actor) => AnalystActions.RequireActor(
+        actor is { Length: > 0 } ? actor
+        : context.Request.Headers["X-DistillGuard-Analyst"].ToString() is { Length: > 0 } header ? header
+        : "admin");
 }
 
 /// <summary>Body of <c>POST /admin/v1/accounts/{id}/actions</c>.</summary>

@@ -33,6 +33,7 @@ public static class PolicyServiceCollectionExtensions
         services.AddSingleton<PolicyWorker>();
         services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<PolicyWorker>());
         services.AddSingleton<PolicyEnforcement>();
+        services.AddSingleton<AnalystActions>();
         services.AddSingleton<IAccountRiskSource>(sp => new PolicyRiskSource(
             new EngineRiskSource(sp.GetRequiredService<DetectionEngine>(), sp.GetRequiredService<TimeProvider>()),
             sp.GetRequiredService<PolicyState>(),

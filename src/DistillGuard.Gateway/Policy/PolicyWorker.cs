@@ -102,6 +102,7 @@ internal sealed partial class PolicyWorker(
                 campaigns.Calibration = engine.Calibration;
                 var (_, changes) = campaigns.RebuildWithChanges(now);
                 await BackfillAsync(changes, now, cancellationToken);
+                _ = campaigns.DrainMilestones(); // every campaign is scored at the tick
                 await AssessCampaignsAsync(now, only: null, cancellationToken);
                 foreach (var assessment in engine.AssessAll(now))
                 {
@@ -109,13 +110,15 @@ internal sealed partial class PolicyWorker(
                     await DecideAsync(assessment, now, cancellationToken);
                 }
             }
-            else if (campaigns.Link(now) is { Count: > 0 } changes)
+            else if (campaigns.Link(now) is var changes && campaigns.DrainMilestones() is var milestones && (changes.Count > 0 || milestones.Count > 0))
             {
                 // Linked between ticks: a campaign that formed or grew is scored on its members' whole stored history
                 // at once (its formation is the look), and its members are re-decided, so a fleet that has finished its
-                // burst is acted on within a pass, not at the next tick.
+                // burst is acted on within a pass, not at the next tick. A campaign whose pool reached a request-count
+                // milestone is looked at too, as an account is at its own milestones (ADR 8).
                 await BackfillAsync(changes, now, cancellationToken);
                 var ids = changes.Select(c => c.CampaignId).ToHashSet(StringComparer.Ordinal);
+                ids.UnionWith(milestones);
                 var before = ids.ToDictionary(id => id, id => _campaignBands.GetValueOrDefault(id), StringComparer.Ordinal);
                 await AssessCampaignsAsync(now, ids, cancellationToken);
                 foreach (var id in ids)

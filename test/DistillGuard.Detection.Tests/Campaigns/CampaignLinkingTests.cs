@@ -126,6 +126,63 @@ public sealed class CampaignLinkingTests
     }
 
     [Fact]
+    public async Task Pool_HoldsEveryMemberRequest_WhenTheFleetIsLinkedWhileItSends()
+    {
+        // A fleet on one card sending as the gateway sees it: passes every two seconds, the usage log a second behind.
+        var graph = new CampaignGraph(DetectionCalibration.LoadDefault()!);
+        var history = new MemoryHistory();
+        const int accounts = 20, perAccount = 30;
+        var sent = new List<UsageEvent>();
+        for (var r = 0; r < perAccount; r++)
+        {
+            for (var a = 0; a < accounts; a++)
+            {
+                sent.Add(Event($"fleet-{a}", r, s_start.AddSeconds((r * 6) + (a * 0.3)), Harvest(a + r), "198.18.1.2"));
+            }
+        }
+
+        for (var a = 0; a < accounts; a++)
+        {
+            graph.SetIdentity(new CampaignIdentity($"fleet-{a}", null, "free", false, "pay-f1ee", s_start.AddDays(-1)));
+        }
+
+        var next = 0;
+        var looksAfterLastChange = 0;
+        string? campaign = null;
+        for (var now = s_start.AddSeconds(2); next < sent.Count || now < s_start.AddSeconds((perAccount * 6) + 4); now = now.AddSeconds(2))
+        {
+            while (next < sent.Count && sent[next].Timestamp < now)
+            {
+                graph.Observe(sent[next++]);
+            }
+
+            foreach (var e in sent.Take(next).Where(e => e.Timestamp < now.AddSeconds(-1) && !history.Contains(e)))
+            {
+                history.Add(e);
+            }
+
+            var changes = graph.Link(now);
+            foreach (var change in changes)
+            {
+                campaign = change.CampaignId;
+                await graph.BackfillAsync(change, history, now, CancellationToken.None);
+            }
+
+            // Once the fleet stops growing, its pool still comes up for a look at each request-count milestone.
+            if (changes.Count == 0 && graph.DrainMilestones().Contains(campaign))
+            {
+                looksAfterLastChange++;
+            }
+        }
+
+        Assert.NotNull(campaign);
+        Assert.True(looksAfterLastChange >= 3, $"{looksAfterLastChange} milestone looks after the campaign stopped growing");
+        var assessment = graph.Assess(campaign, s_start.AddSeconds(perAccount * 6));
+        Assert.Equal(accounts, assessment!.Campaign.Members.Count);
+        Assert.Equal(accounts * perAccount, assessment.Pooled!.RequestsWeek);
+    }
+
+    [Fact]
     public void Link_FleetInStepOnOneTemplate_IsLinkedBySynchronisedActivity_AcrossCardsNetworksAndSignUps()
     {
         var graph = new CampaignGraph(new DetectionCalibration());
@@ -247,6 +304,8 @@ public sealed class CampaignLinkingTests
         private readonly List<UsageEvent> _events = [];
 
         public void Add(UsageEvent e) => _events.Add(e);
+
+        public bool Contains(UsageEvent e) => _events.Contains(e);
 
         public async IAsyncEnumerable<UsageEvent> ReadAccountsAsync(IReadOnlyCollection<string> accountIds, DateTimeOffset from, DateTimeOffset to, [EnumeratorCancellation] CancellationToken cancellationToken)
         {
