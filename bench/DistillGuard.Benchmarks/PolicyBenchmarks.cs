@@ -99,6 +99,7 @@ public class PolicyBenchmarks
         StartedAt = DateTimeOffset.UnixEpoch,
         StartTimestamp = 0,
         Endpoint = "chat.completions",
+        Api = "chat.completions",
         Caller = new AuthenticatedAccount(new Account { Id = account, CreatedAt = DateTimeOffset.UnixEpoch }, "key_0"),
     };
 }

@@ -12,7 +12,7 @@ internal sealed partial class ApiKeyAuthentication(IAccountStore accounts, Gatew
 {
     public async ValueTask<AuthenticatedAccount?> AuthenticateAsync(HttpContext context)
     {
-        var key = BearerToken(context.Request);
+        var key = ApiKey(context.Request);
         if (key is null)
         {
             return null;
@@ -41,6 +41,21 @@ internal sealed partial class ApiKeyAuthentication(IAccountStore accounts, Gatew
         }
 
         return await accounts.AuthenticateAsync(key, context.RequestAborted);
+    }
+
+    /// <summary>
+    /// The caller's API key: the token of an <c>Authorization: Bearer</c> header, else an <c>x-api-key</c> header (as
+    /// Anthropic clients send it); null when neither is there.
+    /// </summary>
+    public static string? ApiKey(HttpRequest request)
+    {
+        if (BearerToken(request) is { } bearer)
+        {
+            return bearer;
+        }
+
+        var header = request.Headers["x-api-key"].ToString().Trim();
+        return header.Length == 0 ? null : header;
     }
 
     /// <summary>The token of an <c>Authorization: Bearer</c> header, or null.</summary>

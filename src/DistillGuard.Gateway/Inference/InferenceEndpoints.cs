@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Unicode;
+using DistillGuard.Gateway.Anthropic;
 using DistillGuard.Gateway.Hosting;
 using DistillGuard.Gateway.OpenAI;
 using DistillGuard.Gateway.Policy;
@@ -23,6 +24,9 @@ internal static class InferenceEndpoints
     {
         app.MapPost("/v1/chat/completions", (HttpContext context, InferenceHandler handler) => handler.HandleAsync(context, InferenceKind.Chat));
         app.MapPost("/v1/completions", (HttpContext context, InferenceHandler handler) => handler.HandleAsync(context, InferenceKind.Completion));
+        app.MapPost("/v1/messages", (HttpContext context, InferenceHandler handler) => handler.HandleAsync(context, InferenceKind.Chat, WireApi.Messages));
+        app.MapPost("/v1/messages/count_tokens", (HttpContext context, InferenceHandler handler) => handler.CountTokensAsync(context));
+        app.MapPost("/v1/responses", (HttpContext context, InferenceHandler handler) => handler.HandleAsync(context, InferenceKind.Chat, WireApi.Responses));
         app.MapGet("/v1/models", (HttpContext context, InferenceHandler handler) => handler.ListModelsAsync(context, null));
         app.MapGet("/v1/models/{id}", (HttpContext context, string id, InferenceHandler handler) => handler.ListModelsAsync(context, id));
     }
@@ -122,12 +126,52 @@ internal static class InferenceEndpoints
     }
 }
 
-/// <summary>Authenticates, validates and routes one inference request.</summary>
-internal sealed class InferenceHandler(ApiKeyAuthentication authentication, ModelCatalog catalog, GatewayOptions options, RateLimitAdmission admission, PolicyEnforcement policy)
+/// <summary>The wire API a request came by; every one is served by the same pipeline.</summary>
+internal enum WireApi
 {
-    public async Task HandleAsync(HttpContext context, InferenceKind kind)
+    /// <summary>Chat Completions or legacy Completions.</summary>
+    OpenAI,
+
+    /// <summary>The OpenAI Responses API.</summary>
+    Responses,
+
+    /// <summary>The Anthropic Messages API.</summary>
+    Messages,
+}
+
+/// <summary>Authenticates, validates and routes one inference request.</summary>
+internal sealed class InferenceHandler(ApiKeyAuthentication authentication, ModelCatalog catalog, GatewayOptions options, RateLimitAdmission admission, PolicyEnforcement policy, TimeProvider time)
+{
+    public async Task HandleAsync(HttpContext context, InferenceKind kind, WireApi api = WireApi.OpenAI)
     {
         var usage = context.Features.GetRequiredFeature<RequestUsage>();
+        // The other APIs are this pipeline with their own wire format: everything it writes passes through the translation.
+        ApiTranslation? translation = api switch
+        {
+            WireApi.Messages => new MessagesTranslation(context, usage.RequestId),
+            WireApi.Responses => new ResponsesTranslation(context, usage.RequestId, time),
+            _ => null,
+        };
+
+        try
+        {
+            await ServeAsync(context, kind, api, usage, translation);
+        }
+        catch
+        {
+            // Unhandled: the host's error handler answers on the real body.
+            translation?.Abandon();
+            throw;
+        }
+
+        if (translation is not null)
+        {
+            await CompleteAsync(context, translation, usage);
+        }
+    }
+
+    private async Task ServeAsync(HttpContext context, InferenceKind kind, WireApi api, RequestUsage usage, ApiTranslation? translation)
+    {
         try
         {
             if (!await AuthenticateAsync(context, usage))
@@ -137,14 +181,17 @@ internal sealed class InferenceHandler(ApiKeyAuthentication authentication, Mode
 
             if (!await admission.AdmitAsync(context, usage) || !await policy.AdmitAsync(context, usage))
             {
-                await RecordRefusedAsync(context, kind, usage);
+                await RecordRefusedAsync(context, kind, api, usage);
                 return;
             }
 
-            var (json, body) = await InferenceEndpoints.ReadJsonAsync(context);
-            var request = InferenceRequest.Parse(kind, json, options.Limits);
-            request.RawBody = body;
+            var request = await ReadRequestAsync(context, kind, api);
             Record(usage, request);
+            if (translation is not null)
+            {
+                translation.Model = request.Model;
+                translation.Request = request;
+            }
 
             var backend = catalog.Find(request.Model);
             if (backend is null)
@@ -173,18 +220,50 @@ internal sealed class InferenceHandler(ApiKeyAuthentication authentication, Mode
         }
     }
 
+    /// <summary>Reads and validates the body as the pipeline's request: a chat or completion request, or another API's request stated as a chat request.</summary>
+    private async Task<InferenceRequest> ReadRequestAsync(HttpContext context, InferenceKind kind, WireApi api)
+    {
+        var (json, body) = await InferenceEndpoints.ReadJsonAsync(context);
+        switch (api)
+        {
+            case WireApi.Messages:
+                MessagesRequest.CheckVersion(context.Request);
+                return InferenceRequest.Parse(InferenceKind.Chat, AsReceived(MessagesRequest.ToChat(json)), options.Limits);
+            case WireApi.Responses:
+                return InferenceRequest.Parse(InferenceKind.Chat, AsReceived(ResponsesRequest.ToChat(json)), options.Limits);
+            default:
+                var request = InferenceRequest.Parse(kind, json, options.Limits);
+                request.RawBody = body;
+                return request;
+        }
+    }
+
+    /// <summary>A translated body as if it had been received: parsed from its text, so its values read like any client's.</summary>
+    private static JsonNode AsReceived(JsonObject chat) => JsonNode.Parse(chat.ToJsonString())!;
+
+    private static async Task CompleteAsync(HttpContext context, ApiTranslation translation, RequestUsage usage)
+    {
+        try
+        {
+            await translation.CompleteAsync(context.RequestAborted);
+        }
+        catch (Exception e) when (e is OperationCanceledException or IOException && context.RequestAborted.IsCancellationRequested)
+        {
+            usage.StatusOverride ??= 499;
+        }
+    }
+
     /// <summary>
     /// Records what a refused request asked for (model, n, logprobs, sampling settings, prompt) in its usage event.
     /// A refusal answers before the body is read, but what the caller kept asking for while refused is evidence too:
     /// without it a prober held at the verification step would show n = 1 and no settings on every refused request, and
     /// its sweep would dilute instead of sharpen. A body that does not parse leaves the fields unset; the refusal stands.
     /// </summary>
-    private async Task RecordRefusedAsync(HttpContext context, InferenceKind kind, RequestUsage usage)
+    private async Task RecordRefusedAsync(HttpContext context, InferenceKind kind, WireApi api, RequestUsage usage)
     {
         try
         {
-            var (json, _) = await InferenceEndpoints.ReadJsonAsync(context);
-            Record(usage, InferenceRequest.Parse(kind, json, options.Limits));
+            Record(usage, await ReadRequestAsync(context, kind, api));
         }
         catch (OpenAIErrorException)
         {
@@ -206,6 +285,60 @@ internal sealed class InferenceHandler(ApiKeyAuthentication authentication, Mode
         usage.TopLogprobs = request.TopLogprobs;
         usage.Echo = request.Echo;
         usage.PromptText = request.PromptText;
+    }
+
+    /// <summary>
+    /// <c>POST /v1/messages/count_tokens</c>: the prompt's length in tokens as the gateway counts it (the built-in
+    /// model's GPT-2 tokenizer; an estimate for an upstream with its own tokenizer).
+    /// </summary>
+    public async Task CountTokensAsync(HttpContext context)
+    {
+        var usage = context.Features.GetRequiredFeature<RequestUsage>();
+        var translation = new MessagesTranslation(context, usage.RequestId) { Verbatim = true };
+        try
+        {
+            await CountAsync(context, usage);
+        }
+        catch (OpenAIErrorException e)
+        {
+            await OpenAIError.WriteAsync(context, e);
+        }
+        catch
+        {
+            translation.Abandon();
+            throw;
+        }
+
+        await CompleteAsync(context, translation, usage);
+    }
+
+    private async Task CountAsync(HttpContext context, RequestUsage usage)
+    {
+        if (!await AuthenticateAsync(context, usage) || !await admission.AdmitAsync(context, usage) || !await policy.AdmitAsync(context, usage))
+        {
+            return;
+        }
+
+        var (json, _) = await InferenceEndpoints.ReadJsonAsync(context);
+        MessagesRequest.CheckVersion(context.Request);
+        var request = InferenceRequest.Parse(InferenceKind.Chat, AsReceived(MessagesRequest.ToChat(json, requireMaxTokens: false)), options.Limits);
+        usage.Model = request.Model;
+        usage.PromptText = request.PromptText;
+        if (catalog.Find(request.Model) is null)
+        {
+            await OpenAIError.NotFound(context, $"The model '{Shorten(request.Model)}' does not exist or you do not have access to it.", "model_not_found");
+            return;
+        }
+
+        usage.ServedModel = request.Model;
+        usage.PromptTokens = DistillGuard.LanguageModels.Tokenization.TextTokenizer.Gpt2.Encode(BuiltInBackend.PromptText(request)).Length;
+        await WriteJsonAsync(context, w =>
+        {
+            w.WriteStartObject();
+            w.WriteNumber("input_tokens", usage.PromptTokens);
+            w.WriteEndObject();
+        });
+        usage.Completed = true;
     }
 
     public async Task ListModelsAsync(HttpContext context, string? id)
@@ -268,7 +401,7 @@ internal sealed class InferenceHandler(ApiKeyAuthentication authentication, Mode
 
     private async Task<bool> AuthenticateAsync(HttpContext context, RequestUsage usage)
     {
-        if (ApiKeyAuthentication.BearerToken(context.Request) is null)
+        if (ApiKeyAuthentication.ApiKey(context.Request) is null)
         {
             await OpenAIError.Unauthorized(context, "You didn't provide an API key. Send it in an Authorization header: 'Authorization: Bearer YOUR_KEY'.");
             return false;

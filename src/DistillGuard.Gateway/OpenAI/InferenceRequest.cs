@@ -347,7 +347,7 @@ public sealed class InferenceRequest
         return value;
     }
 
-    private static string Truncate(string value, int max) => value.Length <= max ? value : value[..max] + "…";
+    internal static string Truncate(string value, int max) => value.Length <= max ? value : value[..max] + "…";
 
     private static IReadOnlyList<ChatMessage> ParseMessages(JsonObject body)
     {
@@ -469,7 +469,7 @@ public sealed class InferenceRequest
         }
     }
 
-    private static string RequiredString(JsonObject body, string name)
+    internal static string RequiredString(JsonObject body, string name)
     {
         if (body[name] is JsonValue value && value.TryGetValue<string>(out var text) && text.Length > 0)
         {
@@ -479,14 +479,14 @@ public sealed class InferenceRequest
         throw OpenAIErrorException.InvalidRequest(body.ContainsKey(name) ? $"'{name}' must be a non-empty string." : $"'{name}' is required.", name);
     }
 
-    private static bool? OptionalBool(JsonObject body, string name, string? param = null) => body[name] switch
+    internal static bool? OptionalBool(JsonObject body, string name, string? param = null) => body[name] switch
     {
         null => null,
         JsonValue v when v.GetValueKind() is JsonValueKind.True or JsonValueKind.False => v.GetValue<bool>(),
         _ => throw OpenAIErrorException.InvalidRequest($"'{param ?? name}' must be a boolean.", param ?? name),
     };
 
-    private static int? OptionalInt(JsonObject body, string name)
+    internal static int? OptionalInt(JsonObject body, string name)
     {
         var value = OptionalLong(body, name);
         if (value is > int.MaxValue or < int.MinValue)
@@ -497,7 +497,7 @@ public sealed class InferenceRequest
         return (int?)value;
     }
 
-    private static long? OptionalLong(JsonObject body, string name)
+    internal static long? OptionalLong(JsonObject body, string name)
     {
         switch (body[name])
         {
@@ -521,7 +521,7 @@ public sealed class InferenceRequest
         }
     }
 
-    private static double? OptionalDouble(JsonObject body, string name) => body[name] switch
+    internal static double? OptionalDouble(JsonObject body, string name) => body[name] switch
     {
         null => null,
         JsonValue v when v.GetValueKind() == JsonValueKind.Number => v.GetValue<double>(),

@@ -10,6 +10,9 @@ internal sealed class RequestUsage
     public required DateTimeOffset StartedAt { get; init; }
     public required long StartTimestamp { get; init; }
     public required string Endpoint { get; init; }
+
+    /// <summary>The API the request came by (see <see cref="DistillGuard.Usage.UsageEvent.Api"/>).</summary>
+    public required string Api { get; init; }
     public AuthenticatedAccount? Caller { get; set; }
     public string? Model { get; set; }
 

@@ -20,6 +20,7 @@ internal sealed class UsageRecordingMiddleware(RequestDelegate next, UsageLog us
             StartedAt = time.GetUtcNow(),
             StartTimestamp = time.GetTimestamp(),
             Endpoint = EndpointName(context.Request.Path),
+            Api = ApiName(context.Request.Path),
         };
         context.Features.Set(usage);
         context.Response.Headers["x-request-id"] = usage.RequestId;
@@ -65,6 +66,7 @@ internal sealed class UsageRecordingMiddleware(RequestDelegate next, UsageLog us
             ClientAddress = context.Connection.RemoteIpAddress?.ToString(),
             UserAgent = context.Request.Headers.UserAgent.ToString() is { Length: > 0 } agent ? Truncate(agent, 512) : null,
             Endpoint = usage.Endpoint,
+            Api = usage.Api,
             Model = usage.Model,
             Stream = usage.Stream,
             Temperature = usage.Temperature,
@@ -94,13 +96,22 @@ internal sealed class UsageRecordingMiddleware(RequestDelegate next, UsageLog us
         metrics.RecordRequest(usage.Endpoint, usage.ServedModel ?? (usage.Model is null ? null : GatewayMetrics.UnknownModel), status, elapsed, usage.PromptTokens, usage.CompletionTokens, accepted);
     }
 
+    // Messages and Responses requests are chat completions underneath: the same features, the same history.
     private static string EndpointName(PathString path) => path.Value switch
     {
-        "/v1/chat/completions" => "chat.completions",
+        "/v1/chat/completions" or "/v1/messages" or "/v1/responses" => "chat.completions",
+        "/v1/messages/count_tokens" => "count_tokens",
         "/v1/completions" => "completions",
         "/v1/models" => "models",
         var other when other is not null && other.StartsWith("/v1/models/", StringComparison.Ordinal) => "models",
         _ => "other",
+    };
+
+    private static string ApiName(PathString path) => path.Value switch
+    {
+        "/v1/messages" or "/v1/messages/count_tokens" => "messages",
+        "/v1/responses" => "responses",
+        _ => EndpointName(path),
     };
 
     private static string Truncate(string value, int max) => value.Length <= max ? value : value[..max];

@@ -10,8 +10,14 @@ public sealed record UsageEvent
     public string? KeyId { get; init; }
     public string? ClientAddress { get; init; }
     public string? UserAgent { get; init; }
-    /// <summary>"chat.completions", "completions" or "models".</summary>
+    /// <summary>
+    /// "chat.completions", "completions", "count_tokens" or "models": the endpoint the request was served as. A Messages
+    /// or Responses request is served as "chat.completions", so detection reads it as the same kind of request.
+    /// </summary>
     public required string Endpoint { get; init; }
+
+    /// <summary>The API the request came by: "chat.completions", "completions", "responses", "messages" or "models".</summary>
+    public string? Api { get; init; }
     public string? Model { get; init; }
     public bool Stream { get; init; }
     public double? Temperature { get; init; }

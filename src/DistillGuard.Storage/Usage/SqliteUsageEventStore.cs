@@ -56,12 +56,18 @@ internal sealed class SqliteUsageEventStore : IUsageEventStore
         new(2, "usage_events.echo (prompt echoed with its logprobs)", """
             ALTER TABLE usage_events ADD COLUMN echo INTEGER NOT NULL DEFAULT 0;
             """),
+
+        // Before the column every request came by the API its endpoint names, so old rows take the endpoint.
+        new(3, "usage_events.api (the wire API a request came by: chat.completions, completions, responses, messages)", """
+            ALTER TABLE usage_events ADD COLUMN api TEXT;
+            UPDATE usage_events SET api = endpoint;
+            """),
     ];
 
     private const string Columns = """
         request_id, ts, account_id, key_id, client_address, user_agent, endpoint, model, stream, temperature, top_p,
         max_tokens, n, logprobs, top_logprobs, seed, stop_count, prompt_tokens, completion_tokens, latency_ms, ttft_ms,
-        status, error_code, finish_reason, prompt_text, echo
+        status, error_code, finish_reason, prompt_text, echo, api
         """;
 
     private readonly SqliteDatabase _database;
@@ -232,6 +238,7 @@ internal sealed class SqliteUsageEventStore : IUsageEventStore
         Text(st, 24, e.FinishReason);
         Text(st, 25, e.PromptText);
         raw.sqlite3_bind_int(st, 26, e.Echo ? 1 : 0);
+        Text(st, 27, e.Api);
     }
 
     // UTF-16 binding: SQLite converts natively, so no UTF-8 copy is allocated per value.
@@ -371,6 +378,7 @@ internal sealed class SqliteUsageEventStore : IUsageEventStore
         FinishReason = r.IsDBNull(23) ? null : r.GetString(23),
         PromptText = r.IsDBNull(24) ? null : r.GetString(24),
         Echo = r.GetInt64(25) != 0,
+        Api = r.IsDBNull(26) ? null : r.GetString(26),
     };
 
     /// <inheritdoc />

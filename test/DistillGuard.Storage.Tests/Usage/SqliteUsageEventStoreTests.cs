@@ -117,8 +117,8 @@ public sealed class SqliteUsageEventStoreTests : IDisposable
         command.CommandText = "SELECT COUNT(*), MAX(version) FROM schema_version; ";
         await using var reader = await command.ExecuteReaderAsync();
         await reader.ReadAsync();
-        Assert.Equal(2, reader.GetInt64(0));
-        Assert.Equal(2, reader.GetInt64(1));
+        Assert.Equal(3, reader.GetInt64(0));
+        Assert.Equal(3, reader.GetInt64(1));
         await using var mode = connection.CreateCommand();
         mode.CommandText = "PRAGMA journal_mode;";
         Assert.Equal("wal", (string?)await mode.ExecuteScalarAsync());
@@ -155,6 +155,7 @@ public sealed class SqliteUsageEventStoreTests : IDisposable
         var read = await store.ReadAsync(new UsageQuery(), default).ToListAsync();
         Assert.Equal(["old-1", "new-1"], read.Select(e => e.RequestId));
         Assert.False(read[0].Echo);
+        Assert.Equal("completions", read[0].Api);
         Assert.Equal(3, read[0].TopLogprobs);
         Assert.Equal(echoed, read[1]);
     }

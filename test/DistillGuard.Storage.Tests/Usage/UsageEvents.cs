@@ -17,6 +17,7 @@ internal static class UsageEvents
         ClientAddress = "203.0.113.7",
         UserAgent = "test/1.0",
         Endpoint = "chat.completions",
+        Api = "messages",
         Model = "dg-ngram",
         Stream = true,
         Temperature = 0.7,
