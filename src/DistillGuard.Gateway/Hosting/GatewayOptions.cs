@@ -37,7 +37,7 @@ public sealed class GatewayOptions
     /// <summary>OpenAI-compatible servers the gateway forwards to, by model name.</summary>
     public List<UpstreamOptions> Upstreams { get; set; } = [];
 
-    /// <summary>Peers whose <c>X-Forwarded-For</c> is honoured: IP addresses or CIDR networks. Loopback when empty.</summary>
+    /// <summary>Peers whose <c>X-Forwarded-For</c> is honoured: IP addresses or CIDR networks. None when empty.</summary>
     public List<string> TrustedProxies { get; set; } = [];
 
     /// <summary>
