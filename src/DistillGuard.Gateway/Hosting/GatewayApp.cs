@@ -146,7 +146,23 @@ public sealed class GatewayApp : IAsyncDisposable
         services.AddSingleton(adminToken);
         services.AddSingleton(sp => SqliteStorage.Open(dataDirectory, new StorageOptions { PaymentFingerprintKey = InstallSecret(dataDirectory) }, time, sp.GetRequiredService<ILoggerFactory>()));
         services.AddSingleton<IAccountStore>(sp => sp.GetRequiredService<SqliteStorage>().Accounts);
-        services.AddSingleton<IUsageEventStore>(sp => sp.GetRequiredService<SqliteStorage>().UsageEvents);
+        if (options.Storage.Postgres is { } postgres)
+        {
+            // Replicas write one usage log; usage.db in the data directory stays empty. Opened (and migrated) at the first
+            // resolution, which the gateway's start-up does, so an unreachable server stops the start with its reason.
+            services.AddSingleton<IUsageEventStore>(sp => PostgresUsageEventStore.OpenAsync(
+                new PostgresStorageOptions
+                {
+                    ConnectionString = postgres,
+                    EventRetention = options.Storage.EventRetentionDays is { } days ? TimeSpan.FromDays(days) : null,
+                },
+                time, sp.GetRequiredService<ILoggerFactory>().CreateLogger("DistillGuard.Storage"), CancellationToken.None).GetAwaiter().GetResult());
+        }
+        else
+        {
+            services.AddSingleton<IUsageEventStore>(sp => sp.GetRequiredService<SqliteStorage>().UsageEvents);
+        }
+
         services.AddSingleton(sp => new UsageLog(sp.GetRequiredService<IUsageEventStore>(), new UsageLogOptions
         {
             Capacity = options.UsageLog.ChannelCapacity,
