@@ -128,6 +128,7 @@ public sealed class GatewayApp : IAsyncDisposable
         {
             kestrel.AddServerHeader = false;
             kestrel.Limits.MaxRequestBodySize = options.Limits.MaxRequestBodyBytes;
+            RequestHeadLimits.Configure(kestrel.Limits);
             Listen(kestrel, options.Host, options.Port);
         });
 
@@ -248,6 +249,7 @@ public sealed class GatewayApp : IAsyncDisposable
         });
 
         var app = builder.Build();
+        app.Use(RequestHeadLimits.InvokeAsync);
         if (options.TrustedProxies.Count > 0)
         {
             app.UseForwardedHeaders();
