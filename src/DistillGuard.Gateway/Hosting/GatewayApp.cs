@@ -128,6 +128,7 @@ public sealed class GatewayApp : IAsyncDisposable
         {
             kestrel.AddServerHeader = false;
             kestrel.Limits.MaxRequestBodySize = options.Limits.MaxRequestBodyBytes;
+            RequestHeadLimits.Configure(kestrel.Limits);
             Listen(kestrel, options.Host, options.Port);
         });
 
@@ -172,6 +173,7 @@ public sealed class GatewayApp : IAsyncDisposable
         services.AddSingleton<GatewayMetrics>();
         services.AddSingleton<ApiKeyAuthentication>();
         services.AddSingleton<InferenceHandler>();
+        services.AddSingleton(sp => new ReasoningKeyring(dataDirectory, time, () => sp.GetRequiredService<PolicyProvider>().Current.Sealing));
         if (options.SharedState.Redis is { } redis)
         {
             // Replicas share limits: the store is both the admission store (reserve, settle, leases) and the limiter
@@ -217,6 +219,7 @@ public sealed class GatewayApp : IAsyncDisposable
                 var backend = new UpstreamBackend(upstream, sp.GetRequiredService<GatewayMetrics>(), time, sp.GetRequiredService<ILogger<UpstreamBackend>>())
                 {
                     TextWatermark = WatermarkSetup.UpstreamMark(options.Watermark, sp),
+                    Keyring = sp.GetRequiredService<ReasoningKeyring>(),
                 };
                 disposables.Add(backend);
                 backends.Add(backend);
@@ -246,6 +249,7 @@ public sealed class GatewayApp : IAsyncDisposable
         });
 
         var app = builder.Build();
+        app.Use(RequestHeadLimits.InvokeAsync);
         if (options.TrustedProxies.Count > 0)
         {
             app.UseForwardedHeaders();
