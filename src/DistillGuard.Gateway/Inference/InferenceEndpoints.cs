@@ -6,6 +6,7 @@ using DistillGuard.Gateway.Hosting;
 using DistillGuard.Gateway.OpenAI;
 using DistillGuard.Gateway.Policy;
 using DistillGuard.Gateway.Usage;
+using DistillGuard.Gateway.Watermarking;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
@@ -100,7 +101,7 @@ internal static class InferenceEndpoints
             await context.Request.Body.CopyToAsync(buffer, context.RequestAborted);
             body = buffer.ToArray();
         }
-        catch (BadHttpRequestException) when (context.RequestAborted.IsCancellationRequested)
+        catch (BadHttpRequestException e) when (context.RequestAborted.IsCancellationRequested || IsCutShort(e))
         {
             // A body cut short by a client that closed the connection: nobody gets the 400, so it is a 499.
             throw new ClientDisconnectedException();
@@ -117,6 +118,14 @@ internal static class InferenceEndpoints
 
         return body;
     }
+
+    /// <summary>
+    /// Kestrel's rejection of a body whose connection ended before its length: Kestrel then closes the connection
+    /// without answering. Its reason code is internal and <c>RequestAborted</c> is cancelled on the thread pool, after
+    /// the throw, so the (unlocalised) message is what tells it apart.
+    /// </summary>
+    private static bool IsCutShort(BadHttpRequestException e) =>
+        e.StatusCode == StatusCodes.Status400BadRequest && e.Message.StartsWith("Unexpected end of request content", StringComparison.Ordinal);
 
     internal static OpenAIErrorException BodyError(BadHttpRequestException e) => e.StatusCode == StatusCodes.Status413PayloadTooLarge
         ? new OpenAIErrorException(StatusCodes.Status413PayloadTooLarge, "The request body is larger than this gateway accepts.", "invalid_request_error", "request_too_large")
@@ -145,7 +154,7 @@ internal enum WireApi
 }
 
 /// <summary>Authenticates, validates and routes one inference request.</summary>
-internal sealed class InferenceHandler(ApiKeyAuthentication authentication, ModelCatalog catalog, GatewayOptions options, RateLimitAdmission admission, PolicyEnforcement policy, ReasoningKeyring keyring, TimeProvider time)
+internal sealed class InferenceHandler(ApiKeyAuthentication authentication, ModelCatalog catalog, GatewayOptions options, RateLimitAdmission admission, PolicyEnforcement policy, ReasoningKeyring keyring, EngineWatermarkIngress watermarkIngress, TimeProvider time)
 {
     public async Task HandleAsync(HttpContext context, InferenceKind kind, WireApi api = WireApi.OpenAI)
     {
@@ -214,6 +223,9 @@ internal sealed class InferenceHandler(ApiKeyAuthentication authentication, Mode
                 await OpenAIError.NotFound(context, $"The model '{Shorten(request.Model)}' does not exist or you do not have access to it.", "model_not_found");
                 return;
             }
+
+            // Untrusted callers cannot switch an engine's watermark off (stripped, or refused with a 400, by tier; audited).
+            await watermarkIngress.ApplyAsync(request, usage, context.RequestAborted);
 
             usage.ServedModel = request.Model;
             if (!await admission.ReserveAsync(context, usage, request))
