@@ -1,4 +1,5 @@
 using Microsoft.Data.Sqlite;
+using Npgsql;
 
 namespace DistillGuard.Storage;
 
@@ -32,5 +33,15 @@ public sealed class StorageException : Exception
             $"{operation} in '{path}' failed: {what} (SQLite error {ex.SqliteErrorCode}, extended {ex.SqliteExtendedErrorCode}); {consequence}",
             ex,
             transient);
+    }
+
+    internal static StorageException FromPostgres(NpgsqlException ex, string operation, string database, string consequence)
+    {
+        // Class 53 (insufficient resources: disk full, out of memory, too many connections) clears on its own like SQLITE_FULL.
+        var transient = ex.IsTransient || ex is PostgresException { SqlState: ['5', '3', ..] };
+        var what = ex is PostgresException pg
+            ? $"{pg.MessageText} (SQLSTATE {pg.SqlState})"
+            : ex.Message.TrimEnd('.');
+        return new StorageException($"{operation} in '{database}' failed: {what}; {consequence}", ex, transient);
     }
 }

@@ -38,4 +38,7 @@ internal static partial class StorageLog
 
     [LoggerMessage(3111, LogLevel.Information, "The usage log wrote all {Count} accepted events before stopping")]
     public static partial void Drained(ILogger logger, long count);
+
+    [LoggerMessage(3112, LogLevel.Information, "Dropped {Count} day partitions of usage events before {KeepFrom} from {Database}")]
+    public static partial void PartitionsDropped(ILogger logger, int count, DateOnly keepFrom, string database);
 }

@@ -61,14 +61,16 @@ public sealed class GatewayApp : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly UsageLog _usageLog;
     private readonly List<IDisposable> _disposables;
+    private readonly string _dataDirectory;
     private bool _stopped;
 
-    private GatewayApp(WebApplication app, UsageLog usageLog, AdminToken adminToken, List<IDisposable> disposables)
+    private GatewayApp(WebApplication app, UsageLog usageLog, AdminToken adminToken, List<IDisposable> disposables, string dataDirectory)
     {
         _app = app;
         _usageLog = usageLog;
         AdminToken = adminToken;
         _disposables = disposables;
+        _dataDirectory = dataDirectory;
     }
 
     /// <summary>Where the admin token came from (never the token itself).</summary>
@@ -100,8 +102,7 @@ public sealed class GatewayApp : IAsyncDisposable
         }
 
         var time = settings.TimeProvider;
-        var dataDirectory = Path.GetFullPath(options.DataDirectory);
-        Directory.CreateDirectory(dataDirectory);
+        var dataDirectory = DataDirectory.Create(options.DataDirectory);
 
         // The gateway reads its own config file; ASP.NET Core's appsettings watcher would otherwise watch the working
         // directory, and with it every SQLite write under ./data, on a thread of its own.
@@ -127,6 +128,7 @@ public sealed class GatewayApp : IAsyncDisposable
         {
             kestrel.AddServerHeader = false;
             kestrel.Limits.MaxRequestBodySize = options.Limits.MaxRequestBodyBytes;
+            RequestHeadLimits.Configure(kestrel.Limits);
             Listen(kestrel, options.Host, options.Port);
         });
 
@@ -145,7 +147,23 @@ public sealed class GatewayApp : IAsyncDisposable
         services.AddSingleton(adminToken);
         services.AddSingleton(sp => SqliteStorage.Open(dataDirectory, new StorageOptions { PaymentFingerprintKey = InstallSecret(dataDirectory) }, time, sp.GetRequiredService<ILoggerFactory>()));
         services.AddSingleton<IAccountStore>(sp => sp.GetRequiredService<SqliteStorage>().Accounts);
-        services.AddSingleton<IUsageEventStore>(sp => sp.GetRequiredService<SqliteStorage>().UsageEvents);
+        if (options.Storage.Postgres is { } postgres)
+        {
+            // Replicas write one usage log; usage.db in the data directory stays empty. Opened (and migrated) at the first
+            // resolution, which the gateway's start-up does, so an unreachable server stops the start with its reason.
+            services.AddSingleton<IUsageEventStore>(sp => PostgresUsageEventStore.OpenAsync(
+                new PostgresStorageOptions
+                {
+                    ConnectionString = postgres,
+                    EventRetention = options.Storage.EventRetentionDays is { } days ? TimeSpan.FromDays(days) : null,
+                },
+                time, sp.GetRequiredService<ILoggerFactory>().CreateLogger("DistillGuard.Storage"), CancellationToken.None).GetAwaiter().GetResult());
+        }
+        else
+        {
+            services.AddSingleton<IUsageEventStore>(sp => sp.GetRequiredService<SqliteStorage>().UsageEvents);
+        }
+
         services.AddSingleton(sp => new UsageLog(sp.GetRequiredService<IUsageEventStore>(), new UsageLogOptions
         {
             Capacity = options.UsageLog.ChannelCapacity,
@@ -209,27 +227,32 @@ public sealed class GatewayApp : IAsyncDisposable
         });
         services.Configure<ForwardedHeadersOptions>(forwarded =>
         {
+            // Only the configured proxies are believed. ASP.NET Core's default believes loopback (any local process
+            // could claim any address), and with both lists empty it believes everyone, so without a configured
+            // proxy the middleware is not added at all.
             forwarded.ForwardedHeaders = ForwardedHeaders.XForwardedFor;
-            if (options.TrustedProxies.Count > 0)
+            forwarded.KnownProxies.Clear();
+            forwarded.KnownIPNetworks.Clear();
+            foreach (var entry in options.TrustedProxies)
             {
-                forwarded.KnownProxies.Clear();
-                forwarded.KnownIPNetworks.Clear();
-                foreach (var entry in options.TrustedProxies)
+                if (IPAddress.TryParse(entry, out var address))
                 {
-                    if (IPAddress.TryParse(entry, out var address))
-                    {
-                        forwarded.KnownProxies.Add(address);
-                    }
-                    else
-                    {
-                        forwarded.KnownIPNetworks.Add(System.Net.IPNetwork.Parse(entry));
-                    }
+                    forwarded.KnownProxies.Add(address);
+                }
+                else
+                {
+                    forwarded.KnownIPNetworks.Add(System.Net.IPNetwork.Parse(entry));
                 }
             }
         });
 
         var app = builder.Build();
-        app.UseForwardedHeaders();
+        app.Use(RequestHeadLimits.InvokeAsync);
+        if (options.TrustedProxies.Count > 0)
+        {
+            app.UseForwardedHeaders();
+        }
+
         app.UseExceptionHandler(new ExceptionHandlerOptions { ExceptionHandler = WriteUnhandledAsync, SuppressDiagnosticsCallback = _ => false });
         app.UseWhen(c => c.Request.Path.StartsWithSegments("/v1", StringComparison.Ordinal), v1 => v1.UseMiddleware<UsageRecordingMiddleware>());
         if (options.InlineScheduling)
@@ -262,14 +285,15 @@ public sealed class GatewayApp : IAsyncDisposable
 
         // Build the model catalog (and so load or build the model) now, not on the first request.
         _ = app.Services.GetRequiredService<ModelCatalog>();
-        return new GatewayApp(app, app.Services.GetRequiredService<UsageLog>(), adminToken, disposables);
+        return new GatewayApp(app, app.Services.GetRequiredService<UsageLog>(), adminToken, disposables, dataDirectory);
     }
 
-    /// <summary>Starts the usage log and the server.</summary>
+    /// <summary>Starts the usage log and the server, then makes the databases they opened readable by their owner only.</summary>
     public async Task StartAsync(CancellationToken cancellationToken = default)
     {
         await _usageLog.StartAsync(cancellationToken);
         await _app.StartAsync(cancellationToken);
+        DataDirectory.RestrictDatabaseFiles(_dataDirectory);
     }
 
     /// <summary>Runs until the process is asked to stop (Ctrl+C, SIGTERM) or <paramref name="cancellationToken"/> fires, then stops cleanly.</summary>

@@ -104,6 +104,29 @@ public static class GatewayConfigFile
             }
         }
 
+        if (options.Storage.Postgres is { } postgres)
+        {
+            string? reason = null;
+            try
+            {
+                new DistillGuard.Storage.PostgresStorageOptions { ConnectionString = postgres }.Validate();
+            }
+            catch (ArgumentException e)
+            {
+                reason = e.Message;
+            }
+
+            if (reason is not null)
+            {
+                yield return ("$.storage.postgres", reason);
+            }
+        }
+
+        if (options.Storage.EventRetentionDays is { } retentionDays && (retentionDays < 1 || options.Storage.Postgres is null))
+        {
+            yield return ("$.storage.eventRetentionDays", retentionDays < 1 ? "must be at least 1 (partitions are days)" : "needs storage.postgres: SQLite keeps every event");
+        }
+
         foreach (var problem in ValidateSharedState(options))
         {
             yield return problem;

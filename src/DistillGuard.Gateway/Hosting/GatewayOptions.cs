@@ -26,6 +26,9 @@ public sealed class GatewayOptions
     /// <summary>State shared by a fleet of gateway replicas; none by default (one process, exact in memory).</summary>
     public SharedStateSettings SharedState { get; set; } = new();
 
+    /// <summary>Where the usage log lives beyond the data directory; none by default (SQLite, <c>usage.db</c>).</summary>
+    public StorageSettings Storage { get; set; } = new();
+
     /// <summary>The response-policy file (JSON; reloaded on change); the shipped default policy when null.</summary>
     public string? PolicyFile { get; set; }
 
@@ -37,7 +40,7 @@ public sealed class GatewayOptions
     /// <summary>OpenAI-compatible servers the gateway forwards to, by model name.</summary>
     public List<UpstreamOptions> Upstreams { get; set; } = [];
 
-    /// <summary>Peers whose <c>X-Forwarded-For</c> is honoured: IP addresses or CIDR networks. Loopback when empty.</summary>
+    /// <summary>Peers whose <c>X-Forwarded-For</c> is honoured: IP addresses or CIDR networks. None when empty.</summary>
     public List<string> TrustedProxies { get; set; } = [];
 
     /// <summary>
@@ -133,6 +136,19 @@ public sealed class SharedStateSettings
     public double LeaseSeconds { get; set; } = 600;
 
     internal bool FailsOpen(string tier) => (OnUnreachableByTier.TryGetValue(tier, out var mode) ? mode : OnUnreachable) == "open";
+}
+
+/// <summary>A server-side database for what replicas write: the usage log in PostgreSQL.</summary>
+public sealed class StorageSettings
+{
+    /// <summary>
+    /// An Npgsql connection string (<c>Host=…;Database=…;Username=…;Password=…</c>): usage events go to PostgreSQL (binary
+    /// COPY, partitions by day) instead of <c>usage.db</c>; null keeps them in SQLite. Accounts stay in the data directory.
+    /// </summary>
+    public string? Postgres { get; set; }
+
+    /// <summary>Days of usage events kept in PostgreSQL (whole day partitions are dropped past it); null keeps them all.</summary>
+    public int? EventRetentionDays { get; set; }
 }
 
 /// <summary>The usage-event pipeline.</summary>

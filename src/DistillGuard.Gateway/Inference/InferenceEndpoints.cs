@@ -100,6 +100,11 @@ internal static class InferenceEndpoints
             await context.Request.Body.CopyToAsync(buffer, context.RequestAborted);
             body = buffer.ToArray();
         }
+        catch (BadHttpRequestException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            // A body cut short by a client that closed the connection: nobody gets the 400, so it is a 499.
+            throw new ClientDisconnectedException();
+        }
         catch (BadHttpRequestException e)
         {
             throw BodyError(e);

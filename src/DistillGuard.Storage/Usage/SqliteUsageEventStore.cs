@@ -64,11 +64,7 @@ internal sealed class SqliteUsageEventStore : IUsageEventStore
             """),
     ];
 
-    private const string Columns = """
-        request_id, ts, account_id, key_id, client_address, user_agent, endpoint, model, stream, temperature, top_p,
-        max_tokens, n, logprobs, top_logprobs, seed, stop_count, prompt_tokens, completion_tokens, latency_ms, ttft_ms,
-        status, error_code, finish_reason, prompt_text, echo, api
-        """;
+    private const string Columns = UsageEventColumns.List;
 
     private readonly SqliteDatabase _database;
     private readonly SqliteConnection _writer;
@@ -109,21 +105,8 @@ internal sealed class SqliteUsageEventStore : IUsageEventStore
     /// <inheritdoc />
     public async Task AppendAsync(IReadOnlyList<UsageEvent> events, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(events);
-        for (var i = 0; i < events.Count; i++)
-        {
-            // Checked before the transaction so a bad event rejects the whole batch without writing any of it.
-            var e = events[i] ?? throw new ArgumentException($"Usage event {i} of the batch is null.", nameof(events));
-            if (string.IsNullOrEmpty(e.RequestId))
-            {
-                throw new ArgumentException($"Usage event {i} of the batch has no RequestId.", nameof(events));
-            }
-
-            if (e.Endpoint is null)
-            {
-                throw new ArgumentException($"Usage event {i} ({e.RequestId}) of the batch has no Endpoint.", nameof(events));
-            }
-        }
+        // Checked before the transaction so a bad event rejects the whole batch without writing any of it.
+        UsageEventColumns.Validate(events);
 
         if (events.Count == 0)
         {
@@ -350,36 +333,8 @@ internal sealed class SqliteUsageEventStore : IUsageEventStore
         }
     }
 
-    private static UsageEvent Read(SqliteDataReader r) => new()
-    {
-        RequestId = r.GetString(0),
-        Timestamp = DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(1)),
-        AccountId = r.IsDBNull(2) ? null : r.GetString(2),
-        KeyId = r.IsDBNull(3) ? null : r.GetString(3),
-        ClientAddress = r.IsDBNull(4) ? null : r.GetString(4),
-        UserAgent = r.IsDBNull(5) ? null : r.GetString(5),
-        Endpoint = r.GetString(6),
-        Model = r.IsDBNull(7) ? null : r.GetString(7),
-        Stream = r.GetInt64(8) != 0,
-        Temperature = r.IsDBNull(9) ? null : r.GetDouble(9),
-        TopP = r.IsDBNull(10) ? null : r.GetDouble(10),
-        MaxTokens = r.IsDBNull(11) ? null : r.GetInt32(11),
-        N = r.GetInt32(12),
-        Logprobs = r.GetInt64(13) != 0,
-        TopLogprobs = r.IsDBNull(14) ? null : r.GetInt32(14),
-        Seed = r.IsDBNull(15) ? null : r.GetInt64(15),
-        StopCount = r.GetInt32(16),
-        PromptTokens = r.GetInt32(17),
-        CompletionTokens = r.GetInt32(18),
-        LatencyMs = r.GetDouble(19),
-        TimeToFirstTokenMs = r.IsDBNull(20) ? null : r.GetDouble(20),
-        Status = r.GetInt32(21),
-        ErrorCode = r.IsDBNull(22) ? null : r.GetString(22),
-        FinishReason = r.IsDBNull(23) ? null : r.GetString(23),
-        PromptText = r.IsDBNull(24) ? null : r.GetString(24),
-        Echo = r.GetInt64(25) != 0,
-        Api = r.IsDBNull(26) ? null : r.GetString(26),
-    };
+    private static UsageEvent Read(SqliteDataReader r) =>
+        UsageEventColumns.Read(r, DateTimeOffset.FromUnixTimeMilliseconds(r.GetInt64(1)));
 
     /// <inheritdoc />
     public async Task<AccountUsage> GetAccountUsageAsync(string accountId, CancellationToken cancellationToken)

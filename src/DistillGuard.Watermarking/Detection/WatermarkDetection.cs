@@ -30,6 +30,9 @@ public sealed record WatermarkDetection
     /// <summary>Fraction of scored tokens that are green (expected γ on unmarked text).</summary>
     public required double GreenFraction { get; init; }
 
+    /// <summary>The raw test statistic where the scheme reports one (Σ −ln(1 − u) for the engine Gumbel schemes).</summary>
+    public double? Score { get; init; }
+
     /// <summary>True when the text has enough tokens and <see cref="PValue"/> is below <see cref="Threshold"/>.</summary>
     public required bool Watermarked { get; init; }
 

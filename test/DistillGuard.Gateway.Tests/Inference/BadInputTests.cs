@@ -127,6 +127,26 @@ public sealed class BadInputTests : IAsyncLifetime
         Assert.All(events, e => Assert.Equal("bob", e.AccountId));
     }
 
+    [Fact]
+    public async Task Head_LongRequestLineOrHugeHeaders_Gets414Or431WithAnOpenAIErrorBody()
+    {
+        // Kestrel used to answer both itself, before any middleware, with an empty body.
+        using var longLine = await _gateway.Http.GetAsync("v1/models?q=" + new string('a', 9000));
+        await AssertErrorAsync(longLine, 414, "request_line_too_long");
+
+        using var request = new HttpRequestMessage(HttpMethod.Get, "v1/models");
+        for (var i = 0; i < 5; i++)
+        {
+            request.Headers.Add($"x-padding-{i}", new string('b', 7000));
+        }
+
+        using var hugeHeaders = await _gateway.Http.SendAsync(request);
+        await AssertErrorAsync(hugeHeaders, 431, "request_headers_too_large");
+
+        using var models = await _gateway.Http.SendAsync(new HttpRequestMessage(HttpMethod.Get, "v1/models") { Headers = { Authorization = new AuthenticationHeaderValue("Bearer", _key) } });
+        Assert.Equal(HttpStatusCode.OK, models.StatusCode);
+    }
+
     internal static async Task AssertErrorAsync(HttpResponseMessage response, int status, string code)
     {
         var body = await response.Content.ReadAsStringAsync();

@@ -65,6 +65,32 @@ public sealed class UsageRecordingTests
     }
 
     [Fact]
+    public async Task Body_ClientLeavesBeforeSendingItAll_IsRecorded499_NotA400()
+    {
+        await using var gateway = await TestGateway.StartAsync();
+        var key = await gateway.CreateAccountAsync("gil");
+        using (var socket = new System.Net.Sockets.TcpClient())
+        {
+            await socket.ConnectAsync(gateway.BaseAddress.Host, gateway.BaseAddress.Port);
+            var stream = socket.GetStream();
+            var head = $"POST /v1/chat/completions HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {key}\r\n" +
+                "Content-Type: application/json\r\nContent-Length: 1000\r\nExpect: 100-continue\r\n\r\n";
+            await stream.WriteAsync(System.Text.Encoding.ASCII.GetBytes(head));
+
+            // Kestrel answers 100 Continue when the handler starts reading the body: the request is in flight.
+            var buffer = new byte[256];
+            var read = await stream.ReadAsync(buffer);
+            Assert.StartsWith("HTTP/1.1 100", System.Text.Encoding.ASCII.GetString(buffer, 0, read), StringComparison.Ordinal);
+            await stream.WriteAsync("{\"model\":"u8.ToArray());
+        }
+
+        await gateway.App.StopAsync();
+        var recorded = Assert.Single(await UsageLogReader.ReadAllAsync(gateway.DataDirectory));
+        Assert.Equal(499, recorded.Status);
+        Assert.Equal("gil", recorded.AccountId);
+    }
+
+    [Fact]
     public async Task Metrics_UnknownModelNames_ShareOneBoundedLabel()
     {
         await using var gateway = await TestGateway.StartAsync();

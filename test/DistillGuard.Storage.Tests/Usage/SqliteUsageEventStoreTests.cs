@@ -1,12 +1,11 @@
 using DistillGuard.Storage.Usage;
-using DistillGuard.Usage;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 
 namespace DistillGuard.Storage.Tests.Usage;
 
-public sealed class SqliteUsageEventStoreTests : IDisposable
+public sealed class SqliteUsageEventStoreTests : UsageEventStoreContract, IDisposable
 {
     private readonly ScratchDirectory _dir = new();
     private readonly FakeTimeProvider _time = new(UsageEvents.Epoch);
@@ -16,63 +15,15 @@ public sealed class SqliteUsageEventStoreTests : IDisposable
     private SqliteUsageEventStore Open() =>
         SqliteUsageEventStore.Open(_dir.Path, new StorageOptions(), _time, NullLogger.Instance);
 
-    [Fact]
-    public async Task Append_RoundTripsEveryField()
+    protected override Task<IUsageEventStore> OpenAsync() => Task.FromResult<IUsageEventStore>(Open());
+
+    protected override async Task WriteFutureSchemaVersionAsync()
     {
-        await using var store = Open();
-        var full = UsageEvents.Make("req-full", UsageEvents.Epoch.AddMilliseconds(1234)) with { ErrorCode = "rate_limit", Status = 429 };
-        var sparse = new UsageEvent { RequestId = "req-sparse", Timestamp = UsageEvents.Epoch.AddSeconds(2), Endpoint = "models" };
-
-        await store.AppendAsync([full, sparse], default);
-
-        var read = await store.ReadAsync(new UsageQuery(), default).ToListAsync();
-        Assert.Equal([full, sparse], read);
-        Assert.Equal(TimeSpan.Zero, read[0].Timestamp.Offset);
-    }
-
-    [Fact]
-    public async Task Append_RetriedBatch_DoesNotDuplicate()
-    {
-        await using var store = Open();
-        var batch = UsageEvents.Range(0, 100);
-
-        await store.AppendAsync(batch, default);
-        await store.AppendAsync(batch, default);
-        await store.AppendAsync(UsageEvents.Range(50, 100), default);
-
-        Assert.Equal(150, await store.CountAsync(default));
-    }
-
-    [Fact]
-    public async Task Read_IsInTimeOrder_AndFiltersByAccountFromAndLimit()
-    {
-        await using var store = Open();
-        var events = Enumerable.Range(0, 20)
-            .Select(i => UsageEvents.Make($"req-{i}", UsageEvents.Epoch.AddSeconds(19 - i), account: i % 2 == 0 ? "even" : "odd"))
-            .ToList();
-        await store.AppendAsync(events, default);
-
-        var all = await store.ReadAsync(new UsageQuery(), default).ToListAsync();
-        Assert.Equal(all.OrderBy(e => e.Timestamp).Select(e => e.RequestId), all.Select(e => e.RequestId));
-
-        var odd = await store.ReadAsync(new UsageQuery("odd", UsageEvents.Epoch.AddSeconds(10), Limit: 3), default).ToListAsync();
-        Assert.Equal(["req-9", "req-7", "req-5"], odd.Select(e => e.RequestId));
-
-        var usage = await store.GetAccountUsageAsync("even", default);
-        Assert.Equal(new AccountUsage("even", 10, 120, 1000), usage);
-        Assert.Equal(new AccountUsage("nobody", 0, 0, 0), await store.GetAccountUsageAsync("nobody", default));
-    }
-
-    [Fact]
-    public async Task Append_BatchWithMissingRequestId_ThrowsAndWritesNothing()
-    {
-        await using var store = Open();
-        var batch = UsageEvents.Range(0, 3);
-        batch.Add(UsageEvents.Make(""));
-
-        var ex = await Assert.ThrowsAsync<ArgumentException>(() => store.AppendAsync(batch, default));
-        Assert.Contains("event 3", ex.Message);
-        Assert.Equal(0, await store.CountAsync(default));
+        await using var connection = new SqliteConnection($"Data Source={_dir.File("usage.db")};Pooling=False");
+        await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        command.CommandText = "INSERT INTO schema_version VALUES (99, 'future', 0);";
+        await command.ExecuteNonQueryAsync();
     }
 
     [Fact]
@@ -99,7 +50,7 @@ public sealed class SqliteUsageEventStoreTests : IDisposable
     }
 
     [Fact]
-    public async Task Schema_SurvivesReopen_AndMigrationsAreIdempotent()
+    public async Task Schema_IsAtTheLatestVersion_InWalMode_AfterReopen()
     {
         await using (var store = Open())
         {
@@ -158,46 +109,6 @@ public sealed class SqliteUsageEventStoreTests : IDisposable
         Assert.Equal("completions", read[0].Api);
         Assert.Equal(3, read[0].TopLogprobs);
         Assert.Equal(echoed, read[1]);
-    }
-
-    [Fact]
-    public async Task Open_NewerSchema_ThrowsStorageExceptionNamingVersions()
-    {
-        await using (Open())
-        {
-        }
-
-        await using (var connection = new SqliteConnection($"Data Source={_dir.File("usage.db")};Pooling=False"))
-        {
-            await connection.OpenAsync();
-            await using var command = connection.CreateCommand();
-            command.CommandText = "INSERT INTO schema_version VALUES (99, 'future', 0);";
-            await command.ExecuteNonQueryAsync();
-        }
-
-        var ex = Assert.Throws<StorageException>(Open);
-        Assert.Contains("schema version 99", ex.Message);
-        Assert.False(ex.IsTransient);
-    }
-
-    [Fact]
-    public async Task PurgePromptText_NullsOnlyOlderPrompts()
-    {
-        await using var store = Open();
-        var events = Enumerable.Range(0, 12_000)
-            .Select(i => UsageEvents.Make($"req-{i}", UsageEvents.Epoch.AddSeconds(i)))
-            .ToList();
-        await store.AppendAsync(events, default);
-
-        // More than one purge chunk (5,000) so the chunked loop is exercised.
-        var purged = await store.PurgePromptTextAsync(UsageEvents.Epoch.AddSeconds(11_000), default);
-        Assert.Equal(11_000, purged);
-        Assert.Equal(0, await store.PurgePromptTextAsync(UsageEvents.Epoch.AddSeconds(11_000), default));
-
-        var read = await store.ReadAsync(new UsageQuery(), default).ToListAsync();
-        Assert.All(read.Take(11_000), e => Assert.Null(e.PromptText));
-        Assert.All(read.Skip(11_000), e => Assert.NotNull(e.PromptText));
-        Assert.All(read, e => Assert.Equal(12, e.PromptTokens));
     }
 
     private async Task<long> PageCountAsync()
