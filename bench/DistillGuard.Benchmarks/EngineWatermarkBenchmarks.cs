@@ -15,7 +15,7 @@ namespace DistillGuard.Benchmarks;
 [MemoryDiagnoser]
 public class EngineWatermarkDetectorBenchmarks
 {
-    private const int Tokens = 100_000;
+    internal const int Tokens = 100_000;
     private int[] _tokens = null!;
     private int[] _wideTokens = null!;
     private TokenDetector _ours = null!;

@@ -17,5 +17,10 @@ if (args is ["dashboard-ranking", .. var ranking])
     return await DashboardRanking.RunAsync(ranking);
 }
 
+if (args is ["engine-detector-cpu", .. var cpu])
+{
+    return EngineDetectorCpuTime.Run(cpu);
+}
+
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
 return 0;

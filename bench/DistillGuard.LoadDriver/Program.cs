@@ -53,6 +53,14 @@ switch (StringArg("--role", "driver"))
         return 0;
 }
 
+switch (StringArg("--scenario", "overhead"))
+{
+    case "events":
+        return await EventThroughput.RunAsync(StringArg("--postgres", ""), IntArg("--events", 500_000), IntArg("--batch", 512), rounds);
+    case "shared-limits":
+        return await SharedLimits.RunAsync(StringArg("--store", "redis"), IntArg("--replicas", 3), IntArg("--runs", 10), IntArg("--limit", 200), rate, seconds, rounds);
+}
+
 var separate = IntArg("--processes", 0) == 1;
 var gatewayCpus = StringArg("--gateway-cpus", "0");
 var driverCpus = StringArg("--driver-cpus", "1");
@@ -116,8 +124,8 @@ var direct = new Uri(upstreamUrl, "v1/chat/completions");
 var viaGateway = new Uri(gatewayUrl, "v1/chat/completions");
 
 Console.Error.WriteLine($"warm-up, then {rounds} rounds of {seconds} s at {rate} req/s per target");
-await RunOpenLoopAsync(client, direct, requests, apiKeys, rate, warmup);
-await RunOpenLoopAsync(client, viaGateway, requests, apiKeys, rate, warmup);
+await OpenLoop.RunAsync(client, direct, requests, apiKeys, rate, warmup);
+await OpenLoop.RunAsync(client, viaGateway, requests, apiKeys, rate, warmup);
 
 var directLatencies = new List<double>();
 var gatewayLatencies = new List<double>();
@@ -131,17 +139,17 @@ for (var round = 0; round < rounds; round++)
     // CPU time of every process (load generator, upstream and gateway) per phase: steadier than latency on shared
     // cores; in separate processes, also the gateway's own.
     var cpu0 = TotalCpu();
-    var d = await RunOpenLoopAsync(client, direct, requests, apiKeys, rate, seconds);
+    var d = await OpenLoop.RunAsync(client, direct, requests, apiKeys, rate, seconds);
     var cpu1 = TotalCpu();
     var own1 = gatewayChild?.Cpu ?? TimeSpan.Zero;
-    var g = await RunOpenLoopAsync(client, viaGateway, requests, apiKeys, rate, seconds);
+    var g = await OpenLoop.RunAsync(client, viaGateway, requests, apiKeys, rate, seconds);
     directCpu += cpu1 - cpu0;
     gatewayCpu += TotalCpu() - cpu1;
     gatewayOwnCpu += (gatewayChild?.Cpu ?? TimeSpan.Zero) - own1;
     directLatencies.AddRange(d.Latencies);
     gatewayLatencies.AddRange(g.Latencies);
     errors += d.Errors + g.Errors;
-    Console.Error.WriteLine($"round {round + 1}: direct p50 {Percentile(d.Latencies, 50):F3} ms, gateway p50 {Percentile(g.Latencies, 50):F3} ms");
+    Console.Error.WriteLine($"round {round + 1}: direct p50 {OpenLoop.Percentile(d.Latencies, 50):F3} ms, gateway p50 {OpenLoop.Percentile(g.Latencies, 50):F3} ms");
 }
 
 var directTtft = new List<double>();
@@ -171,15 +179,15 @@ report.AppendLine(CultureInfo.InvariantCulture, $"| measure | direct (ms) | via 
 report.AppendLine("|---|---|---|---|---|");
 foreach (var p in new[] { 50, 90, 99 })
 {
-    var a = Percentile(directLatencies, p);
-    var b = Percentile(gatewayLatencies, p);
+    var a = OpenLoop.Percentile(directLatencies, p);
+    var b = OpenLoop.Percentile(gatewayLatencies, p);
     report.AppendLine(CultureInfo.InvariantCulture, $"| non-streaming latency p{p} at {rate} req/s | {a:F3} | {b:F3} | {b - a:F3} | {b / a:F2} |");
 }
 
 foreach (var p in new[] { 50, 99 })
 {
-    var a = Percentile(directTtft, p);
-    var b = Percentile(gatewayTtft, p);
+    var a = OpenLoop.Percentile(directTtft, p);
+    var b = OpenLoop.Percentile(gatewayTtft, p);
     report.AppendLine(CultureInfo.InvariantCulture, $"| streaming time to first chunk p{p} | {a:F3} | {b:F3} | {b - a:F3} | {b / a:F2} |");
 }
 
@@ -237,53 +245,6 @@ static ProcessStartInfo Pinned(string cpus, IEnumerable<string> arguments, param
     return start;
 }
 
-static async Task<(List<double> Latencies, long Errors)> RunOpenLoopAsync(HttpClient client, Uri target, byte[][] requests, string[] apiKeys, int rate, int seconds)
-{
-    var total = rate * seconds;
-    var latencies = new double[total];
-    var errors = 0L;
-    var tasks = new Task[total];
-    var clock = Stopwatch.StartNew();
-    for (var i = 0; i < total; i++)
-    {
-        // Open loop: each request leaves at its scheduled time, whether or not earlier ones have finished.
-        var due = TimeSpan.FromSeconds((double)i / rate);
-        var wait = due - clock.Elapsed;
-        if (wait > TimeSpan.FromMilliseconds(1))
-        {
-            await Task.Delay(wait);
-        }
-
-        var index = i;
-        tasks[i] = Task.Run(async () =>
-        {
-            var start = Stopwatch.GetTimestamp();
-            try
-            {
-                using var content = new ByteArrayContent(requests[index % requests.Length]);
-                content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
-                using var request = new HttpRequestMessage(HttpMethod.Post, target) { Content = content };
-                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", apiKeys[index * 7 % apiKeys.Length]);
-                using var response = await client.SendAsync(request);
-                await response.Content.ReadAsByteArrayAsync();
-                if (response.StatusCode != HttpStatusCode.OK)
-                {
-                    Interlocked.Increment(ref errors);
-                }
-            }
-            catch (HttpRequestException)
-            {
-                Interlocked.Increment(ref errors);
-            }
-
-            latencies[index] = Stopwatch.GetElapsedTime(start).TotalMilliseconds;
-        });
-    }
-
-    await Task.WhenAll(tasks);
-    return ([.. latencies], errors);
-}
-
 static async Task<double> FirstChunkAsync(HttpClient client, Uri target, byte[] body, string apiKey)
 {
     var start = Stopwatch.GetTimestamp();
@@ -317,13 +278,6 @@ static async Task<double> FirstChunkAsync(HttpClient client, Uri target, byte[] 
     return elapsed;
 }
 
-static double Percentile(List<double> values, double p)
-{
-    var sorted = values.Order().ToArray();
-    var rank = (int)Math.Ceiling(p / 100 * sorted.Length) - 1;
-    return sorted[Math.Clamp(rank, 0, sorted.Length - 1)];
-}
-
 int IntArg(string name, int fallback) => int.Parse(StringArg(name, fallback.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture);
 
 string StringArg(string name, string fallback)
@@ -337,7 +291,7 @@ internal sealed class LoadGateway(GatewayApp app, string data) : IAsyncDisposabl
 {
     public GatewayApp App { get; } = app;
 
-    public static async Task<LoadGateway> StartAsync(Uri upstream, bool inlineScheduling, string adminToken)
+    public static async Task<LoadGateway> StartAsync(Uri upstream, bool inlineScheduling, string adminToken, Action<GatewayOptions>? configure = null)
     {
         var options = new GatewayOptions
         {
@@ -351,6 +305,7 @@ internal sealed class LoadGateway(GatewayApp app, string data) : IAsyncDisposabl
 
         // Limits high enough never to refuse, so the measured path includes the limiter's bookkeeping.
         options.RateLimits.Tiers["load-test"] = new DistillGuard.Policy.RateLimiting.RateLimits { RequestsPerMinute = 100_000_000, TokensPerMinute = 100_000_000_000 };
+        configure?.Invoke(options);
         var app = GatewayApp.Create(options, new GatewayAppSettings { ConfigureLogging = l => l.SetMinimumLevel(LogLevel.Warning).AddSimpleConsole() });
         await app.StartAsync();
         return new LoadGateway(app, options.DataDirectory);

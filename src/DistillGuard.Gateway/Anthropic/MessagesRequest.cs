@@ -108,6 +108,11 @@ internal static class MessagesRequest
             }
 
             maxTokens = InferenceRequest.OptionalInt(body, "max_tokens");
+            if (maxTokens is null)
+            {
+                throw OpenAIErrorException.InvalidRequest("max_tokens: Input should be a valid integer.", "max_tokens");
+            }
+
             if (maxTokens < 1)
             {
                 throw OpenAIErrorException.InvalidRequest($"max_tokens: must be at least 1, got {maxTokens}.", "max_tokens");
@@ -202,7 +207,11 @@ internal static class MessagesRequest
                     throw OpenAIErrorException.InvalidRequest("thinking.enabled.budget_tokens: Field required.", "thinking.budget_tokens");
                 }
 
-                var budget = InferenceRequest.OptionalInt(config, "budget_tokens")!.Value;
+                if (InferenceRequest.OptionalInt(config, "budget_tokens") is not { } budget)
+                {
+                    throw OpenAIErrorException.InvalidRequest("thinking.enabled.budget_tokens: Input should be a valid integer.", "thinking.budget_tokens");
+                }
+
                 if (budget < MinThinkingBudget)
                 {
                     throw OpenAIErrorException.InvalidRequest($"thinking.enabled.budget_tokens: Input should be greater than or equal to {MinThinkingBudget}, got {budget}.", "thinking.budget_tokens");
@@ -338,11 +347,12 @@ internal static class MessagesRequest
                 content.Append(text);
                 return;
             case "thinking" when role == "assistant":
-                if (block["thinking"] is JsonValue th && th.TryGetValue<string>(out var thought))
+                if (block["thinking"] is not JsonValue th || !th.TryGetValue<string>(out var thought))
                 {
-                    reasoning.Append(thought);
+                    throw OpenAIErrorException.InvalidRequest($"{param}.thinking: Input should be a valid string.", $"{param}.thinking");
                 }
 
+                reasoning.Append(thought);
                 return;
             case "redacted_thinking" when role == "assistant":
                 if (block["data"] is not JsonValue d || !d.TryGetValue<string>(out var data) || data.Length == 0)

@@ -173,6 +173,7 @@ public sealed class GatewayApp : IAsyncDisposable
         services.AddSingleton<GatewayMetrics>();
         services.AddSingleton<ApiKeyAuthentication>();
         services.AddSingleton<InferenceHandler>();
+        services.AddSingleton(sp => new ReasoningKeyring(dataDirectory, time, () => sp.GetRequiredService<PolicyProvider>().Current.Sealing));
         if (options.SharedState.Redis is { } redis)
         {
             // Replicas share limits: the store is both the admission store (reserve, settle, leases) and the limiter
@@ -218,6 +219,7 @@ public sealed class GatewayApp : IAsyncDisposable
                 var backend = new UpstreamBackend(upstream, sp.GetRequiredService<GatewayMetrics>(), time, sp.GetRequiredService<ILogger<UpstreamBackend>>())
                 {
                     TextWatermark = WatermarkSetup.UpstreamMark(options.Watermark, sp),
+                    Keyring = sp.GetRequiredService<ReasoningKeyring>(),
                 };
                 disposables.Add(backend);
                 backends.Add(backend);

@@ -209,6 +209,14 @@ public static class GatewayConfigFile
             {
                 yield return ($"{at}.maxEventBytes", "must be between 1024 and 268435456");
             }
+
+            if (upstream.Watermark is { } watermark)
+            {
+                foreach (var problem in watermark.Validate($"{at}.watermark"))
+                {
+                    yield return problem;
+                }
+            }
         }
 
         for (var i = 0; i < options.TrustedProxies.Count; i++)

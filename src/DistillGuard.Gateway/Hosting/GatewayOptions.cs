@@ -205,6 +205,9 @@ public sealed class UpstreamOptions
     /// <summary>Largest single line of an upstream stream (one SSE event's data); a larger one cuts the stream with a 502 event.</summary>
     public int MaxEventBytes { get; set; } = 1 << 20;
 
+    /// <summary>The watermark the upstream engine puts on its own output, for <c>detect</c> with this upstream's models; null for none.</summary>
+    public DistillGuard.Gateway.Watermarking.EngineWatermarkOptions? Watermark { get; set; }
+
     internal string? ResolveApiKey() =>
         ApiKeyEnvironmentVariable is { Length: > 0 } name ? Environment.GetEnvironmentVariable(name) : ApiKey;
 }

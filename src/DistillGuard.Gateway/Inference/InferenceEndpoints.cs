@@ -145,7 +145,7 @@ internal enum WireApi
 }
 
 /// <summary>Authenticates, validates and routes one inference request.</summary>
-internal sealed class InferenceHandler(ApiKeyAuthentication authentication, ModelCatalog catalog, GatewayOptions options, RateLimitAdmission admission, PolicyEnforcement policy, TimeProvider time)
+internal sealed class InferenceHandler(ApiKeyAuthentication authentication, ModelCatalog catalog, GatewayOptions options, RateLimitAdmission admission, PolicyEnforcement policy, ReasoningKeyring keyring, TimeProvider time)
 {
     public async Task HandleAsync(HttpContext context, InferenceKind kind, WireApi api = WireApi.OpenAI)
     {
@@ -192,6 +192,10 @@ internal sealed class InferenceHandler(ApiKeyAuthentication authentication, Mode
 
             var request = await ReadRequestAsync(context, kind, api);
             Record(usage, request);
+
+            // Reasoning sealed for this account in an earlier turn goes upstream readable, whatever the account's band
+            // now; a blob that does not open (altered, another account's, expired) is a 400 like any bad field.
+            keyring.OpenInto(request, usage.Caller!.Account.Id);
             if (translation is not null)
             {
                 translation.Model = request.Model;

@@ -58,6 +58,9 @@ internal sealed partial class UpstreamBackend : IModelBackend, IDisposable
     /// <summary>Optional post-hoc watermark of the relayed text (the lexical mark); null relays the text untouched.</summary>
     public DistillGuard.Watermarking.Lexical.LexicalWatermark? TextWatermark { get; init; }
 
+    /// <summary>Seals reasoning for accounts whose answers the ladder reduces with sealing; null strips it instead.</summary>
+    public ReasoningKeyring? Keyring { get; init; }
+
     private Uri ChatUri { get; }
 
     private Uri CompletionsUri { get; }
@@ -183,9 +186,9 @@ internal sealed partial class UpstreamBackend : IModelBackend, IDisposable
             payload = new Watermarking.UpstreamTextMarking(TextWatermark).RewriteBody(payload);
         }
 
-        if (request.StripReasoning)
+        if (request.StripReasoning || request.SealReasoning)
         {
-            payload = ReasoningStripper.StripCompletion(payload);
+            payload = ReasoningStripper.StripCompletion(payload, SealFor(request, usage));
         }
 
         context.Response.StatusCode = StatusCodes.Status200OK;
@@ -205,7 +208,7 @@ internal sealed partial class UpstreamBackend : IModelBackend, IDisposable
         using var sse = new ServerSentEventWriter(context.Response);
         await sse.StartAsync(clientAborted);
         var sawDone = false;
-        var stripper = request.StripReasoning ? new ReasoningStripper() : null;
+        var stripper = request.StripReasoning || request.SealReasoning ? new ReasoningStripper(SealFor(request, usage)) : null;
         var marking = TextWatermark is null ? null : new Watermarking.UpstreamTextMarking(TextWatermark);
         try
         {
@@ -294,6 +297,10 @@ internal sealed partial class UpstreamBackend : IModelBackend, IDisposable
         await sse.WriteDoneAsync(clientAborted);
         usage.Completed = true;
     }
+
+    /// <summary>How this request's reasoning is sealed, or null when it is only removed (sealing off, or no keyring: never readable).</summary>
+    private Func<string, string>? SealFor(InferenceRequest request, RequestUsage usage) =>
+        request.SealReasoning && Keyring is { } keyring && usage.Caller?.Account.Id is { } account ? reasoning => keyring.Seal(account, reasoning) : null;
 
     /// <summary>
     /// A stream cut before its usage chunk still delivered text: its tokens are estimated (one per content chunk, as

@@ -105,6 +105,9 @@ public sealed class InferenceRequest
     /// <summary>Remove reasoning traces (<c>reasoning_content</c>, <c>&lt;think&gt;</c> blocks) from the answer.</summary>
     public bool StripReasoning { get; private init; }
 
+    /// <summary>Return reasoning traces sealed for the account (<c>reasoning_encrypted</c>) instead of readable; wins over <see cref="StripReasoning"/>.</summary>
+    public bool SealReasoning { get; private init; }
+
     /// <summary>True when the response ladder reshaped this request to make it less distillable.</summary>
     public bool Reduced { get; private init; }
 
@@ -182,6 +185,7 @@ public sealed class InferenceRequest
             BestOf = bestOf,
             PromptLogprobs = promptLogprobs,
             StripReasoning = rule.StripReasoning,
+            SealReasoning = rule.SealReasoning,
             Reduced = true,
         };
     }

@@ -101,6 +101,11 @@ internal static class ResponsesRequest
             chat["user"] = userText;
         }
 
+        if (body["reasoning"] is JsonObject { } withEffort && withEffort["effort"] is { } effortNode && effortNode.GetValueKind() is not (System.Text.Json.JsonValueKind.String or System.Text.Json.JsonValueKind.Null))
+        {
+            throw OpenAIErrorException.InvalidRequest("'reasoning.effort' must be a string.", "reasoning.effort");
+        }
+
         if (body["reasoning"] is JsonObject reasoning && reasoning["effort"] is JsonValue effort && effort.TryGetValue<string>(out var effortText))
         {
             if (effortText is not ("minimal" or "low" or "medium" or "high" or "none"))

@@ -11,7 +11,9 @@ internal sealed class ThinkBlockFilter
     private string _pending = "";
 
     /// <summary>The visible part of <paramref name="piece"/>; a tag split across pieces is held back until it is whole.</summary>
-    public string Filter(string piece)
+    /// <param name="piece">The next piece of text.</param>
+    /// <param name="hidden">Receives the text inside think blocks (to seal it); null drops it.</param>
+    public string Filter(string piece, System.Text.StringBuilder? hidden = null)
     {
         var text = _pending + piece;
         _pending = "";
@@ -23,22 +25,14 @@ internal sealed class ThinkBlockFilter
             var at = text.IndexOf(tag, i, StringComparison.Ordinal);
             if (at >= 0)
             {
-                if (!_inside)
-                {
-                    visible.Append(text, i, at - i);
-                }
-
+                (_inside ? hidden : visible)?.Append(text, i, at - i);
                 i = at + tag.Length;
                 _inside = !_inside;
                 continue;
             }
 
             var keep = PartialTagSuffix(text, i, tag);
-            if (!_inside)
-            {
-                visible.Append(text, i, text.Length - keep - i);
-            }
-
+            (_inside ? hidden : visible)?.Append(text, i, text.Length - keep - i);
             _pending = text[(text.Length - keep)..];
             break;
         }
@@ -47,8 +41,13 @@ internal sealed class ThinkBlockFilter
     }
 
     /// <summary>What is still held back when the text ends (a partial tag that never completed is text).</summary>
-    public string Flush()
+    public string Flush(System.Text.StringBuilder? hidden = null)
     {
+        if (_inside)
+        {
+            hidden?.Append(_pending);
+        }
+
         var rest = _inside ? "" : _pending;
         _pending = "";
         return rest;

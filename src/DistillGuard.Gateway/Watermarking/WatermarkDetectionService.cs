@@ -1,3 +1,4 @@
+using DistillGuard.Gateway.OpenAI;
 using DistillGuard.LanguageModels.Tokenization;
 using DistillGuard.Watermarking.Detection;
 using DistillGuard.Watermarking.Keys;
@@ -12,10 +13,20 @@ public sealed class WatermarkDetectionService
     private readonly TextDetector _tokens;
     private readonly LexicalWatermark? _lexical;
     private readonly WatermarkOptions _options;
+    private readonly EngineWatermarks? _engines;
+    private readonly string? _builtInModel;
 
     /// <summary>Creates the detector for <paramref name="options"/> with the keys of <paramref name="keyring"/>.</summary>
     public WatermarkDetectionService(WatermarkOptions options, WatermarkKeyring keyring)
+        : this(options, keyring, null, null)
     {
+    }
+
+    /// <summary>Also detects the engine watermarks of the upstreams in <paramref name="engines"/>, picked by model.</summary>
+    internal WatermarkDetectionService(WatermarkOptions options, WatermarkKeyring keyring, EngineWatermarks? engines, string? builtInModel)
+    {
+        _engines = engines;
+        _builtInModel = builtInModel;
         _options = options;
         _tokens = new TextDetector(new TokenDetector(keyring.DetectionKeys, WatermarkSetup.Parameters(options)), TextTokenizer.Gpt2);
         _lexical = options.LexicalForUpstreams ? new LexicalWatermark(keyring.DetectionKeys) : null;
@@ -34,16 +45,49 @@ public sealed class WatermarkDetectionService
         return new WatermarkDetectionService(options, WatermarkSetup.Keyring(options, dataDirectory));
     }
 
+    /// <summary>
+    /// Detects the scheme of <paramref name="model"/>: an upstream's engine watermark with that model's tokenizer, or
+    /// (no model, or the built-in one) our own schemes as <see cref="Detect(string, bool, bool)"/> does.
+    /// </summary>
+    /// <exception cref="OpenAIErrorException">400: the model is unknown, has no engine watermark, or an option does not apply to its scheme.</exception>
+    public WatermarkDetection Detect(string text, bool windowed, bool colour, string? model)
+    {
+        if (model is null || model == _builtInModel)
+        {
+            return Detect(text, windowed, colour);
+        }
+
+        string? unmarked = null;
+        if (_engines is null || !_engines.TryGet(model, out var scheme, out unmarked))
+        {
+            throw OpenAIErrorException.InvalidRequest(
+                unmarked is null
+                    ? $"The model '{model}' is not served by this gateway."
+                    : $"The model '{model}' is served by upstream '{unmarked}', which has no engine watermark configured.",
+                "model",
+                "model_not_watermarked");
+        }
+
+        if (windowed || colour)
+        {
+            throw OpenAIErrorException.InvalidRequest("'windowed' and 'tokens' apply to DistillGuard's own schemes, not to an engine watermark.", windowed ? "windowed" : "tokens");
+        }
+
+        return scheme!.Detect(text, Options(windowed: false, colour: false));
+    }
+
+    private DetectorOptions Options(bool windowed, bool colour) => new()
+    {
+        Threshold = _options.DetectionThreshold,
+        MinScoredTokens = _options.MinScoredTokens,
+        Windowed = windowed,
+        Colour = colour,
+    };
+
     /// <summary>Detects with the token scheme and, when upstream marking is on, the lexical one; the better is reported, corrected for two tries.</summary>
     public WatermarkDetection Detect(string text, bool windowed, bool colour)
     {
-        var options = new DetectorOptions
-        {
-            Threshold = _options.DetectionThreshold,
-            MinScoredTokens = _options.MinScoredTokens,
-            Windowed = windowed,
-            Colour = colour,
-        };
+        var options = Options(windowed, colour);
         var token = _tokens.Detect(text, options);
         if (_lexical is null)
         {

@@ -41,13 +41,13 @@ internal static class WatermarkEndpoints
             throw new OpenAIErrorException(StatusCodes.Status413PayloadTooLarge, $"'text' is longer than {MaxTextLength} characters.", "invalid_request_error", "text_too_long", "text");
         }
 
-        var result = detector.Detect(body.Text, body.Windowed ?? false, body.Tokens ?? false);
+        var result = detector.Detect(body.Text, body.Windowed ?? false, body.Tokens ?? false, body.Model);
         await context.Response.WriteAsJsonAsync(result, WatermarkJsonContext.Default.WatermarkDetection, cancellationToken: context.RequestAborted);
     }
 }
 
-/// <summary>Body of the detect request: the text, and optionally windowed search and per-token colouring.</summary>
-internal sealed record DetectRequest(string? Text, bool? Windowed, bool? Tokens);
+/// <summary>Body of the detect request: the text, and optionally windowed search, per-token colouring and the model whose scheme to test.</summary>
+internal sealed record DetectRequest(string? Text, bool? Windowed, bool? Tokens, string? Model);
 
 [JsonSourceGenerationOptions(
     PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,

@@ -13,7 +13,12 @@ internal static class WatermarkServiceCollectionExtensions
     {
         services.AddSingleton(_ => WatermarkSetup.Keyring(options.Watermark, dataDirectory));
         services.TryAddSingleton<IWatermarkPolicy>(sp => new ConfiguredWatermarkPolicy(options.Watermark, sp.GetRequiredService<DistillGuard.Watermarking.Keys.WatermarkKeyring>()));
-        services.AddSingleton(sp => new WatermarkDetectionService(options.Watermark, sp.GetRequiredService<DistillGuard.Watermarking.Keys.WatermarkKeyring>()));
+        services.AddSingleton(_ => new EngineWatermarks(options));
+        services.AddSingleton(sp => new WatermarkDetectionService(
+            options.Watermark,
+            sp.GetRequiredService<DistillGuard.Watermarking.Keys.WatermarkKeyring>(),
+            sp.GetRequiredService<EngineWatermarks>(),
+            options.BuiltInModel.Enabled ? options.BuiltInModel.Id : null));
         return services;
     }
 }

@@ -23,14 +23,15 @@ public sealed class PolicyDocument
     /// <summary>What the review band (FPR ≤ 1e-3 per account-week) brings.</summary>
     /// <remarks>
     /// Its reduction is milder than the friction band's: nobody has looked yet and one benign account-week in a thousand
-    /// lands here, so only long answers are capped and reasoning traces stripped (the bulk of what a student learns from);
-    /// logprobs and extra choices, which benchmark harnesses need, are kept until the friction band.
+    /// lands here, so only long answers are capped and reasoning traces sealed (the bulk of what a student learns from,
+    /// returned as a blob only the gateway opens, so the account's own multi-turn agents keep working); logprobs and extra
+    /// choices, which benchmark harnesses need, are kept until the friction band.
     /// </remarks>
     public BandRule Review { get; set; } = new()
     {
         Actions = ["watermark_boost", "reduce_distillability"],
         Queue = true,
-        Reduce = new() { DropLogprobs = false, MaxChoices = null, MaxTokens = 512, StripReasoning = true },
+        Reduce = new() { DropLogprobs = false, MaxChoices = null, MaxTokens = 512, StripReasoning = true, SealReasoning = true },
     };
 
     /// <summary>What the friction band (FPR ≤ 1e-4 per account-week) brings.</summary>
@@ -46,6 +47,9 @@ public sealed class PolicyDocument
     public ThrottleRule Throttle { get; set; } = new();
 
     public WatermarkBoostRule WatermarkBoost { get; set; } = new();
+
+    /// <summary>How long sealed reasoning stays openable, and how often its key changes.</summary>
+    public SealRule Sealing { get; set; } = new();
 
     /// <summary>Where a 403 asking for verification sends the customer.</summary>
     public string VerificationUrl { get; set; } = "https://example.com/verify";
@@ -112,6 +116,16 @@ public sealed class PolicyDocument
         if (WatermarkBoost.Delta is <= 0 or > 20 || double.IsNaN(WatermarkBoost.Delta))
         {
             yield return ("$.watermarkBoost.delta", $"must be greater than 0 and at most 20, not {WatermarkBoost.Delta}");
+        }
+
+        if (Sealing.LifetimeHours is < 0.01 or > 24 * 90 || double.IsNaN(Sealing.LifetimeHours))
+        {
+            yield return ("$.sealing.lifetimeHours", $"must be between 0.01 and 2160 (90 days), not {Sealing.LifetimeHours}");
+        }
+
+        if (Sealing.KeyRotationDays is < 0.01 or > 365 || double.IsNaN(Sealing.KeyRotationDays))
+        {
+            yield return ("$.sealing.keyRotationDays", $"must be between 0.01 and 365, not {Sealing.KeyRotationDays}");
         }
 
         if (!Uri.TryCreate(VerificationUrl, UriKind.Absolute, out _))
@@ -190,6 +204,9 @@ public sealed class ReductionRule
     public int? MaxTokens { get; set; } = 512;
     public bool StripReasoning { get; set; } = true;
 
+    /// <summary>Return reasoning sealed (an opaque blob only the gateway opens, for the account's next turn) instead of removing it; wins over <see cref="StripReasoning"/>.</summary>
+    public bool SealReasoning { get; set; } = true;
+
     internal IEnumerable<(string Path, string Reason)> Validate(string at)
     {
         if (MaxTokens is < 16)
@@ -211,6 +228,17 @@ public sealed class ThrottleRule
 
     /// <summary>Shared by all accounts of one campaign (hydra fleets); unlimited when empty.</summary>
     public RateLimits Campaign { get; set; } = new() { RequestsPerMinute = 30, TokensPerMinute = 30_000 };
+}
+
+/// <summary>Sealed reasoning's lifetime and key rotation.</summary>
+/// <remarks>A key seals for <see cref="KeyRotationDays"/> and is kept <see cref="LifetimeHours"/> longer, so a blob opens for its whole lifetime across a rotation.</remarks>
+public sealed class SealRule
+{
+    /// <summary>Hours a sealed blob can be sent back (a stateless agent's conversation must continue within it).</summary>
+    public double LifetimeHours { get; set; } = 24;
+
+    /// <summary>Days one key seals before the next is made.</summary>
+    public double KeyRotationDays { get; set; } = 7;
 }
 
 /// <summary>The watermark boost rung.</summary>

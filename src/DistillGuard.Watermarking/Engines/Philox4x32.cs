@@ -30,21 +30,30 @@ public static class Philox4x32
     public static PhiloxBlock Encrypt(PhiloxBlock counter, uint key0, uint key1)
     {
         uint c0 = counter.X0, c1 = counter.X1, c2 = counter.X2, c3 = counter.X3;
-        for (var round = 0; round < 10; round++)
-        {
-            var p0 = (ulong)M0 * c0;
-            var p1 = (ulong)M1 * c2;
-            var n0 = (uint)(p1 >> 32) ^ c1 ^ key0;
-            var n2 = (uint)(p0 >> 32) ^ c3 ^ key1;
-            c1 = (uint)p1;
-            c3 = (uint)p0;
-            c0 = n0;
-            c2 = n2;
-            // The key schedule bumps between rounds only; bumping after the last one too changes nothing read.
-            key0 += W0;
-            key1 += W1;
-        }
-
+        // Unrolled, with the key schedule k + r·W folded into each round: no loop-carried key, more overlap.
+        Round(ref c0, ref c1, ref c2, ref c3, key0, key1);
+        Round(ref c0, ref c1, ref c2, ref c3, key0 + W0, key1 + W1);
+        Round(ref c0, ref c1, ref c2, ref c3, unchecked(key0 + (2 * W0)), unchecked(key1 + (2 * W1)));
+        Round(ref c0, ref c1, ref c2, ref c3, unchecked(key0 + (3 * W0)), unchecked(key1 + (3 * W1)));
+        Round(ref c0, ref c1, ref c2, ref c3, unchecked(key0 + (4 * W0)), unchecked(key1 + (4 * W1)));
+        Round(ref c0, ref c1, ref c2, ref c3, unchecked(key0 + (5 * W0)), unchecked(key1 + (5 * W1)));
+        Round(ref c0, ref c1, ref c2, ref c3, unchecked(key0 + (6 * W0)), unchecked(key1 + (6 * W1)));
+        Round(ref c0, ref c1, ref c2, ref c3, unchecked(key0 + (7 * W0)), unchecked(key1 + (7 * W1)));
+        Round(ref c0, ref c1, ref c2, ref c3, unchecked(key0 + (8 * W0)), unchecked(key1 + (8 * W1)));
+        Round(ref c0, ref c1, ref c2, ref c3, unchecked(key0 + (9 * W0)), unchecked(key1 + (9 * W1)));
         return new PhiloxBlock(c0, c1, c2, c3);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void Round(ref uint c0, ref uint c1, ref uint c2, ref uint c3, uint key0, uint key1)
+    {
+        var p0 = (ulong)M0 * c0;
+        var p1 = (ulong)M1 * c2;
+        var n0 = (uint)(p1 >> 32) ^ c1 ^ key0;
+        var n2 = (uint)(p0 >> 32) ^ c3 ^ key1;
+        c1 = (uint)p1;
+        c3 = (uint)p0;
+        c0 = n0;
+        c2 = n2;
     }
 }

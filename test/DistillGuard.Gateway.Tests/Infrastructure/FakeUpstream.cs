@@ -16,11 +16,16 @@ namespace DistillGuard.Gateway.Tests.Infrastructure;
 /// A real OpenAI-compatible HTTP server on loopback whose behaviour is chosen by the model name:
 /// <c>up-ok</c> answers, <c>up-500</c> fails, <c>up-slow</c> stalls, <c>up-hang-stream</c> stalls mid-stream,
 /// <c>up-break</c> cuts the connection mid-stream, <c>up-429</c> rate-limits, <c>up-huge</c> answers with
-/// <see cref="HugeBytes"/> bytes (a body, or one stream event that long).
+/// <see cref="HugeBytes"/> bytes (a body, or one stream event that long), <c>up-reasoning</c> answers with a
+/// <c>reasoning_content</c> trace (<see cref="Reasoning"/>) before its text, <c>up-think</c> with a
+/// <c>&lt;think&gt;</c> block inside its text.
 /// </summary>
 internal sealed class FakeUpstream : IAsyncDisposable
 {
-    public static readonly string[] Models = ["up-ok", "up-500", "up-slow", "up-hang-stream", "up-break", "up-429", "up-huge"];
+    public static readonly string[] Models = ["up-ok", "up-500", "up-slow", "up-hang-stream", "up-break", "up-429", "up-huge", "up-reasoning", "up-think"];
+
+    /// <summary>The reasoning trace <c>up-reasoning</c> and <c>up-think</c> return.</summary>
+    public const string Reasoning = "The user asks for a sum. Two plus two is four.";
 
     /// <summary>Size of <c>up-huge</c>'s answer.</summary>
     public const int HugeBytes = 4 << 20;
@@ -89,6 +94,12 @@ internal sealed class FakeUpstream : IAsyncDisposable
                 return;
         }
 
+        if (model is "up-reasoning" or "up-think")
+        {
+            await ReasoningAsync(context, model, stream, ct);
+            return;
+        }
+
         if (!stream)
         {
             context.Response.ContentType = "application/json";
@@ -137,6 +148,38 @@ internal sealed class FakeUpstream : IAsyncDisposable
         }
 
         await context.Response.WriteAsync("data: [DONE]\n\n", Encoding.UTF8, ct);
+    }
+
+    private static async Task ReasoningAsync(HttpContext context, string model, bool stream, CancellationToken ct)
+    {
+        var inText = model == "up-think";
+        if (!stream)
+        {
+            context.Response.ContentType = "application/json";
+            var message = inText
+                ? $$$"""{"role":"assistant","content":"<think>{{{Reasoning}}}</think>The answer is 4."}"""
+                : $$$"""{"role":"assistant","reasoning_content":"{{{Reasoning}}}","content":"The answer is 4."}""";
+            await context.Response.WriteAsync($$$"""
+                {"id":"chatcmpl-up","object":"chat.completion","created":1,"model":"{{{model}}}","choices":[{"index":0,"message":{{{message}}},"finish_reason":"stop"}],"usage":{"prompt_tokens":11,"completion_tokens":20,"total_tokens":31}}
+                """, ct);
+            return;
+        }
+
+        context.Response.ContentType = "text/event-stream";
+        async Task Send(string delta, string finish = "null")
+        {
+            await context.Response.WriteAsync($$$"""data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"{{{model}}}","choices":[{"index":0,"delta":{{{delta}}},"finish_reason":{{{finish}}}}]}""" + "\n\n", ct);
+            await context.Response.Body.FlushAsync(ct);
+        }
+
+        await Send("""{"role":"assistant","content":""}""");
+        var half = Reasoning.Length / 2;
+        await Send(inText ? $$$"""{"content":"<think>{{{Reasoning[..half]}}}"}""" : $$$"""{"reasoning_content":"{{{Reasoning[..half]}}}"}""");
+        await Send(inText ? $$$"""{"content":"{{{Reasoning[half..]}}}"}""" : $$$"""{"reasoning_content":"{{{Reasoning[half..]}}}"}""");
+        await Send(inText ? """{"content":"</think>The answer"}""" : """{"content":"The answer"}""");
+        await Send("""{"content":" is 4."}""");
+        await Send("{}", "\"stop\"");
+        await context.Response.WriteAsync($$$"""data: {"id":"c1","object":"chat.completion.chunk","created":1,"model":"{{{model}}}","choices":[],"usage":{"prompt_tokens":11,"completion_tokens":20,"total_tokens":31}}""" + "\n\ndata: [DONE]\n\n", ct);
     }
 
     public async ValueTask DisposeAsync()

@@ -115,6 +115,23 @@ public sealed class ResponsesApiTests : IAsyncLifetime
         { """{"model":"dg-teacher","input":"hi","include":["file_search_call.results"]}""", 400, "unsupported_parameter" },
         { """{"model":"dg-teacher","input":"hi","messages":[]}""", 400, "unknown_parameter" },
         { """{"model":"no-such-model","input":"hi"}""", 404, "model_not_found" },
+        { """{"input":"hi"}""", 400, "invalid_request_error" },
+        { """{"model":"dg-teacher","input":5}""", 400, "invalid_request_error" },
+        { """{"model":"dg-teacher","input":[]}""", 400, "invalid_request_error" },
+        { """{"model":"dg-teacher","input":[5]}""", 400, "invalid_request_error" },
+        { """{"model":"dg-teacher","input":[{"role":"tool","content":"x"}]}""", 400, "invalid_request_error" },
+        { """{"model":"dg-teacher","input":[{"role":"user","content":[{"type":"input_text","text":5}]}]}""", 400, "invalid_request_error" },
+        { """{"model":"dg-teacher","input":[{"role":"user","content":"hi"},{"type":"reasoning","summary":[],"encrypted_content":5},{"role":"assistant","content":"ok"}]}""", 400, "invalid_request_error" },
+        { """{"model":"dg-teacher","input":[{"role":"user","content":"hi"},{"type":"reasoning","summary":[],"encrypted_content":"Zm9yZ2VkIHJlYXNvbmluZyBibG9iIG9mIHNvbWUgbGVuZ3RoIDEyMzQ1Njc4OTA="},{"role":"assistant","content":"ok"},{"role":"user","content":"go on"}]}""", 400, "invalid_encrypted_content" },
+        { """{"model":"dg-teacher","input":"hi","reasoning":"high"}""", 400, "invalid_request_error" },
+        { """{"model":"dg-teacher","input":"hi","reasoning":{"effort":5}}""", 400, "invalid_request_error" },
+        { """{"model":"dg-teacher","input":"hi","include":"reasoning.encrypted_content"}""", 400, "invalid_request_error" },
+        { """{"model":"dg-teacher","input":"hi","tools":[{"type":"function","name":"f"}]}""", 400, "unsupported_parameter" },
+        { """{"model":"dg-teacher","input":"hi","instructions":5}""", 400, "invalid_request_error" },
+        { """{"model":"dg-teacher","input":"hi","temperature":3}""", 400, "invalid_request_error" },
+        { """{"model":"dg-teacher","input":"hi","max_output_tokens":"many"}""", 400, "invalid_request_error" },
+        { """{"model":"dg-teacher","input":"hi","stream":"yes"}""", 400, "invalid_request_error" },
+        { """{"model":"dg-teacher","input":"hi","background":true}""", 400, "unsupported_parameter" },
     };
 
     [Theory]

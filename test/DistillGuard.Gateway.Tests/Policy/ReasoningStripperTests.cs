@@ -44,4 +44,26 @@ public sealed class ReasoningStripperTests
         Assert.Equal("42", message.GetProperty("content").GetString());
         Assert.False(message.TryGetProperty("reasoning_content", out _));
     }
+
+    [Fact]
+    public void StripChunk_WithASeal_HoldsTheReasoningAndSealsItAheadOfTheAnswer()
+    {
+        var sealedTexts = new List<string>();
+        var stripper = new ReasoningStripper(text =>
+        {
+            sealedTexts.Add(text);
+            return "BLOB";
+        });
+        Assert.Null(stripper.StripChunk("""{"choices":[{"index":0,"delta":{"reasoning_content":"first, "},"finish_reason":null}]}"""));
+        Assert.Null(stripper.StripChunk("""{"choices":[{"index":0,"delta":{"content":"<think>then"},"finish_reason":null}]}"""));
+        var kept = JsonDocument.Parse(stripper.StripChunk("""{"choices":[{"index":0,"delta":{"content":" done</think>42"},"finish_reason":null}]}""")!);
+        var delta = kept.RootElement.GetProperty("choices")[0].GetProperty("delta");
+        Assert.Equal(("42", "BLOB"), (delta.GetProperty("content").GetString(), delta.GetProperty("reasoning_encrypted").GetString()));
+        Assert.Equal(["first, then done"], sealedTexts);
+
+        var whole = ReasoningStripper.StripCompletion(Encoding.UTF8.GetBytes("""{"choices":[{"index":0,"message":{"role":"assistant","content":"<think>b</think>42","reasoning":"a","reasoning_content":"a"},"finish_reason":"stop"}]}"""), text => "sealed:" + text);
+        var message = JsonDocument.Parse(whole).RootElement.GetProperty("choices")[0].GetProperty("message");
+        Assert.Equal(("42", "sealed:ab"), (message.GetProperty("content").GetString(), message.GetProperty("reasoning_encrypted").GetString()));
+        Assert.False(message.TryGetProperty("reasoning", out _));
+    }
 }

@@ -15,7 +15,9 @@ public sealed class VllmGumbelDetectorTests
             ? new[] { new VllmPhiloxPrf(key) }
             : [new VllmPhiloxPrf(VllmWatermarkKeys.DualKeyA(key)), new VllmPhiloxPrf(VllmWatermarkKeys.DualKeyB(key))];
         var logits = new double[Vocabulary];
-        var text = new List<int>(length);
+        var ids = Enumerable.Range(0, Vocabulary).ToArray();
+        var text = new int[length];
+        var context = new int[width];
         for (var t = 0; t < length; t++)
         {
             // A peaked next-token distribution (a few likely tokens, a long tail), new at every step.
@@ -25,31 +27,11 @@ public sealed class VllmGumbelDetectorTests
             }
 
             var prf = keys[dualKeyAlpha is { } alpha && random.NextDouble() < alpha ? 1 : 0];
-            var context = new int[width];
-            for (var j = 0; j < width; j++)
-            {
-                var at = t - width + j;
-                context[j] = at < 0 ? -1 : text[at];
-            }
-
-            var state = prf.Absorb(context);
-            var best = 0;
-            var bestScore = double.NegativeInfinity;
-            for (var v = 0; v < Vocabulary; v++)
-            {
-                var u = VllmPhiloxPrf.Uniform(prf.Word(state, v));
-                var score = logits[v] - Math.Log(-Math.Log(u));
-                if (score > bestScore)
-                {
-                    bestScore = score;
-                    best = v;
-                }
-            }
-
-            text.Add(best);
+            VllmGumbelSampling.Context(text, t, context);
+            text[t] = ids[VllmGumbelSampling.Choose(prf, context, ids, logits)];
         }
 
-        return [.. text];
+        return text;
     }
 
     [Fact]
