@@ -100,7 +100,7 @@ internal static class InferenceEndpoints
             await context.Request.Body.CopyToAsync(buffer, context.RequestAborted);
             body = buffer.ToArray();
         }
-        catch (BadHttpRequestException) when (context.RequestAborted.IsCancellationRequested)
+        catch (BadHttpRequestException e) when (context.RequestAborted.IsCancellationRequested || IsCutShort(e))
         {
             // A body cut short by a client that closed the connection: nobody gets the 400, so it is a 499.
             throw new ClientDisconnectedException();
@@ -117,6 +117,14 @@ internal static class InferenceEndpoints
 
         return body;
     }
+
+    /// <summary>
+    /// Kestrel's rejection of a body whose connection ended before its length: Kestrel then closes the connection
+    /// without answering. Its reason code is internal and <c>RequestAborted</c> is cancelled on the thread pool, after
+    /// the throw, so the (unlocalised) message is what tells it apart.
+    /// </summary>
+    private static bool IsCutShort(BadHttpRequestException e) =>
+        e.StatusCode == StatusCodes.Status400BadRequest && e.Message.StartsWith("Unexpected end of request content", StringComparison.Ordinal);
 
     internal static OpenAIErrorException BodyError(BadHttpRequestException e) => e.StatusCode == StatusCodes.Status413PayloadTooLarge
         ? new OpenAIErrorException(StatusCodes.Status413PayloadTooLarge, "The request body is larger than this gateway accepts.", "invalid_request_error", "request_too_large")

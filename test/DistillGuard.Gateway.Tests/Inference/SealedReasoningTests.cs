@@ -256,20 +256,20 @@ public sealed class SealedReasoningTests : IAsyncLifetime
         }));
         Assert.Contains("another account", foreign.Message, StringComparison.Ordinal);
 
-        using (var response = await _gateway.Http.SendAsync(MessagesPost(MessagesBody(tampered), _agentKey)))
+        using (var response = await _gateway.Http.SendAsync(TestGateway.PostMessages(MessagesBody(tampered), _agentKey)))
         {
             await Gateway.Tests.Anthropic.MessagesApiTests.AssertAnthropicErrorAsync(response, 400, "invalid_request_error");
         }
 
         // The shipped lifetime is a day: the blob opens until then, and not after.
         _time.Advance(TimeSpan.FromHours(23));
-        using (var response = await _gateway.Http.SendAsync(MessagesPost(MessagesBody(blob), _agentKey)))
+        using (var response = await _gateway.Http.SendAsync(TestGateway.PostMessages(MessagesBody(blob), _agentKey)))
         {
             Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         }
 
         _time.Advance(TimeSpan.FromHours(2));
-        using (var response = await _gateway.Http.SendAsync(MessagesPost(MessagesBody(blob), _agentKey)))
+        using (var response = await _gateway.Http.SendAsync(TestGateway.PostMessages(MessagesBody(blob), _agentKey)))
         {
             await Gateway.Tests.Anthropic.MessagesApiTests.AssertAnthropicErrorAsync(response, 400, "invalid_request_error");
             Assert.Contains("expired", await response.Content.ReadAsStringAsync(), StringComparison.Ordinal);
@@ -282,13 +282,5 @@ public sealed class SealedReasoningTests : IAsyncLifetime
             [("responses", "agent", "invalid_encrypted_content"), ("responses", "agent", "invalid_encrypted_content"), ("responses", "other", "invalid_encrypted_content"),
              ("messages", "other", "invalid_encrypted_content"), ("messages", "agent", "invalid_encrypted_content"), ("messages", "agent", "encrypted_content_expired")],
             refused);
-    }
-
-    private HttpRequestMessage MessagesPost(string body, string key)
-    {
-        var request = new HttpRequestMessage(HttpMethod.Post, "v1/messages") { Content = new StringContent(body, Encoding.UTF8, "application/json") };
-        request.Headers.Add("x-api-key", key);
-        request.Headers.Add("anthropic-version", "2023-06-01");
-        return request;
     }
 }

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -18,11 +19,12 @@ namespace DistillGuard.Gateway.Tests.Infrastructure;
 /// <c>up-break</c> cuts the connection mid-stream, <c>up-429</c> rate-limits, <c>up-huge</c> answers with
 /// <see cref="HugeBytes"/> bytes (a body, or one stream event that long), <c>up-reasoning</c> answers with a
 /// <c>reasoning_content</c> trace (<see cref="Reasoning"/>) before its text, <c>up-think</c> with a
-/// <c>&lt;think&gt;</c> block inside its text.
+/// <c>&lt;think&gt;</c> block inside its text, <c>up-plan</c> is an agent's reasoning model that continues a plan only
+/// from the reasoning it is sent back (<see cref="PlanAsync"/>).
 /// </summary>
 internal sealed class FakeUpstream : IAsyncDisposable
 {
-    public static readonly string[] Models = ["up-ok", "up-500", "up-slow", "up-hang-stream", "up-break", "up-429", "up-huge", "up-reasoning", "up-think"];
+    public static readonly string[] Models = ["up-ok", "up-500", "up-slow", "up-hang-stream", "up-break", "up-429", "up-huge", "up-reasoning", "up-think", "up-plan"];
 
     /// <summary>The reasoning trace <c>up-reasoning</c> and <c>up-think</c> return.</summary>
     public const string Reasoning = "The user asks for a sum. Two plus two is four.";
@@ -94,6 +96,12 @@ internal sealed class FakeUpstream : IAsyncDisposable
                 return;
         }
 
+        if (model == "up-plan")
+        {
+            await PlanAsync(context, document.RootElement, ct);
+            return;
+        }
+
         if (model is "up-reasoning" or "up-think")
         {
             await ReasoningAsync(context, model, stream, ct);
@@ -148,6 +156,42 @@ internal sealed class FakeUpstream : IAsyncDisposable
         }
 
         await context.Response.WriteAsync("data: [DONE]\n\n", Encoding.UTF8, ct);
+    }
+
+    /// <summary>
+    /// A stateless multi-turn model whose next step depends on its own earlier reasoning, as a reasoning model's does
+    /// in an agent loop: it writes a plan in its reasoning on the first turn, and on each later turn continues it only
+    /// if its last answer's reasoning (<c>reasoning_content</c>) came back; otherwise it must plan again, and the
+    /// answer says so. The answer text never repeats the plan.
+    /// </summary>
+    private static async Task PlanAsync(HttpContext context, JsonElement body, CancellationToken ct)
+    {
+        var messages = body.GetProperty("messages").EnumerateArray().ToList();
+        var step = messages.Count(m => m.GetProperty("role").GetString() == "assistant") + 1;
+        var task = messages.First(m => m.GetProperty("role").GetString() == "user").GetProperty("content").GetString()!;
+        var plan = "PLAN-" + Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(task)))[..12];
+        var last = messages.LastOrDefault(m => m.GetProperty("role").GetString() == "assistant");
+        var kept = step == 1 || (last.ValueKind == JsonValueKind.Object && last.TryGetProperty("reasoning_content", out var r) && r.GetString()?.Contains(plan, StringComparison.Ordinal) == true);
+        var reasoning = kept
+            ? $"{plan}: the task is {task.Length} characters long; step {step} of the plan follows from step {step - 1}, so I carry the plan {plan} forward."
+            : $"The plan from my earlier turns is gone, so I plan the task again from scratch before step {step}.";
+        var answer = kept ? $"Step {step} done." : $"Step {step}: I had to start over.";
+        context.Response.ContentType = "application/json";
+        var payload = new JsonObject
+        {
+            ["id"] = "chatcmpl-plan",
+            ["object"] = "chat.completion",
+            ["created"] = 1,
+            ["model"] = "up-plan",
+            ["choices"] = new JsonArray(new JsonObject
+            {
+                ["index"] = 0,
+                ["message"] = new JsonObject { ["role"] = "assistant", ["reasoning_content"] = reasoning, ["content"] = answer },
+                ["finish_reason"] = "stop",
+            }),
+            ["usage"] = new JsonObject { ["prompt_tokens"] = 20 * step, ["completion_tokens"] = 40, ["total_tokens"] = 20 * step + 40 },
+        };
+        await context.Response.WriteAsync(payload.ToJsonString(), ct);
     }
 
     private static async Task ReasoningAsync(HttpContext context, string model, bool stream, CancellationToken ct)

@@ -122,6 +122,15 @@ internal sealed class TestGateway : IAsyncDisposable
 
     private bool KeepData { get; init; }
 
+    /// <summary>A Messages API request as Anthropic's clients send it: <c>x-api-key</c> and <c>anthropic-version</c>.</summary>
+    public static HttpRequestMessage PostMessages(string body, string apiKey)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, "v1/messages") { Content = new StringContent(body, System.Text.Encoding.UTF8, "application/json") };
+        request.Headers.Add("x-api-key", apiKey);
+        request.Headers.Add("anthropic-version", "2023-06-01");
+        return request;
+    }
+
     public async ValueTask DisposeAsync()
     {
         Http.Dispose();
