@@ -193,6 +193,12 @@ internal sealed class InferenceHandler(ApiKeyAuthentication authentication, Mode
                 return;
             }
 
+            if (translation is MessagesTranslation messages)
+            {
+                var account = usage.Caller!.Account.Id;
+                messages.Sign = reasoning => keyring.Seal(account, reasoning);
+            }
+
             if (!await admission.AdmitAsync(context, usage) || !await policy.AdmitAsync(context, usage))
             {
                 await RecordRefusedAsync(context, kind, api, usage);
