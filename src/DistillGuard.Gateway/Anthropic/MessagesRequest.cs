@@ -352,6 +352,22 @@ internal static class MessagesRequest
                     throw OpenAIErrorException.InvalidRequest($"{param}.thinking: Input should be a valid string.", $"{param}.thinking");
                 }
 
+                if (block["signature"] is { } signatureNode && signatureNode.GetValueKind() != System.Text.Json.JsonValueKind.Null
+                    && (signatureNode is not JsonValue sv || !sv.TryGetValue<string>(out _)))
+                {
+                    throw OpenAIErrorException.InvalidRequest($"{param}.signature: Input should be a valid string.", $"{param}.signature");
+                }
+
+                if ((string?)block["signature"] is { Length: > 0 } signature)
+                {
+                    // A signature this gateway gave is the sealed trace: the pipeline checks the block against it and
+                    // sends the upstream the trace it sealed.
+                    var signed = message[ApiTranslation.SignedReasoningField] as JsonArray ?? [];
+                    signed.Add(new JsonObject { ["thinking"] = thought, ["signature"] = signature, ["param"] = $"{param}.signature" });
+                    message[ApiTranslation.SignedReasoningField] = signed;
+                    return;
+                }
+
                 reasoning.Append(thought);
                 return;
             case "redacted_thinking" when role == "assistant":

@@ -8,6 +8,7 @@ namespace DistillGuard.Gateway.Anthropic;
 internal sealed class MessagesTranslation : ApiTranslation
 {
     private readonly string _id;
+    private readonly System.Text.StringBuilder _thinking = new();
     private int _index = -1;
     private string? _open;
 
@@ -16,6 +17,9 @@ internal sealed class MessagesTranslation : ApiTranslation
         _id = "msg_" + requestId[4..];
         context.Response.Headers["request-id"] = requestId;
     }
+
+    /// <summary>Signs readable reasoning for the caller (the <c>signature</c> of a thinking block); null leaves signatures empty.</summary>
+    public Func<string, string>? Sign { get; set; }
 
     /// <summary>The Anthropic error type and status for a gateway error status.</summary>
     internal static (int Status, string Type) ErrorFor(int status) => status switch
@@ -64,7 +68,7 @@ internal sealed class MessagesTranslation : ApiTranslation
             writer.WriteStartObject();
             writer.WriteString("type", "thinking");
             writer.WriteString("thinking", reasoning);
-            writer.WriteString("signature", "");
+            writer.WriteString("signature", Sign?.Invoke(reasoning) ?? "");
             writer.WriteEndObject();
         }
 
@@ -147,6 +151,7 @@ internal sealed class MessagesTranslation : ApiTranslation
     protected override async ValueTask OnReasoningAsync(string piece, CancellationToken cancellationToken)
     {
         await OpenAsync("thinking", cancellationToken);
+        _thinking.Append(piece);
         await DeltaAsync("thinking_delta", "thinking", piece, cancellationToken);
     }
 
@@ -252,6 +257,13 @@ internal sealed class MessagesTranslation : ApiTranslation
         if (_open is null)
         {
             return;
+        }
+
+        if (_open == "thinking" && Sign is { } sign)
+        {
+            // As Anthropic streams it: the block's signature arrives last, just before the block stops.
+            await DeltaAsync("signature_delta", "signature", sign(_thinking.ToString()), cancellationToken);
+            _thinking.Clear();
         }
 
         _open = null;

@@ -326,6 +326,9 @@ internal abstract class ApiTranslation : Stream
     /// <summary>The Chat Completions extension field that carries sealed reasoning (docs/api.md).</summary>
     internal const string SealedReasoningField = "reasoning_encrypted";
 
+    /// <summary>Where a Messages request's signed thinking blocks travel to the pipeline's check (never forwarded).</summary>
+    internal const string SignedReasoningField = "reasoning_signed";
+
     private static string? ReasoningOf(JsonElement holder)
     {
         foreach (var field in (ReadOnlySpan<string>)["reasoning_content", "reasoning"])

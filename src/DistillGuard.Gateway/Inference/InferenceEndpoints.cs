@@ -6,6 +6,7 @@ using DistillGuard.Gateway.Hosting;
 using DistillGuard.Gateway.OpenAI;
 using DistillGuard.Gateway.Policy;
 using DistillGuard.Gateway.Usage;
+using DistillGuard.Gateway.Watermarking;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
@@ -153,7 +154,7 @@ internal enum WireApi
 }
 
 /// <summary>Authenticates, validates and routes one inference request.</summary>
-internal sealed class InferenceHandler(ApiKeyAuthentication authentication, ModelCatalog catalog, GatewayOptions options, RateLimitAdmission admission, PolicyEnforcement policy, ReasoningKeyring keyring, TimeProvider time)
+internal sealed class InferenceHandler(ApiKeyAuthentication authentication, ModelCatalog catalog, GatewayOptions options, RateLimitAdmission admission, PolicyEnforcement policy, ReasoningKeyring keyring, EngineWatermarkIngress watermarkIngress, TimeProvider time)
 {
     public async Task HandleAsync(HttpContext context, InferenceKind kind, WireApi api = WireApi.OpenAI)
     {
@@ -192,6 +193,12 @@ internal sealed class InferenceHandler(ApiKeyAuthentication authentication, Mode
                 return;
             }
 
+            if (translation is MessagesTranslation messages)
+            {
+                var account = usage.Caller!.Account.Id;
+                messages.Sign = reasoning => keyring.Seal(account, reasoning);
+            }
+
             if (!await admission.AdmitAsync(context, usage) || !await policy.AdmitAsync(context, usage))
             {
                 await RecordRefusedAsync(context, kind, api, usage);
@@ -216,6 +223,9 @@ internal sealed class InferenceHandler(ApiKeyAuthentication authentication, Mode
                 await OpenAIError.NotFound(context, $"The model '{Shorten(request.Model)}' does not exist or you do not have access to it.", "model_not_found");
                 return;
             }
+
+            // Untrusted callers cannot switch an engine's watermark off (stripped, or refused with a 400, by tier; audited).
+            await watermarkIngress.ApplyAsync(request, usage, context.RequestAborted);
 
             usage.ServedModel = request.Model;
             if (!await admission.ReserveAsync(context, usage, request))

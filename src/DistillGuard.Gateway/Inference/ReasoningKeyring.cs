@@ -120,7 +120,18 @@ internal sealed class ReasoningKeyring
 
         for (var i = 0; i < messages.Count; i++)
         {
-            if (messages[i] is not JsonObject message || !message.ContainsKey(ApiTranslation.SealedReasoningField))
+            if (messages[i] is not JsonObject message)
+            {
+                continue;
+            }
+
+            if (message[ApiTranslation.SignedReasoningField] is { } signed)
+            {
+                OpenSigned(message, signed, accountId, $"messages[{i}].{ApiTranslation.SignedReasoningField}");
+                request.RawBody = default;
+            }
+
+            if (!message.ContainsKey(ApiTranslation.SealedReasoningField))
             {
                 continue;
             }
@@ -138,11 +149,42 @@ internal sealed class ReasoningKeyring
 
             var reasoning = Open(accountId, blob, param);
             message.Remove(ApiTranslation.SealedReasoningField);
-            message["reasoning_content"] = message["reasoning_content"] is JsonValue readable && readable.TryGetValue<string>(out var text) ? reasoning + text : reasoning;
+            message["reasoning_content"] = reasoning + Text(message["reasoning_content"]);
             // The body changed: it is forwarded as re-serialised, not as received.
             request.RawBody = default;
         }
     }
+
+    /// <summary>Checks signed thinking blocks against their signatures and puts the traces they sealed in the message.</summary>
+    private void OpenSigned(JsonObject message, JsonNode signed, string accountId, string param)
+    {
+        message.Remove(ApiTranslation.SignedReasoningField);
+        if (signed is not JsonArray blocks || (string?)message["role"] != "assistant")
+        {
+            throw OpenAIErrorException.InvalidRequest($"'{param}' is not a field this gateway takes.", param);
+        }
+
+        var traces = new StringBuilder();
+        foreach (var block in blocks)
+        {
+            if (block is not JsonObject { } entry || Text(entry["signature"]) is not { Length: > 0 } signature || Text(entry["param"]) is not { } at)
+            {
+                throw OpenAIErrorException.InvalidRequest($"'{param}' is not a field this gateway takes.", param);
+            }
+
+            var trace = Open(accountId, signature, at);
+            if (Text(entry["thinking"]) is { Length: > 0 } thinking && thinking != trace)
+            {
+                throw Refused(at, "does not match its thinking block: the block was altered", "invalid_encrypted_content");
+            }
+
+            traces.Append(trace);
+        }
+
+        message["reasoning_content"] = traces + (Text(message["reasoning_content"]) ?? "");
+    }
+
+    private static string? Text(JsonNode? node) => node is JsonValue value && value.TryGetValue<string>(out var text) ? text : null;
 
     private static OpenAIErrorException Refused(string param, string reason, string code) =>
         OpenAIErrorException.InvalidRequest($"The sealed reasoning at '{param}' {reason}.", param, code);

@@ -23,7 +23,8 @@ public sealed class InferenceRequest
 
     // What may reach an upstream is decided here, not inherited from whatever a client sends: the OpenAI parameters of
     // each endpoint, plus the vLLM extensions the gateway validates and caps (min_tokens, prompt_logprobs) and the
-    // harmless vLLM sampling knobs (top_k, min_p, repetition_penalty). Anything else is refused with a 400 naming it,
+    // harmless vLLM sampling knobs (top_k, min_p, repetition_penalty), and vLLM's `watermarking` opt-out, which the
+    // ingress rule strips or refuses for untrusted callers. Anything else is refused with a 400 naming it,
     // so that an extension the gateway does not understand (guided decoding, logits processors, token-id output)
     // cannot reach an upstream unchecked. docs/configuration.md lists these.
     private static readonly HashSet<string> s_shared = new(StringComparer.Ordinal)
@@ -31,6 +32,9 @@ public sealed class InferenceRequest
         "model", "stream", "stream_options", "n", "max_tokens", "max_completion_tokens", "min_tokens", "temperature", "top_p",
         "seed", "stop", "logprobs", "presence_penalty", "frequency_penalty", "logit_bias", "user", "prompt_logprobs",
         "top_k", "min_p", "repetition_penalty",
+
+        // vLLM's per-request watermark opt-out: accepted only to be governed by EngineWatermarkIngress (tier rule, audit).
+        "watermarking",
     };
 
     private static readonly HashSet<string> s_chatOnly = new(StringComparer.Ordinal)

@@ -36,4 +36,39 @@ public sealed class WatermarkOptions
 
     /// <summary>Post-hoc lexical watermark on upstream (black-box) answers; off by default because it changes words.</summary>
     public bool LexicalForUpstreams { get; set; }
+
+    /// <summary>Who may switch an engine's watermark off with <c>"watermarking": false</c>, per account tier.</summary>
+    public EngineOptOutOptions EngineOptOut { get; set; } = new();
+}
+
+/// <summary>
+/// What the gateway does with a request's <c>"watermarking": false</c> (vLLM's per-request opt-out), per account tier:
+/// <c>allow</c> forwards it, <c>strip</c> removes it (the engine marks as configured), <c>refuse</c> answers 400.
+/// </summary>
+/// <remarks>vLLM's documentation leaves this to the ingress: deployments that require the mark must restrict the field to trusted callers.</remarks>
+public sealed class EngineOptOutOptions
+{
+    /// <summary>The rule for tiers not listed in <see cref="Tiers"/>; <c>strip</c> by default, so no untrusted caller turns the mark off.</summary>
+    public string Default { get; set; } = EngineOptOutRule.Strip;
+
+    /// <summary>Rules by tier name, e.g. <c>{ "internal": "allow", "free": "refuse" }</c>.</summary>
+    public Dictionary<string, string> Tiers { get; set; } = new(StringComparer.Ordinal);
+
+    /// <summary>The rule of <paramref name="tier"/>.</summary>
+    public string For(string tier) => Tiers.TryGetValue(tier, out var rule) ? rule : Default;
+}
+
+/// <summary>The rules of <see cref="EngineOptOutOptions"/>.</summary>
+public static class EngineOptOutRule
+{
+    /// <summary>Forward the opt-out as sent.</summary>
+    public const string Allow = "allow";
+
+    /// <summary>Remove the field before forwarding.</summary>
+    public const string Strip = "strip";
+
+    /// <summary>Answer 400 <c>watermarking_not_allowed</c>.</summary>
+    public const string Refuse = "refuse";
+
+    internal static bool IsKnown(string? rule) => rule is Allow or Strip or Refuse;
 }

@@ -14,6 +14,8 @@ internal static class WatermarkServiceCollectionExtensions
         services.AddSingleton(_ => WatermarkSetup.Keyring(options.Watermark, dataDirectory));
         services.TryAddSingleton<IWatermarkPolicy>(sp => new ConfiguredWatermarkPolicy(options.Watermark, sp.GetRequiredService<DistillGuard.Watermarking.Keys.WatermarkKeyring>()));
         services.AddSingleton(_ => new EngineWatermarks(options));
+        services.AddSingleton(sp => new EngineWatermarkIngress(
+            options.Watermark, sp.GetRequiredService<DistillGuard.Storage.Policy.IPolicyStore>(), sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton(sp => new WatermarkDetectionService(
             options.Watermark,
             sp.GetRequiredService<DistillGuard.Watermarking.Keys.WatermarkKeyring>(),

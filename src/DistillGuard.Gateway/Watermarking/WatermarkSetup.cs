@@ -60,6 +60,25 @@ internal static class WatermarkSetup
         {
             yield return ("$.watermark.minScoredTokens", "must be between 1 and 100000");
         }
+
+        if (options.EngineOptOut is not { } optOut)
+        {
+            yield return ("$.watermark.engineOptOut", "must be an object");
+            yield break;
+        }
+
+        if (!EngineOptOutRule.IsKnown(optOut.Default))
+        {
+            yield return ("$.watermark.engineOptOut.default", $"must be allow, strip or refuse, not '{optOut.Default}'");
+        }
+
+        foreach (var (tier, rule) in optOut.Tiers)
+        {
+            if (!EngineOptOutRule.IsKnown(rule))
+            {
+                yield return ($"$.watermark.engineOptOut.tiers.{tier}", $"must be allow, strip or refuse, not '{rule}'");
+            }
+        }
     }
 
     /// <summary>The keyring from the master key in <paramref name="dataDirectory"/> (created on first start).</summary>

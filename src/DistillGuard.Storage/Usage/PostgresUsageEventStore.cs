@@ -253,19 +253,20 @@ public sealed class PostgresUsageEventStore : IUsageEventStore
             await using var connection = await _database.OpenAsync($"Appending a batch of {events.Count} usage events", consequence, cancellationToken).ConfigureAwait(false);
             try
             {
-                if (_time.GetUtcNow() >= _nextMaintenance)
+                for (var attempt = 1; ; attempt++)
                 {
-                    await MaintainLockedAsync(connection, cancellationToken).ConfigureAwait(false);
-                }
-
-                await EnsurePartitionsAsync(connection, events, cancellationToken).ConfigureAwait(false);
-                try
-                {
-                    await CopyAsync(connection, "usage_events", events, cancellationToken).ConfigureAwait(false);
-                }
-                catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.UniqueViolation)
-                {
-                    await CopyIgnoringStoredAsync(connection, events, cancellationToken).ConfigureAwait(false);
+                    try
+                    {
+                        await AppendLockedAsync(connection, events, cancellationToken).ConfigureAwait(false);
+                        return;
+                    }
+                    catch (PostgresException ex) when (attempt == 1 && ex.SqlState is PostgresErrorCodes.UndefinedTable or PostgresErrorCodes.CheckViolation)
+                    {
+                        // Another gateway's retention dropped a partition this one still knew (a late batch of an expired
+                        // day): forget what is known and try once more, which creates the partition again.
+                        _partitions.Clear();
+                        _nextMaintenance = DateTimeOffset.MinValue;
+                    }
                 }
             }
             catch (NpgsqlException ex)
@@ -279,13 +280,36 @@ public sealed class PostgresUsageEventStore : IUsageEventStore
         }
     }
 
+    private async Task AppendLockedAsync(NpgsqlConnection connection, IReadOnlyList<UsageEvent> events, CancellationToken cancellationToken)
+    {
+        if (_time.GetUtcNow() >= _nextMaintenance)
+        {
+            await MaintainLockedAsync(connection, cancellationToken).ConfigureAwait(false);
+        }
+
+        // A batch of one day (nearly every batch) is copied into its partition: no per-row routing by the server.
+        var day = await EnsurePartitionsAsync(connection, events, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await CopyAsync(connection, day is { } d ? PartitionName(d) : "usage_events", events, cancellationToken).ConfigureAwait(false);
+        }
+        catch (PostgresException ex) when (ex.SqlState == PostgresErrorCodes.UniqueViolation)
+        {
+            await CopyIgnoringStoredAsync(connection, events, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
     // Partitions ahead cover the usual case; an event of an older day (a late batch) or past the ahead window gets its day here.
-    private async Task EnsurePartitionsAsync(NpgsqlConnection connection, IReadOnlyList<UsageEvent> events, CancellationToken cancellationToken)
+    // Returns the batch's day when all its events fall on one.
+    private async Task<DateOnly?> EnsurePartitionsAsync(NpgsqlConnection connection, IReadOnlyList<UsageEvent> events, CancellationToken cancellationToken)
     {
         _batchDays.Clear();
+        var first = DateOnly.FromDateTime(events[0].Timestamp.UtcDateTime);
+        var oneDay = true;
         for (var i = 0; i < events.Count; i++)
         {
             var day = DateOnly.FromDateTime(events[i].Timestamp.UtcDateTime);
+            oneDay &= day == first;
             if (!_partitions.Contains(day) && !_batchDays.Contains(day))
             {
                 _batchDays.Add(day);
@@ -294,7 +318,7 @@ public sealed class PostgresUsageEventStore : IUsageEventStore
 
         if (_batchDays.Count == 0)
         {
-            return;
+            return oneDay ? first : null;
         }
 
         await using var transaction = await connection.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
@@ -306,6 +330,7 @@ public sealed class PostgresUsageEventStore : IUsageEventStore
 
         await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
         _partitions.UnionWith(_batchDays);
+        return oneDay ? first : null;
     }
 
     private static async Task CopyIgnoringStoredAsync(NpgsqlConnection connection, IReadOnlyList<UsageEvent> events, CancellationToken cancellationToken)

@@ -18,13 +18,15 @@ namespace DistillGuard.Storage.Tests.Servers;
 public sealed class PostgresServer : IDisposable
 {
     private const string User = "dg";
-    private readonly Process _process;
     private readonly string _root;
+    private readonly Func<int, Process> _launch;
+    private Process _process;
 
-    private PostgresServer(Process process, string root, int port)
+    private PostgresServer(Process process, string root, int port, Func<int, Process> launch)
     {
         _process = process;
         _root = root;
+        _launch = launch;
         Port = port;
     }
 
@@ -53,21 +55,41 @@ public sealed class PostgresServer : IDisposable
         {
             // The port is free when probed; another process may take it before postgres binds, so try a few.
             var port = FreePort();
-            var process = Launch(runAs, Path.Combine(bin, "postgres"),
+            Process launch(int p) => Launch(runAs, Path.Combine(bin, "postgres"),
             [
-                "-D", data, "-p", port.ToString(CultureInfo.InvariantCulture), "-k", root, "-c", "listen_addresses=127.0.0.1",
+                "-D", data, "-p", p.ToString(CultureInfo.InvariantCulture), "-k", root, "-c", "listen_addresses=127.0.0.1",
                 "-c", "fsync=off", "-c", "max_connections=200", "-c", "shared_buffers=64MB",
             ]);
+            var process = launch(port);
             if (WaitUntilReady(port, process, TimeSpan.FromSeconds(30)))
             {
-                return new PostgresServer(process, root, port);
+                return new PostgresServer(process, root, port, launch);
             }
 
             Stop(process);
+            process.Dispose();
             if (attempt == 4)
             {
                 throw new InvalidOperationException($"postgres did not accept connections on a free port after {attempt + 1} attempts");
             }
+        }
+    }
+
+    /// <summary>Stops the server (fast shutdown); its data stays for <see cref="Restart"/>.</summary>
+    public void Shutdown()
+    {
+        NpgsqlConnection.ClearAllPools();
+        Stop(_process);
+    }
+
+    /// <summary>Starts the stopped server again on the same port and data.</summary>
+    public void Restart()
+    {
+        _process.Dispose();
+        _process = _launch(Port);
+        if (!WaitUntilReady(Port, _process, TimeSpan.FromSeconds(30)))
+        {
+            throw new InvalidOperationException($"postgres did not come back on port {Port}");
         }
     }
 
@@ -167,28 +189,29 @@ public sealed class PostgresServer : IDisposable
 
     private static void Stop(Process process)
     {
-        if (!process.HasExited)
+        if (process.HasExited)
         {
-            // SIGINT: PostgreSQL's fast shutdown (backends end, shared memory released); SIGKILL only if it hangs.
-            using (var signal = Process.Start("kill", ["-INT", process.Id.ToString(CultureInfo.InvariantCulture)]))
-            {
-                signal.WaitForExit();
-            }
-
-            if (!process.WaitForExit(TimeSpan.FromSeconds(15)))
-            {
-                process.Kill();
-                process.WaitForExit(5000);
-            }
+            return;
         }
 
-        process.Dispose();
+        // SIGINT: PostgreSQL's fast shutdown (backends end, shared memory released); SIGKILL only if it hangs.
+        using (var signal = Process.Start("kill", ["-INT", process.Id.ToString(CultureInfo.InvariantCulture)]))
+        {
+            signal.WaitForExit();
+        }
+
+        if (!process.WaitForExit(TimeSpan.FromSeconds(15)))
+        {
+            process.Kill();
+            process.WaitForExit(5000);
+        }
     }
 
     public void Dispose()
     {
         NpgsqlConnection.ClearAllPools();
         Stop(_process);
+        _process.Dispose();
         try
         {
             Directory.Delete(_root, recursive: true);

@@ -27,9 +27,15 @@ public sealed class PostgresUsageEventStoreTests(PostgresFixture postgres) : Usa
     private readonly string _connectionString = postgres.Server.CreateSchema();
     private readonly FakeTimeProvider _time = new(UsageEvents.Epoch);
 
-    private Task<PostgresUsageEventStore> Open(TimeSpan? retention = null) =>
+    private Task<PostgresUsageEventStore> Open(TimeSpan? retention = null, TimeSpan? maintenanceInterval = null) =>
         PostgresUsageEventStore.OpenAsync(
-            new PostgresStorageOptions { ConnectionString = _connectionString, EventRetention = retention }, _time, NullLogger.Instance, default);
+            new PostgresStorageOptions
+            {
+                ConnectionString = _connectionString,
+                EventRetention = retention,
+                MaintenanceInterval = maintenanceInterval ?? TimeSpan.FromHours(1),
+            },
+            _time, NullLogger.Instance, default);
 
     protected override async Task<IUsageEventStore> OpenAsync() => await Open();
 
@@ -99,6 +105,21 @@ public sealed class PostgresUsageEventStoreTests(PostgresFixture postgres) : Usa
 
         var today = DateOnly.FromDateTime(_time.GetUtcNow().UtcDateTime);
         Assert.Contains(today.AddDays(3), await store.ListPartitionsAsync(default));
+    }
+
+    [Fact]
+    public async Task Append_LateEventOfADayAnotherGatewayDropped_CreatesItsPartitionAgain()
+    {
+        await using var writer = await Open(maintenanceInterval: TimeSpan.FromDays(30));
+        await using var pruner = await Open(retention: TimeSpan.FromDays(2));
+        await writer.AppendAsync([UsageEvents.Make("req-on-time")], default);
+        _time.Advance(TimeSpan.FromDays(5));
+        Assert.Equal(3, await pruner.MaintainAsync(default));
+
+        // The writer still believes the first day's partition exists (its next maintenance is weeks away).
+        await writer.AppendAsync([UsageEvents.Make("req-late", UsageEvents.Epoch.AddHours(1))], default);
+
+        Assert.Equal(["req-late"], await writer.ReadAsync(new UsageQuery(), default).Select(e => e.RequestId).ToListAsync());
     }
 
     [Fact]
