@@ -13,8 +13,7 @@ namespace DistillGuard.Gateway.Tests.Watermarking;
 public sealed class EngineWatermarkDetectTests : IAsyncLifetime
 {
     private const ulong Key = 0x0123_4567_89AB_CDEF;
-    private static readonly string TokenizerPath = Path.Combine(AppContext.BaseDirectory, "Watermarking", "qwen3-tokenizer.json.gz");
-    private static readonly Lazy<HuggingFaceTokenizer> Qwen3 = new(() => HuggingFaceTokenizer.Load(TokenizerPath));
+    private static readonly string TokenizerPath = FakeVllmEngine.Tokenizer;
     private readonly string _keyVariable = "DG_TEST_VLLM_KEY_" + Guid.NewGuid().ToString("N");
     private TestGateway _gateway = null!;
 
@@ -41,35 +40,8 @@ public sealed class EngineWatermarkDetectTests : IAsyncLifetime
         Environment.SetEnvironmentVariable(_keyVariable, null);
     }
 
-    /// <summary>Text the way a vLLM engine with the key writes it: Gumbel-max over single-token words, then decoded.</summary>
-    private static string EngineText(ulong key, int tokens, int seed)
-    {
-        var words = CorpusSplits.HeldOutBrown().SelectMany(p => p.Split(' ', StringSplitOptions.RemoveEmptyEntries))
-            .Where(w => w.All(char.IsAsciiLetterLower) && w.Length >= 3)
-            .Distinct()
-            .Select(w => Qwen3.Value.Encode(" " + w))
-            .Where(ids => ids.Length == 1)
-            .Select(ids => ids[0])
-            .Take(300)
-            .ToArray();
-        var random = new Random(seed);
-        var prf = new VllmPhiloxPrf(key);
-        var logits = new double[words.Length];
-        var text = new int[tokens];
-        var context = new int[4];
-        for (var t = 0; t < tokens; t++)
-        {
-            for (var i = 0; i < logits.Length; i++)
-            {
-                logits[i] = -2.0 * random.NextDouble() * Math.Log(i + 1);
-            }
-
-            VllmGumbelSampling.Context(text, t, context);
-            text[t] = words[VllmGumbelSampling.Choose(prf, context, words, logits)];
-        }
-
-        return Qwen3.Value.Decode(text);
-    }
+    /// <summary>Text the way a vLLM engine with the key writes it (<see cref="FakeVllmEngine.Generate"/>), decoded.</summary>
+    private static string EngineText(ulong key, int tokens, int seed) => FakeVllmEngine.Qwen3.Decode(FakeVllmEngine.Generate(new VllmPhiloxPrf(key), tokens, seed));
 
     private async Task<(HttpStatusCode Status, JsonElement Body)> DetectAsync(object body)
     {
