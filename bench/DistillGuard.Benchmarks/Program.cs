@@ -7,6 +7,11 @@ if (args is ["campaign-timeline", .. var rest])
     return await CampaignTimeline.RunAsync(rest);
 }
 
+if (args is ["detection-rebuild", .. var rebuild])
+{
+    return await DetectionRebuild.RunAsync(rebuild);
+}
+
 if (args is ["dashboard-ranking", .. var ranking])
 {
     return await DashboardRanking.RunAsync(ranking);

@@ -256,7 +256,8 @@ internal static class SimulateCommand
                 AnsiConsole.Write(verdicts);
                 var attackers = replay.Verdicts.Where(v => v.IsAttacker).ToList();
                 var legitimate = replay.Verdicts.Where(v => !v.IsAttacker && !v.Authorised).ToList();
-                AnsiConsole.MarkupLine($"flagged: {N(attackers.Count(v => v.Flagged))} of {N(attackers.Count)} attacker accounts, {N(legitimate.Count(v => v.Flagged))} of {N(legitimate.Count)} legitimate " +
+                AnsiConsole.MarkupLine($"flagged: {N(attackers.Count(v => v.Flagged))} of {N(attackers.Count)} attacker accounts, {N(legitimate.Count(v => v.Flagged))} of {N(legitimate.Count)} legitimate; " +
+                    $"with campaigns in the review band: {N(attackers.Count(v => v.FlaggedWithCampaign))} and {N(legitimate.Count(v => v.FlaggedWithCampaign))} " +
                     "(authorised customers apart: cleared by contract). A short replay is not the evaluation (docs/detection.md); accounts with fewer than 10 requests cannot be flagged.");
                 WriteFlagged(replay);
             }
@@ -264,10 +265,10 @@ internal static class SimulateCommand
             if (replay.Parity.Count > 0)
             {
                 var parity = new Table().Title("offline against live: the same replayed events (offline: shipped calibration, virtual time, flagged at any tick; live: the gateway after the replay)")
-                    .AddColumns("archetype", "kind", "held out", "accounts", "flagged offline", "flagged live", "both");
+                    .AddColumns("archetype", "kind", "held out", "accounts", "flagged offline", "flagged live", "both", "live, with campaigns");
                 foreach (var row in replay.Parity)
                 {
-                    parity.AddRow(row.Archetype, row.Kind, row.HeldOut ? "yes" : "", N(row.Accounts), N(row.OfflineFlagged), N(row.LiveFlagged), N(row.Both));
+                    parity.AddRow(row.Archetype, row.Kind, row.HeldOut ? "yes" : "", N(row.Accounts), N(row.OfflineFlagged), N(row.LiveFlagged), N(row.Both), N(row.LiveWithCampaign));
                 }
 
                 AnsiConsole.Write(parity);
@@ -349,7 +350,14 @@ internal static class SimulateCommand
                 if (v.CampaignId is not null)
                 {
                     writer.WriteString("campaignId", v.CampaignId);
+                    writer.WriteString("campaignLevel", v.CampaignLevel);
+                    if (v.CampaignEvidence is { } evidence)
+                    {
+                        writer.WriteNumber("campaignEvidence", evidence);
+                    }
                 }
+
+                writer.WriteBoolean("flaggedWithCampaign", v.FlaggedWithCampaign);
 
                 writer.WriteStartArray("reasons");
                 foreach (var reason in v.Reasons)
@@ -373,6 +381,7 @@ internal static class SimulateCommand
                 writer.WriteNumber("offlineFlagged", row.OfflineFlagged);
                 writer.WriteNumber("liveFlagged", row.LiveFlagged);
                 writer.WriteNumber("both", row.Both);
+                writer.WriteNumber("liveWithCampaign", row.LiveWithCampaign);
                 writer.WriteEndObject();
             }
 

@@ -355,9 +355,11 @@ internal sealed class AccountWindow
                 }
             }
 
-            // The soft-label conjunction also takes a prompt that lays out its answer's form (labelled fields with
-            // enumerated parts or a fixed format), whatever words ask for it.
-            if ((elicited || shape.Structured) && traits.SoftLabels)
+            // The soft-label conjunction: a generated answer (longer than a graded label) returned with its
+            // log-probabilities at every position — the teacher's distribution along a continuation, what knowledge
+            // distillation trains on (Hinton et al. 2015) — whatever words the prompt uses. Scoring an evaluation item
+            // reads the distribution at one answer position; a prompt's own likelihood comes from echo, not generation.
+            if (traits.SoftLabels)
             {
                 generation.ElicitedLogprobs++;
             }

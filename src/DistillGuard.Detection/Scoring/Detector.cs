@@ -92,10 +92,11 @@ public sealed record Detector(DetectorKind Kind, string Code, string Meaning, bo
         // Total information is a volume: it shares the volume group so that a plain text harvest is not charged twice.
         new(DetectorKind.HarvestedTokens, "harvested_tokens", "information extracted: completion tokens of every choice (n samples count n times) plus log-probabilities returned, for new requests in the window", true, "volume", 2000),
 
-        // Reasoning asked for and soft labels returned on the same first turn: evaluations score graded answers with
-        // logprobs and ask for steps in other runs; a soft-label harvest does both on every request. Same group as
-        // reasoning_harvest_share: both are the "asked for reasoning and took it away" conjunction.
-        new(DetectorKind.SoftLabelHarvestShare, "soft_label_harvest_share", "share of first turns that ask for reasoning or a structured answer and return logprobs", true, "extraction", Share),
+        // A generated answer and its soft labels on the same first turn: evaluations score a graded answer's one
+        // position with logprobs, or generate without them; a soft-label harvest takes the distribution at every
+        // position of every answer, whatever its prompts say. Same group as reasoning_harvest_share: both are the
+        // "generated at length and took the teacher's signal away" conjunction.
+        new(DetectorKind.SoftLabelHarvestShare, "soft_label_harvest_share", "share of first turns whose generated answer (longer than a graded label of 3 tokens) comes back with its log-probabilities", true, "extraction", Share),
 
         // Measuring the output distribution of one prompt: the same prompt text answered under a fourth or later distinct
         // sampling setting. An evaluation re-runs an item greedy and sampled, a red-teamer retries an attack at two or three

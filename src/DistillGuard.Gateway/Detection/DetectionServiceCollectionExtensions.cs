@@ -22,6 +22,7 @@ public static class DetectionServiceCollectionExtensions
             // Per-process secret key for repeat detection: engine state lives in memory only, so it need not survive a restart.
             new DetectionOptions { RequestHashSeed = BitConverter.ToUInt64(RandomNumberGenerator.GetBytes(8)) }));
         services.AddSingleton<DetectionObserver>();
+        services.AddSingleton<DetectionWarmStart>();
         services.AddSingleton<AccountMilestones>();
         services.AddSingleton<IUsageObserver>(sp => sp.GetRequiredService<DetectionObserver>());
         services.AddSingleton<DetectionWorker>();

@@ -1,6 +1,7 @@
 using DistillGuard.Detection.Engine;
 using DistillGuard.Detection.Scoring;
 using DistillGuard.Storage.Accounts;
+using DistillGuard.Storage.Usage;
 using DistillGuard.Threading;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -13,10 +14,16 @@ internal sealed class DetectionWorker(
     DetectionEngine engine,
     AccountMilestones milestones,
     IAccountStore accounts,
+    IUsageEventStore usage,
+    DetectionWarmStart warmStart,
     DetectionHostOptions options,
     TimeProvider time,
     ILogger<DetectionWorker> logger) : BackgroundService
 {
+    // Events the usage log holds from before this moment are the previous process's: the warm start folds them in, and
+    // everything this process serves reaches the engine through the observer.
+    private readonly DateTimeOffset _startedAt = time.GetUtcNow();
+
     private readonly Dictionary<string, string> _levels = new(StringComparer.Ordinal);
     private long _reportedDrops;
 
@@ -32,6 +39,19 @@ internal sealed class DetectionWorker(
     private async Task RunAsync(CancellationToken stoppingToken)
     {
         var reader = observer.Reader;
+        try
+        {
+            await WarmStartAsync(stoppingToken);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            DetectionLog.WarmStartFailed(logger, e);
+        }
+        finally
+        {
+            warmStart.Complete();
+        }
+
         var nextRescore = time.GetUtcNow() + options.RescoreInterval;
         try
         {
@@ -85,6 +105,45 @@ internal sealed class DetectionWorker(
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
+        }
+    }
+
+    /// <summary>
+    /// Folds the usage log's last <see cref="DetectionHostOptions.WarmStartWindow"/> (events from before this process
+    /// started) into the engine, so that a restart forgets no account's history: a harvester half-way to its flag is
+    /// still half-way after a deploy. New requests queue in the observer meanwhile (and are folded in after, in order).
+    /// </summary>
+    private async Task WarmStartAsync(CancellationToken cancellationToken)
+    {
+        if (options.WarmStartWindow <= TimeSpan.Zero || options.WarmStartLimit <= 0)
+        {
+            return;
+        }
+
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var from = _startedAt - options.WarmStartWindow;
+        var total = await usage.CountAsync(cancellationToken);
+        long events = 0;
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        await foreach (var e in usage.ReadAsync(new UsageQuery(From: from, Limit: options.WarmStartLimit), cancellationToken))
+        {
+            if (e.Timestamp >= _startedAt)
+            {
+                break;
+            }
+
+            if (e.AccountId is { Length: > 0 } id && seen.Add(id) && !engine.HasProfile(id) && await accounts.GetAsync(id, cancellationToken) is { } account)
+            {
+                engine.SetProfile(id, new AccountProfile(account.Tier, account.Verified));
+            }
+
+            engine.Observe(e);
+            events++;
+        }
+
+        if (events > 0)
+        {
+            DetectionLog.WarmStarted(logger, events, seen.Count, clock.Elapsed.TotalSeconds, total);
         }
     }
 

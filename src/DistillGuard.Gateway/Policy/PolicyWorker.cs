@@ -34,7 +34,8 @@ internal sealed partial class PolicyWorker(
     PolicyState state,
     PolicyHostOptions options,
     TimeProvider time,
-    ILogger<PolicyWorker> logger) : BackgroundService
+    ILogger<PolicyWorker> logger,
+    Detection.DetectionWarmStart? warmStart = null) : BackgroundService
 {
     private readonly Dictionary<string, Account> _accounts = new(StringComparer.Ordinal);
     private readonly Dictionary<string, RiskBand> _campaignBands = new(StringComparer.Ordinal);
@@ -60,6 +61,12 @@ internal sealed partial class PolicyWorker(
         using var timer = new PeriodicTimer(options.Interval, time);
         try
         {
+            // Decide on every account's whole history: a pass during the detection warm start would see only part of it.
+            if (warmStart is not null)
+            {
+                await warmStart.Completed.WaitAsync(stoppingToken);
+            }
+
             while (await timer.WaitForNextTickAsync(stoppingToken))
             {
                 try

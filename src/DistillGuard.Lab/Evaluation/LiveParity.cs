@@ -15,7 +15,8 @@ public sealed record OfflineVerdict(string AccountId, string Archetype, bool IsA
 
 /// <summary>One archetype offline against live: accounts flagged by each, and by both.</summary>
 /// <param name="Kind"><c>attacker</c>, <c>legitimate</c> or <c>authorised</c>.</param>
-public sealed record ParityRow(string Archetype, string Kind, bool HeldOut, int Accounts, int OfflineFlagged, int LiveFlagged, int Both);
+/// <param name="LiveWithCampaign">Flagged live on their own or as members of a campaign in the review band.</param>
+public sealed record ParityRow(string Archetype, string Kind, bool HeldOut, int Accounts, int OfflineFlagged, int LiveFlagged, int Both, int LiveWithCampaign);
 
 /// <summary>
 /// Offline against live on the same replayed events: the simulator's events scored by the detection engine with the
@@ -81,7 +82,8 @@ public static class LiveParity
                 var kind = first.IsAttacker ? "attacker" : first.Authorised ? "authorised" : "legitimate";
                 var liveFlagged = g.Count(o => liveById.TryGetValue(o.AccountId, out var v) && v.Flagged);
                 var both = g.Count(o => o.FlaggedEver && liveById.TryGetValue(o.AccountId, out var v) && v.Flagged);
-                return new ParityRow(g.Key, kind, TrafficSimulator.HeldOutArchetypes.Contains(g.Key), g.Count(), g.Count(o => o.FlaggedEver), liveFlagged, both);
+                var withCampaign = g.Count(o => liveById.TryGetValue(o.AccountId, out var v) && v.FlaggedWithCampaign);
+                return new ParityRow(g.Key, kind, TrafficSimulator.HeldOutArchetypes.Contains(g.Key), g.Count(), g.Count(o => o.FlaggedEver), liveFlagged, both, withCampaign);
             })
             .OrderBy(r => r.Kind, StringComparer.Ordinal)
             .ThenBy(r => r.Archetype, StringComparer.Ordinal)];

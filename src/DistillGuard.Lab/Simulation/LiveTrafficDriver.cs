@@ -70,6 +70,15 @@ public sealed record LiveVerdict(string AccountId, string GatewayAccountId, stri
 
     /// <summary>The campaign the gateway linked the account into, if any.</summary>
     public string? CampaignId { get; init; }
+
+    /// <summary>That campaign's level (<c>low</c>, <c>review</c>, <c>friction</c>, <c>insufficient_evidence</c>), if any.</summary>
+    public string? CampaignLevel { get; init; }
+
+    /// <summary>That campaign's pooled evidence S, if any.</summary>
+    public double? CampaignEvidence { get; init; }
+
+    /// <summary>Flagged on its own or as a member of a campaign in the review band: what an analyst's queue shows.</summary>
+    public bool FlaggedWithCampaign => Flagged || CampaignLevel is "review" or "friction";
 }
 
 /// <summary>What a live replay did.</summary>
@@ -181,9 +190,21 @@ public static class LiveTrafficDriver
         if (options.AdminToken is not null && options.VerdictDelay is { } delay)
         {
             await Task.Delay(delay, cancellationToken).ConfigureAwait(false);
+            var campaigns = new Dictionary<string, (string Level, double Evidence)?>(StringComparer.Ordinal);
             foreach (var (accountId, gatewayId) in gatewayIds)
             {
-                verdicts.Add(await VerdictAsync(admin, accountId, gatewayId, labels[accountId], cancellationToken).ConfigureAwait(false));
+                var verdict = await VerdictAsync(admin, accountId, gatewayId, labels[accountId], cancellationToken).ConfigureAwait(false);
+                if (verdict.CampaignId is { } campaignId)
+                {
+                    if (!campaigns.TryGetValue(campaignId, out var campaign))
+                    {
+                        campaigns[campaignId] = campaign = await CampaignAsync(admin, campaignId, cancellationToken).ConfigureAwait(false);
+                    }
+
+                    verdict = verdict with { CampaignLevel = campaign?.Level, CampaignEvidence = campaign?.Evidence };
+                }
+
+                verdicts.Add(verdict);
             }
         }
 
@@ -222,6 +243,27 @@ public static class LiveTrafficDriver
 
         var campaign = root.TryGetProperty("campaignId", out var cid) && cid.ValueKind == JsonValueKind.String ? cid.GetString() : null;
         return new LiveVerdict(accountId, gatewayId, label.Archetype, label.IsAttacker, label.Authorised, level, flagged, score) { Reasons = reasons, CampaignId = campaign };
+    }
+
+    /// <summary>A campaign's level and pooled evidence from the admin API; null when it is gone (re-linked since).</summary>
+    private static async Task<(string Level, double Evidence)?> CampaignAsync(HttpClient admin, string campaignId, CancellationToken cancellationToken)
+    {
+        using var response = await admin.GetAsync("admin/v1/campaigns/" + Uri.EscapeDataString(campaignId), cancellationToken).ConfigureAwait(false);
+        if (response.StatusCode == HttpStatusCode.NotFound)
+        {
+            return null;
+        }
+
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new HttpRequestException($"Reading campaign {campaignId} failed: {(int)response.StatusCode} {response.ReasonPhrase}.", null, response.StatusCode);
+        }
+
+        using var document = JsonDocument.Parse(await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false));
+        var root = document.RootElement;
+        var level = root.TryGetProperty("level", out var l) && l.ValueKind == JsonValueKind.String ? l.GetString()! : "unscored";
+        var evidence = root.TryGetProperty("evidence", out var e) && e.ValueKind == JsonValueKind.Number ? e.GetDouble() : 0;
+        return (level, evidence);
     }
 
     /// <summary>The simulated answer's length per choice (the client sends n = 1), within <paramref name="limit"/>.</summary>

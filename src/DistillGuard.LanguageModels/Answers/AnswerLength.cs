@@ -43,8 +43,11 @@ public sealed record AnswerPlan(AnswerKind Kind, int Tokens, int HardEnd, string
 /// The cues are general properties of a request, not phrasings of any attack: its question shape (a yes/no question
 /// starts with an auxiliary verb; "how many" asks for a number), a requested format (one word, a label, a choice
 /// among listed options), length words (briefly, in depth, thorough), a requested count ("in 100 words", "three
-/// paragraphs"), and what an imperative asks to be produced (an essay, a proof, a full solution). Precedence: a
-/// count, then a long cue, then a short format, then a brief cue, then the question shape, else a chat answer. Within
+/// paragraphs"), what an imperative asks to be produced (an essay, a proof, a full solution), and how much a task
+/// demands (<see cref="Demand"/>: coverage quantifiers such as "each" and "every", explanation verbs, sequence words,
+/// instructions beyond the second). Precedence: a count, then a long cue, then a short format, then a brief cue, then
+/// the question shape, then a demand of four or more (an answer at length), else a chat answer whose median grows
+/// 1.45× per unit of demand. Within
 /// a kind the length is drawn from a log-normal around the kind's median, seeded, so the same request and seed give
 /// the same length. The medians are design choices scaled to LMSYS-Chat-1M's 214.5 tokens per response on average
 /// (Zheng et al. 2023, table 1); <c>distillguard model lengths</c> measures what the teacher then writes.
@@ -92,6 +95,26 @@ public static partial class AnswerLength
         "single sentence", "two sentences", "one line", "a line", "tl dr", "tldr", "in a nutshell", "a few words",
         "quick answer", "quickly", "keep it short", "short", "succinct", "succinctly",
     ];
+
+    // What a request demands of the answer, beyond any length word. An assistant asked to do several things, to cover
+    // every part of something, or to account for each move writes more than one asked a plain question; these are
+    // general properties of an instruction (its quantifiers over parts, its explanation verbs, how many instructions
+    // it gives), not any attack's phrasing. Each distinct hit is one unit of demand.
+    private static readonly string[] s_coverageQuantifiers = ["every", "each", "all", "whole", "entire", "complete", "full", "all of"];
+
+    private static readonly string[] s_explanationVerbs =
+    [
+        "explain", "explaining", "why", "justify", "justifying", "argue", "arguing", "narrate", "teach", "solve",
+        "work out", "write out", "write down", "spell out", "show", "showing", "list", "listing", "describe", "discuss",
+        "compare", "contrast", "analyse", "analyze", "deduce", "deriving", "demonstrate", "outline", "evaluate",
+        "assess", "examine", "illustrate", "reason", "infer", "trace",
+    ];
+
+    private static readonly string[] s_sequenceWords = ["first", "then", "next", "finally", "before", "after that", "last", "conclusion", "summary", "numbered", "one at a time", "in order", "from first principles", "from scratch"];
+
+    // Demand at which a chat answer becomes an answer at length, and the growth of the chat median per unit below it.
+    private const int ExtendedDemand = 4;
+    private const double DemandGrowth = 1.45;
 
     // Questions that ask for a quantity or a date.
     private static readonly string[] s_quantityStarts = ["how many", "how much", "what year", "which year", "what date", "how old", "what time"];
@@ -155,7 +178,7 @@ public static partial class AnswerLength
         ArgumentOutOfRangeException.ThrowIfNegative(minTokens);
         minTokens = Math.Min(minTokens, maxTokens);
 
-        var (kind, cue, counted) = ClassifyCore(request);
+        var (kind, cue, counted, demand) = ClassifyCore(request);
         // The request's text joins the seed, so one seed gives different requests different lengths within their kind;
         // the constant keeps this stream apart from the sampler's draws for the same seed.
         var random = new Xoshiro256StarStar(seed ^ 0x4C656E677468L ^ StableHash(request));
@@ -165,7 +188,8 @@ public static partial class AnswerLength
             AnswerKind.Brief => Draw(s_brief, ref random),
             AnswerKind.Extended => Draw(s_extended, ref random),
             AnswerKind.Counted => (int)Math.Max(1, Math.Round(counted * (0.85 + (0.3 * random.NextDouble())))),
-            _ => Draw(s_paragraphs, ref random),
+            // A chat answer grows with what the request demands (several instructions, every part covered).
+            _ => (int)Math.Min(s_paragraphs.Max, Math.Round(Draw(s_paragraphs, ref random) * Math.Pow(DemandGrowth, demand))),
         };
 
         // Leave room to finish the last sentence under the limit: an answer cut at max_tokens ends mid-sentence.
@@ -191,42 +215,74 @@ public static partial class AnswerLength
     public static (AnswerKind Kind, string Cue) Classify(string request)
     {
         ArgumentNullException.ThrowIfNull(request);
-        var (kind, cue, _) = ClassifyCore(request);
+        var (kind, cue, _, _) = ClassifyCore(request);
         return (kind, cue);
     }
 
-    private static (AnswerKind Kind, string Cue, double Counted) ClassifyCore(string request)
+    /// <summary>
+    /// Units of demand in <paramref name="request"/>: distinct coverage quantifiers, explanation verbs and sequence
+    /// words, plus one per instruction beyond the second (sentences of the request).
+    /// </summary>
+    public static int Demand(string request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var padded = " " + Normalise(request) + " ";
+        return DemandOf(padded, request);
+    }
+
+    private static int DemandOf(string padded, string request)
+    {
+        var demand = CountCues(padded, s_coverageQuantifiers) + CountCues(padded, s_explanationVerbs) + CountCues(padded, s_sequenceWords);
+        var sentences = SentenceEnds().Count(request.TrimEnd() + " ");
+        return demand + Math.Max(0, sentences - 2);
+    }
+
+    private static int CountCues(string padded, string[] cues)
+    {
+        var n = 0;
+        foreach (var cue in cues)
+        {
+            if (padded.Contains(" " + cue + " ", StringComparison.Ordinal))
+            {
+                n++;
+            }
+        }
+
+        return n;
+    }
+
+    private static (AnswerKind Kind, string Cue, double Counted, int Demand) ClassifyCore(string request)
     {
         var words = Normalise(request);
         var padded = " " + words + " ";
         if (CountMatch().Match(padded) is { Success: true } count && UnitTokens(count) is var (tokens, phrase))
         {
-            return (AnswerKind.Counted, phrase, tokens);
+            return (AnswerKind.Counted, phrase, tokens, 0);
         }
 
         if (FirstCue(padded, s_extendedCues) is { } extended)
         {
-            return (AnswerKind.Extended, extended, 0);
+            return (AnswerKind.Extended, extended, 0, 0);
         }
 
         if (FirstCue(padded, s_productionVerbs) is { } verb && FirstCue(padded, s_longWorks) is { } work)
         {
-            return (AnswerKind.Extended, verb + " … " + work, 0);
+            return (AnswerKind.Extended, verb + " … " + work, 0, 0);
         }
 
         if (FirstCue(padded, s_shortCues) is { } format)
         {
-            return (AnswerKind.Label, format, 0);
+            return (AnswerKind.Label, format, 0, 0);
         }
 
         if (OptionMarkers().Count(request) >= 2)
         {
-            return (AnswerKind.Label, "listed options", 0);
+            return (AnswerKind.Label, "listed options", 0, 0);
         }
 
         if (FirstCue(padded, s_briefCues) is { } brief)
         {
-            return (AnswerKind.Brief, brief, 0);
+            return (AnswerKind.Brief, brief, 0, 0);
         }
 
         // Question shape, only for a single short question: a long request with a question in it is a task.
@@ -236,19 +292,25 @@ public static partial class AnswerLength
             var first = words.Split(' ', 3);
             if (first.Length >= 2 && s_auxiliaries.Contains(first[0]) && first[1] is not ("you" or "u" or "i" or "we"))
             {
-                return (AnswerKind.Label, "yes/no question", 0);
+                return (AnswerKind.Label, "yes/no question", 0, 0);
             }
 
             foreach (var start in s_quantityStarts)
             {
                 if (padded.StartsWith(" " + start + " ", StringComparison.Ordinal))
                 {
-                    return (AnswerKind.Label, start, 0);
+                    return (AnswerKind.Label, start, 0, 0);
                 }
             }
         }
 
-        return (AnswerKind.Paragraphs, "default", 0);
+        var demand = DemandOf(padded, request);
+        if (demand >= ExtendedDemand)
+        {
+            return (AnswerKind.Extended, string.Create(System.Globalization.CultureInfo.InvariantCulture, $"demand {demand}"), 0, demand);
+        }
+
+        return (AnswerKind.Paragraphs, demand > 0 ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"demand {demand}") : "default", 0, demand);
     }
 
     private static (double Tokens, string Phrase)? UnitTokens(Match match)
@@ -330,6 +392,10 @@ public static partial class AnswerLength
 
     [GeneratedRegex(@" (?<n>\d+|a couple of|a few|a hundred|a thousand|one|two|three|four|five|six|seven|eight|nine|ten|twenty|fifty|hundred|thousand) (?<unit>words?|sentences?|paragraphs?|lines?|pages?|bullet points?|bullets?|points?|items?|steps?|examples?) ", RegexOptions.CultureInvariant)]
     private static partial Regex CountMatch();
+
+    // The end of a sentence or instruction: terminal punctuation followed by a space.
+    [GeneratedRegex(@"[.!?;:]+\s", RegexOptions.CultureInvariant)]
+    private static partial Regex SentenceEnds();
 
     // "A) …  B) …" or "(a) … (b) …" on separate options: a multiple-choice question.
     [GeneratedRegex(@"(?:^|\s)\(?[A-Da-d][\).:](?=\s)", RegexOptions.CultureInvariant)]

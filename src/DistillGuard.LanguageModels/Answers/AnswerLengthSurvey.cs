@@ -61,6 +61,17 @@ public static class AnswerLengthSurvey
             "What are the duties of a state governor?",
             "How do vaccines protect people from disease?",
         ]),
+        ("multi-part task",
+        [
+            "List the main causes of the French Revolution and explain each one.",
+            "Compare a lease and a mortgage: what each costs, who carries the risk, and which suits a young family.",
+            "Describe how a bill passes the Senate, from the first reading to the signature, and say why each stage exists.",
+            "Plan a week of meals for four people on a budget; give the shopping list and the cooking order for each day.",
+            "Teach me how a sundial tells time. Start from the motion of the sun, then show how the dial is marked.",
+            "Outline the arguments for and against a four-day school week, then give your own view with reasons.",
+            "Trace the journey of a letter from the mailbox to the door, naming every step and who does it.",
+            "Analyse why the railway towns of the plains grew so fast and why so many emptied after the war.",
+        ]),
         ("in depth, step by step, full solution",
         [
             "Explain in depth how the heart pumps blood through the body.",

@@ -9,7 +9,7 @@ public enum LadderAction
     /// <summary>Stronger watermark (higher δ) and the tracing payload on.</summary>
     WatermarkBoost,
 
-    /// <summary>No logprobs, one choice, capped length, reasoning traces stripped.</summary>
+    /// <summary>No logprobs, one choice, capped length, reasoning traces sealed (or stripped).</summary>
     ReduceDistillability,
 
     /// <summary>Tighter per-account and per-campaign token buckets.</summary>

@@ -26,7 +26,7 @@ public sealed class DetectionGatewayTests
 
         // The engine is fed off the request path: wait until the worker has folded in every request.
         await gateway.DetectionObservedAsync(HarvestPrompts.Count + 3);
-        var harvester = await GetAccountAsync(gateway, "harvester");
+        var harvester = await gateway.GetAccountAsync("harvester");
 
         Assert.True(harvester.GetProperty("flagged").GetBoolean(), harvester.ToString());
         Assert.Contains(harvester.GetProperty("riskLevel").GetString(), new[] { "review", "friction" });
@@ -35,7 +35,7 @@ public sealed class DetectionGatewayTests
         Assert.Contains(reasons, r => r.GetProperty("code").GetString() == "elicitation_share");
         Assert.All(reasons, r => Assert.True(r.GetProperty("percentile").GetDouble() >= 90));
 
-        var casual = await GetAccountAsync(gateway, "casual");
+        var casual = await gateway.GetAccountAsync("casual");
         Assert.False(casual.GetProperty("flagged").GetBoolean());
         Assert.Equal("insufficient_evidence", casual.GetProperty("riskLevel").GetString());
 
@@ -61,13 +61,5 @@ public sealed class DetectionGatewayTests
 
         // Once flagged, the response ladder may ask for verification or throttle; detection keeps scoring either way.
         Assert.Contains(response.StatusCode, new[] { System.Net.HttpStatusCode.OK, System.Net.HttpStatusCode.Forbidden, System.Net.HttpStatusCode.TooManyRequests });
-    }
-
-    private static async Task<JsonElement> GetAccountAsync(TestGateway gateway, string id)
-    {
-        using var response = await gateway.Admin.GetAsync($"admin/v1/accounts/{id}");
-        response.EnsureSuccessStatusCode();
-        using var document = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
-        return document.RootElement.Clone();
     }
 }

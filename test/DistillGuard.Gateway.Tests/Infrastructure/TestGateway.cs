@@ -46,7 +46,9 @@ internal sealed class TestGateway : IAsyncDisposable
 
     /// <param name="policy">The policy worker's options; by default it decides within a second (tests cannot wait an hour between decisions).</param>
     /// <param name="time">The gateway's clock (a FakeTimeProvider to control what the limits and workers see); the system clock by default.</param>
-    public static async Task<TestGateway> StartAsync(Action<GatewayOptions>? configure = null, PolicyHostOptions? policy = null, TimeProvider? time = null)
+    /// <param name="keepData">Leave the data directory in place on dispose (a test that restarts a gateway on it deletes it itself).</param>
+    /// <param name="detection">The detection worker's options (the defaults otherwise).</param>
+    public static async Task<TestGateway> StartAsync(Action<GatewayOptions>? configure = null, PolicyHostOptions? policy = null, TimeProvider? time = null, bool keepData = false, DetectionHostOptions? detection = null)
     {
         var options = new GatewayOptions
         {
@@ -65,7 +67,14 @@ internal sealed class TestGateway : IAsyncDisposable
             TimeProvider = time ?? TimeProvider.System,
 
             // Tests cannot wait an hour between decisions; the ladder decides within a second here.
-            ConfigureServices = services => services.AddSingleton(policy ?? new PolicyHostOptions { Interval = TimeSpan.FromMilliseconds(200), DecisionInterval = TimeSpan.FromSeconds(1) }),
+            ConfigureServices = services =>
+            {
+                services.AddSingleton(policy ?? new PolicyHostOptions { Interval = TimeSpan.FromMilliseconds(200), DecisionInterval = TimeSpan.FromSeconds(1) });
+                if (detection is not null)
+                {
+                    services.AddSingleton(detection);
+                }
+            },
             ConfigureLogging = logging =>
             {
                 logging.SetMinimumLevel(LogLevel.Trace);
@@ -73,7 +82,7 @@ internal sealed class TestGateway : IAsyncDisposable
             },
         });
         await app.StartAsync();
-        return new TestGateway(app, options, logs);
+        return new TestGateway(app, options, logs) { KeepData = keepData };
     }
 
     /// <summary>Creates an account through the admin API and returns its API key.</summary>
@@ -111,6 +120,8 @@ internal sealed class TestGateway : IAsyncDisposable
         return request;
     }
 
+    private bool KeepData { get; init; }
+
     /// <summary>A Messages API request as Anthropic's clients send it: <c>x-api-key</c> and <c>anthropic-version</c>.</summary>
     public static HttpRequestMessage PostMessages(string body, string apiKey)
     {
@@ -125,6 +136,11 @@ internal sealed class TestGateway : IAsyncDisposable
         Http.Dispose();
         Admin.Dispose();
         await App.DisposeAsync();
+        if (KeepData)
+        {
+            return;
+        }
+
         try
         {
             Directory.Delete(Options.DataDirectory, recursive: true);

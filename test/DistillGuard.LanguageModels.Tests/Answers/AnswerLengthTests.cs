@@ -45,6 +45,43 @@ public sealed class AnswerLengthTests
         Assert.InRange(plans.Average(p => p.Tokens), 120, 320);
     }
 
+    [Theory]
+    [InlineData("Work out from first principles what a lever is. Write down each assumption, each deduction and why it follows, then the conclusion.")]
+    [InlineData("List the causes of the famine, explain each one, and compare them before you give a summary.")]
+    [InlineData("Teach me how a canal lock works: start from what a beginner knows, describe every stage, and show why the water moves.")]
+    public void Plan_ATaskThatDemandsEveryPart_IsAnsweredAtLength(string request)
+    {
+        var plan = AnswerLength.Plan(request, 8192, 0, 4);
+
+        Assert.Equal(AnswerKind.Extended, plan.Kind);
+        Assert.StartsWith("demand ", plan.Cue, StringComparison.Ordinal);
+        Assert.True(AnswerLength.Demand(request) >= 4, $"demand {AnswerLength.Demand(request)}");
+    }
+
+    [Fact]
+    public void Plan_DemandGrowsAChatAnswer_WithoutMakingItLong()
+    {
+        const string plain = "What was daily life like in a mining town?";
+        const string asked = "What was daily life like in a mining town, and why did families stay?";
+        var plainMean = Enumerable.Range(0, 200).Average(seed => AnswerLength.Plan(plain, 4096, 0, seed).Tokens);
+        var askedPlans = Enumerable.Range(0, 200).Select(seed => AnswerLength.Plan(asked, 4096, 0, seed)).ToList();
+
+        Assert.Equal(0, AnswerLength.Demand(plain));
+        Assert.Equal(1, AnswerLength.Demand(asked));
+        Assert.All(askedPlans, p => Assert.Equal(AnswerKind.Paragraphs, p.Kind));
+        Assert.InRange(askedPlans.Average(p => p.Tokens) / plainMean, 1.25, 1.65);
+    }
+
+    [Theory]
+    [InlineData("For each of these words, answer yes or no: is it a noun? river, quickly, stone")]
+    [InlineData("Briefly list every planet.")]
+    public void Plan_AShortFormatWins_OverDemand(string request)
+    {
+        var plan = AnswerLength.Plan(request, 4096, 0, 1);
+
+        Assert.NotEqual(AnswerKind.Extended, plan.Kind);
+    }
+
     [Fact]
     public void Plan_Brief_ASentenceOrTwo()
     {
