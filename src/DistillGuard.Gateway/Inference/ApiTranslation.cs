@@ -230,6 +230,11 @@ internal abstract class ApiTranslation : Stream
 
     private async ValueTask OnChunkAsync(string data, CancellationToken cancellationToken)
     {
+        if (_done)
+        {
+            return;
+        }
+
         if (data == "[DONE]")
         {
             await StartOnceAsync(cancellationToken);
@@ -238,8 +243,15 @@ internal abstract class ApiTranslation : Stream
             return;
         }
 
-        using var document = JsonDocument.Parse(data);
-        var root = document.RootElement;
+        using var document = TryParse(data);
+        if (document?.RootElement is not { ValueKind: JsonValueKind.Object } root)
+        {
+            // Relayed as sent on Chat Completions; a translated API has no way to carry it, so its stream ends here.
+            _done = true;
+            await OnStreamErrorAsync("The upstream sent a stream event that is not a JSON object.", "upstream_error", "upstream_error", cancellationToken);
+            return;
+        }
+
         if (root.TryGetProperty("error", out var error) && error.ValueKind == JsonValueKind.Object)
         {
             var (message, type, code, _) = ReadErrorObject(error);
@@ -257,6 +269,11 @@ internal abstract class ApiTranslation : Stream
 
         foreach (var choice in choices.EnumerateArray())
         {
+            if (choice.ValueKind != JsonValueKind.Object)
+            {
+                continue;
+            }
+
             if (choice.TryGetProperty("delta", out var delta) && delta.ValueKind == JsonValueKind.Object)
             {
                 if (ReasoningOf(delta) is { Length: > 0 } reasoning)
@@ -282,6 +299,18 @@ internal abstract class ApiTranslation : Stream
             {
                 Outcome.FinishReason = finish.GetString();
             }
+        }
+    }
+
+    private static JsonDocument? TryParse(string data)
+    {
+        try
+        {
+            return JsonDocument.Parse(data);
+        }
+        catch (JsonException)
+        {
+            return null;
         }
     }
 
@@ -317,8 +346,14 @@ internal abstract class ApiTranslation : Stream
     {
         using var document = JsonDocument.Parse(body.ToArray());
         var root = document.RootElement;
+        if (root.ValueKind != JsonValueKind.Object)
+        {
+            return;
+        }
+
         ReadUsage(root, outcome);
-        if (!root.TryGetProperty("choices", out var choices) || choices.ValueKind != JsonValueKind.Array || choices.GetArrayLength() == 0)
+        if (!root.TryGetProperty("choices", out var choices) || choices.ValueKind != JsonValueKind.Array || choices.GetArrayLength() == 0
+            || choices[0].ValueKind != JsonValueKind.Object)
         {
             return;
         }

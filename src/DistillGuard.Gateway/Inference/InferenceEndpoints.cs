@@ -251,15 +251,25 @@ internal sealed class InferenceHandler(ApiKeyAuthentication authentication, Mode
     private async Task<InferenceRequest> ReadRequestAsync(HttpContext context, InferenceKind kind, WireApi api)
     {
         var (json, body) = await InferenceEndpoints.ReadJsonAsync(context);
+        if (api == WireApi.Messages)
+        {
+            MessagesRequest.CheckVersion(context.Request);
+        }
+
+        return ParseRequest(json, body, kind, api, options.Limits);
+    }
+
+    /// <summary>Validates a parsed body of <paramref name="api"/> as the pipeline's request (the fuzz tests drive this directly).</summary>
+    internal static InferenceRequest ParseRequest(JsonNode? json, byte[] body, InferenceKind kind, WireApi api, LimitOptions limits)
+    {
         switch (api)
         {
             case WireApi.Messages:
-                MessagesRequest.CheckVersion(context.Request);
-                return InferenceRequest.Parse(InferenceKind.Chat, AsReceived(MessagesRequest.ToChat(json)), options.Limits);
+                return InferenceRequest.Parse(InferenceKind.Chat, AsReceived(MessagesRequest.ToChat(json)), limits);
             case WireApi.Responses:
-                return InferenceRequest.Parse(InferenceKind.Chat, AsReceived(ResponsesRequest.ToChat(json)), options.Limits);
+                return InferenceRequest.Parse(InferenceKind.Chat, AsReceived(ResponsesRequest.ToChat(json)), limits);
             default:
-                var request = InferenceRequest.Parse(kind, json, options.Limits);
+                var request = InferenceRequest.Parse(kind, json, limits);
                 request.RawBody = body;
                 return request;
         }

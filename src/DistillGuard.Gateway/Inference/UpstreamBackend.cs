@@ -166,19 +166,30 @@ internal sealed partial class UpstreamBackend : IModelBackend, IDisposable
             throw Fault("broken_response", StatusCodes.Status502BadGateway, $"The upstream '{Name}' broke off its answer.", "upstream_error");
         }
 
+        // JSON parsing does not check the UTF-8 inside strings until they are read, deep in the rewriting or a translation.
+        var isObject = false;
         try
         {
             using var document = JsonDocument.Parse(payload);
-            ReadUsage(document.RootElement, usage);
-            if (document.RootElement.TryGetProperty("choices", out var choices) && choices.ValueKind == JsonValueKind.Array && choices.GetArrayLength() > 0
-                && choices[0].TryGetProperty("finish_reason", out var finish) && finish.ValueKind == JsonValueKind.String)
+            isObject = document.RootElement.ValueKind == JsonValueKind.Object && System.Text.Unicode.Utf8.IsValid(payload);
+            if (isObject)
             {
-                usage.FinishReason = finish.GetString();
+                ReadUsage(document.RootElement, usage);
+                if (document.RootElement.TryGetProperty("choices", out var choices) && choices.ValueKind == JsonValueKind.Array && choices.GetArrayLength() > 0
+                    && choices[0].ValueKind == JsonValueKind.Object
+                    && choices[0].TryGetProperty("finish_reason", out var finish) && finish.ValueKind == JsonValueKind.String)
+                {
+                    usage.FinishReason = finish.GetString();
+                }
             }
         }
         catch (JsonException)
         {
-            throw Fault("invalid_response", StatusCodes.Status502BadGateway, $"The upstream '{Name}' returned a body that is not JSON.", "upstream_error");
+        }
+
+        if (!isObject)
+        {
+            throw Fault("invalid_response", StatusCodes.Status502BadGateway, $"The upstream '{Name}' returned a body that is not a JSON object in UTF-8.", "upstream_error");
         }
 
         if (TextWatermark is not null)
@@ -364,7 +375,7 @@ internal sealed partial class UpstreamBackend : IModelBackend, IDisposable
                 foreach (var choice in choices.EnumerateArray())
                 {
                     choiceCount++;
-                    if (choice.TryGetProperty("finish_reason", out var finish) && finish.ValueKind == JsonValueKind.String)
+                    if (choice.ValueKind == JsonValueKind.Object && choice.TryGetProperty("finish_reason", out var finish) && finish.ValueKind == JsonValueKind.String)
                     {
                         usage.FinishReason ??= finish.GetString();
                     }

@@ -27,14 +27,14 @@ internal sealed class UpstreamTextMarking(LexicalWatermark watermark)
             return data;
         }
 
-        if (root?["choices"] is not JsonArray choices)
+        if (root is not JsonObject { } chunk || chunk["choices"] is not JsonArray choices)
         {
             return data;
         }
 
         foreach (var choice in choices.OfType<JsonObject>())
         {
-            var index = choice["index"]?.GetValueKind() == JsonValueKind.Number ? choice["index"]!.GetValue<int>() : 0;
+            var index = choice["index"] is JsonValue i && i.TryGetValue<int>(out var n) ? n : 0;
             if (!_streams.TryGetValue(index, out var stream))
             {
                 stream = watermark.CreateStream();
@@ -70,7 +70,7 @@ internal sealed class UpstreamTextMarking(LexicalWatermark watermark)
             return payload;
         }
 
-        if (root?["choices"] is not JsonArray choices)
+        if (root is not JsonObject { } answer || answer["choices"] is not JsonArray choices)
         {
             return payload;
         }

@@ -20,11 +20,12 @@ namespace DistillGuard.Gateway.Tests.Infrastructure;
 /// <see cref="HugeBytes"/> bytes (a body, or one stream event that long), <c>up-reasoning</c> answers with a
 /// <c>reasoning_content</c> trace (<see cref="Reasoning"/>) before its text, <c>up-think</c> with a
 /// <c>&lt;think&gt;</c> block inside its text, <c>up-plan</c> is an agent's reasoning model that continues a plan only
-/// from the reasoning it is sent back (<see cref="PlanAsync"/>).
+/// from the reasoning it is sent back (<see cref="PlanAsync"/>), <c>up-scripted</c> answers with the bytes of
+/// <see cref="Script"/> as they are.
 /// </summary>
 internal sealed class FakeUpstream : IAsyncDisposable
 {
-    public static readonly string[] Models = ["up-ok", "up-500", "up-slow", "up-hang-stream", "up-break", "up-429", "up-huge", "up-reasoning", "up-think", "up-plan"];
+    public static readonly string[] Models = ["up-ok", "up-500", "up-slow", "up-hang-stream", "up-break", "up-429", "up-huge", "up-reasoning", "up-think", "up-plan", "up-scripted"];
 
     /// <summary>The reasoning trace <c>up-reasoning</c> and <c>up-think</c> return.</summary>
     public const string Reasoning = "The user asks for a sum. Two plus two is four.";
@@ -43,6 +44,9 @@ internal sealed class FakeUpstream : IAsyncDisposable
     public string? LastBody { get; private set; }
 
     public string? LastAuthorization { get; private set; }
+
+    /// <summary>What <c>up-scripted</c> answers with: an SSE body when the request streams, a JSON body otherwise.</summary>
+    public byte[] Script { get; set; } = [];
 
     public Uri BaseUrl => new(_app.Services.GetRequiredService<IServer>().Features.GetRequiredFeature<IServerAddressesFeature>().Addresses.First() + "/v1");
 
@@ -80,6 +84,10 @@ internal sealed class FakeUpstream : IAsyncDisposable
                 context.Response.Headers.RetryAfter = "7";
                 context.Response.ContentType = "application/json";
                 await context.Response.WriteAsync("""{"error":{"message":"Rate limit reached","type":"requests","param":null,"code":"rate_limit_exceeded"}}""", ct);
+                return;
+            case "up-scripted":
+                context.Response.ContentType = stream ? "text/event-stream" : "application/json";
+                await context.Response.Body.WriteAsync(Script, ct);
                 return;
             case "up-slow":
                 await Task.Delay(TimeSpan.FromSeconds(30), ct);
