@@ -285,6 +285,9 @@ public sealed class GatewayApp : IAsyncDisposable
             throw new GatewayConfigException(e.Message);
         }
 
+        // A broken reasoning keyring too: found at start, not on the first answer to seal.
+        _ = app.Services.GetRequiredService<ReasoningKeyring>();
+
         // Build the model catalog (and so load or build the model) now, not on the first request.
         _ = app.Services.GetRequiredService<ModelCatalog>();
         return new GatewayApp(app, app.Services.GetRequiredService<UsageLog>(), adminToken, disposables, dataDirectory);

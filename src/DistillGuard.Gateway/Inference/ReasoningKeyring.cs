@@ -239,19 +239,33 @@ internal sealed class ReasoningKeyring
         }
     }
 
+    /// <summary>The keys in <paramref name="path"/>; a file this gateway did not write stops start-up (<see cref="Hosting.GatewayConfigException"/>).</summary>
     private static List<SealKey> Read(string path)
     {
-        using var document = JsonDocument.Parse(File.ReadAllBytes(path));
-        var keys = new List<SealKey>();
-        foreach (var key in document.RootElement.GetProperty("keys").EnumerateArray())
+        try
         {
-            keys.Add(new SealKey(
-                Convert.FromHexString(key.GetProperty("id").GetString()!),
-                Convert.FromBase64String(key.GetProperty("secret").GetString()!),
-                key.GetProperty("created").GetDateTimeOffset()));
-        }
+            using var document = JsonDocument.Parse(File.ReadAllBytes(path));
+            var keys = new List<SealKey>();
+            foreach (var key in document.RootElement.GetProperty("keys").EnumerateArray())
+            {
+                var created = key.GetProperty("created").GetDateTimeOffset();
+                var id = Convert.FromHexString(key.GetProperty("id").GetString() ?? "");
+                var secret = Convert.FromBase64String(key.GetProperty("secret").GetString() ?? "");
+                if (id.Length != KeyIdBytes || secret.Length != 32)
+                {
+                    throw new FormatException($"a key with a {id.Length}-byte id or a {secret.Length}-byte secret");
+                }
 
-        return [.. keys.OrderBy(k => k.Created)];
+                keys.Add(new SealKey(id, secret, created));
+            }
+
+            return [.. keys.OrderBy(k => k.Created)];
+        }
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
+        {
+            // Never a quiet new keyring: that would refuse every live conversation's blobs.
+            throw new Hosting.GatewayConfigException($"{path} is not a reasoning keyring this gateway wrote ({e.Message}); restore it, or delete it to start a new one (blobs already served will then be refused).");
+        }
     }
 
     private static void Write(string path, IReadOnlyList<SealKey> keys)

@@ -78,6 +78,18 @@ public sealed class ReasoningKeyringTests : IDisposable
         Assert.Equal("invalid_encrypted_content", Assert.Throws<OpenAIErrorException>(() => restarted.Open("acct-1", old, "p")).Code);
     }
 
+    [Theory]
+    [InlineData("not json")]
+    [InlineData("""{"keys":[{"id":"00","created":"2026-06-01T00:00:00Z","secret":"AAAA"}]}""")]
+    [InlineData("""{"other":[]}""")]
+    public void BrokenKeyFile_StopsStartUp_NamingTheFile(string content)
+    {
+        var path = Path.Combine(_directory, ReasoningKeyring.FileName);
+        File.WriteAllText(path, content);
+        var error = Assert.Throws<DistillGuard.Gateway.Hosting.GatewayConfigException>(Keyring);
+        Assert.Contains(path, error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void KeyFile_IsOwnerOnly()
     {
