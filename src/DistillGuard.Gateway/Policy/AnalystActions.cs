@@ -64,6 +64,7 @@ internal sealed class AnalystActions(IAccountStore accounts, IPolicyStore store,
         };
 
         var decided = await store.DecideReviewAsync(id, status, actor, why, now, new AuditRecord(0, now, item.AccountId, actor, "review:" + decision, why, item.EvidenceJson), cancellationToken);
+        worker.ReviewClosed(item.AccountId);
         if (manualStatus is not null && item.AccountId.StartsWith(PolicyState.CampaignPrefix, StringComparison.Ordinal))
         {
             await DecideCampaignAsync(item, manualStatus, actor, why, now, cancellationToken);

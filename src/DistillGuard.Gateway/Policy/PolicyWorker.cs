@@ -43,11 +43,23 @@ internal sealed partial class PolicyWorker(
     private DateTimeOffset _lastTick = DateTimeOffset.MinValue;
     private readonly SemaphoreSlim _pass = new(1, 1);
 
+    // Accounts with an open review entry, and the band it was opened in: the ladder holds them there until an analyst
+    // decides (see HeldRisk).
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, RiskBand> _openReviews = new(StringComparer.Ordinal);
+
     public override async Task StartAsync(CancellationToken cancellationToken)
     {
         foreach (var manual in await store.ListOverridesAsync(cancellationToken))
         {
             state.SetOverride(manual);
+        }
+
+        foreach (var item in await store.ListReviewAsync("open", int.MaxValue, cancellationToken))
+        {
+            if (!item.AccountId.StartsWith(PolicyState.CampaignPrefix, StringComparison.Ordinal))
+            {
+                HoldForReview(item.AccountId, item.Band == ActionLadder.Name(RiskBand.Friction) ? RiskBand.Friction : RiskBand.Review);
+            }
         }
 
         await base.StartAsync(cancellationToken);
@@ -165,6 +177,31 @@ internal sealed partial class PolicyWorker(
         }
     }
 
+    /// <summary>An analyst decided the account's review: the ladder no longer holds its band.</summary>
+    public void ReviewClosed(string accountId) => _openReviews.TryRemove(accountId, out _);
+
+    private void HoldForReview(string accountId, RiskBand band) =>
+        _openReviews.AddOrUpdate(accountId, band, (_, held) => held > band ? held : band);
+
+    /// <summary>
+    /// The risk an account is decided on: its own, or — while it has an open review — at least the band the review was
+    /// opened in. The review band's own response (answers capped at 512 tokens) removes the long-answer evidence that
+    /// put a harvester there; without the hold its score falls back under the threshold and the ladder lets it go
+    /// before anyone has looked. An analyst's decision on the review (approve, reject) ends the hold; an override (clear,
+    /// allowlist) takes precedence over it in the ladder, as over any risk.
+    /// </summary>
+    private RiskInput HeldRisk(string accountId, string tier, RiskInput risk)
+    {
+        if (!_openReviews.TryGetValue(accountId, out var held))
+        {
+            return risk;
+        }
+
+        var rule = policy.Current.Tiers.GetValueOrDefault(tier) ?? new DistillGuard.Policy.Configuration.TierRule();
+        var floor = held == RiskBand.Friction ? risk.FrictionThreshold * rule.FrictionMultiplier : risk.ReviewThreshold * rule.ReviewMultiplier;
+        return risk.Evidence >= floor && risk.Sufficient ? risk : risk with { Evidence = floor, Sufficient = true };
+    }
+
     /// <summary>Re-decides one account now (after an analyst's action), so the change takes effect at once.</summary>
     public async Task RefreshAsync(string accountId, CancellationToken cancellationToken)
     {
@@ -197,13 +234,15 @@ internal sealed partial class PolicyWorker(
             [.. assessment.Reasons.Select(r => r.Code)],
             CampaignRiskOf(assessment.AccountId));
         var standing = await StandingAsync(assessment.AccountId, cancellationToken);
+        risk = HeldRisk(assessment.AccountId, standing.Tier, risk);
         await ApplyAsync(ActionLadder.Decide(policy.Current, standing, risk, now), ActionLadder.OwnBand(policy.Current, standing.Tier, risk), assessment, now, cancellationToken);
     }
 
     private async Task DecideUnscoredAsync(string accountId, DateTimeOffset now, CancellationToken cancellationToken)
     {
         var standing = await StandingAsync(accountId, cancellationToken);
-        var risk = new RiskInput(0, 1, 1, Sufficient: false, Campaign: CampaignRiskOf(accountId));
+        var pooled = engine.Calibration.ThresholdsFor(DistillGuard.Detection.Scoring.Cohorts.All);
+        var risk = HeldRisk(accountId, standing.Tier, new RiskInput(0, pooled.Review, pooled.Friction, Sufficient: false, Campaign: CampaignRiskOf(accountId)));
         await ApplyAsync(ActionLadder.Decide(policy.Current, standing, risk, now), RiskBand.None, null, now, cancellationToken);
     }
 
@@ -324,6 +363,7 @@ internal sealed partial class PolicyWorker(
             var item = new ReviewItem(0, decision.AccountId, now, ActionLadder.Name(decision.Band), assessment?.Score ?? 0, evidence, "open");
             var audit = new AuditRecord(0, now, decision.AccountId, "system", "review:open", $"entered the {ActionLadder.Name(decision.Band)} band", evidence);
             await store.OpenReviewAsync(item, audit, cancellationToken);
+            HoldForReview(decision.AccountId, decision.Band);
         }
     }
 
