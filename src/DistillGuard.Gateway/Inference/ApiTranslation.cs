@@ -306,7 +306,8 @@ internal abstract class ApiTranslation : Stream
     {
         try
         {
-            return JsonDocument.Parse(data);
+            var bytes = Encoding.UTF8.GetBytes(data);
+            return InferenceEndpoints.HasUndecodableEscape(bytes) ? null : JsonDocument.Parse(bytes);
         }
         catch (JsonException)
         {

@@ -54,6 +54,27 @@ internal static class InferenceEndpoints
     }
 
     /// <summary>
+    /// Whether <paramref name="json"/> holds a string escape that decodes to no string (a lone surrogate), which throws
+    /// wherever the string or property name is later read; false for JSON that does not parse (its parser says so).
+    /// </summary>
+    internal static bool HasUndecodableEscape(ReadOnlySpan<byte> json)
+    {
+        try
+        {
+            CheckEscapedStrings(json);
+            return false;
+        }
+        catch (OpenAIErrorException)
+        {
+            return true;
+        }
+        catch (JsonException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
     /// Decodes every escaped string once: a lone surrogate escape such as <c>"\ud800"</c> is valid JSON syntax but
     /// no string, and reading it later throws from deep inside a handler. Unescaped strings are valid UTF-8 (checked before).
     /// </summary>

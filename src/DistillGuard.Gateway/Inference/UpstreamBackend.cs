@@ -171,7 +171,8 @@ internal sealed partial class UpstreamBackend : IModelBackend, IDisposable
         try
         {
             using var document = JsonDocument.Parse(payload);
-            isObject = document.RootElement.ValueKind == JsonValueKind.Object && System.Text.Unicode.Utf8.IsValid(payload);
+            isObject = document.RootElement.ValueKind == JsonValueKind.Object && System.Text.Unicode.Utf8.IsValid(payload)
+                && !InferenceEndpoints.HasUndecodableEscape(payload);
             if (isObject)
             {
                 ReadUsage(document.RootElement, usage);
@@ -384,9 +385,9 @@ internal sealed partial class UpstreamBackend : IModelBackend, IDisposable
 
             return !(hasUsage && choiceCount == 0 && !request.IncludeUsage);
         }
-        catch (JsonException)
+        catch (Exception e) when (e is JsonException or InvalidOperationException)
         {
-            // Not ours to judge: relay what the upstream said.
+            // Not ours to judge: relay what the upstream said (also a name or string whose escape decodes to nothing).
             return true;
         }
     }
