@@ -31,16 +31,28 @@ internal static class WatermarkCommands
         var windowed = new Option<bool>("--windowed") { Description = "Also search windows, for text that is only partly ours." };
         var tokens = new Option<bool>("--tokens") { Description = "Include per-token colouring (JSON output)." };
         var json = new Option<bool>("--json") { Description = "Print the result as JSON." };
-        var command = new Command("detect", "Test a text for the watermark: verdict, p-value and tokens scored (exit 0 when the test ran).") { file, data, config, windowed, tokens, json };
+        var model = new Option<string?>("--model") { Description = "Test the engine watermark of the upstream serving this model (needs --config; its key from the configured environment variable)." };
+        var command = new Command("detect", "Test a text for the watermark: verdict, p-value and tokens scored (exit 0 when the test ran).") { file, data, config, windowed, tokens, json, model };
         command.SetAction(async (parse, cancellationToken) =>
         {
-            WatermarkOptions options;
-            WatermarkDetectionService detector;
+            GatewayOptions gateway;
+            WatermarkDetectionService? detector = null;
             string text;
+            var engineModel = parse.GetValue(model);
             try
             {
-                options = parse.GetValue(config) is { } configFile ? GatewayConfigFile.Load(configFile.FullName).Watermark : new WatermarkOptions();
-                detector = WatermarkDetectionService.ForDataDirectory(options, Path.GetFullPath(parse.GetValue(data) ?? "data"));
+                if (engineModel is not null && parse.GetValue(config) is null)
+                {
+                    await Console.Error.WriteLineAsync("distillguard: --model needs --config naming the gateway config whose upstreams serve it");
+                    return 2;
+                }
+
+                gateway = parse.GetValue(config) is { } configFile ? GatewayConfigFile.Load(configFile.FullName) : new GatewayOptions();
+                if (engineModel is null)
+                {
+                    detector = WatermarkDetectionService.ForDataDirectory(gateway.Watermark, Path.GetFullPath(parse.GetValue(data) ?? "data"));
+                }
+
                 var input = parse.GetValue(file);
                 text = input is null || input.Name == "-" ? await Console.In.ReadToEndAsync(cancellationToken) : await File.ReadAllTextAsync(input.FullName, cancellationToken);
             }
@@ -50,7 +62,24 @@ internal static class WatermarkCommands
                 return 2;
             }
 
-            var result = detector.Detect(text, parse.GetValue(windowed), parse.GetValue(tokens));
+            WatermarkDetection result;
+            if (detector is null)
+            {
+                try
+                {
+                    result = WatermarkDetectionService.DetectEngine(gateway, engineModel!, text, out var problem) ?? throw new InvalidDataException(problem);
+                }
+                catch (Exception e) when (e is InvalidDataException or IOException or UnauthorizedAccessException)
+                {
+                    await Console.Error.WriteLineAsync($"distillguard: {e.Message}");
+                    return 2;
+                }
+            }
+            else
+            {
+                result = detector.Detect(text, parse.GetValue(windowed), parse.GetValue(tokens));
+            }
+
             if (parse.GetValue(json))
             {
                 Console.WriteLine(JsonSerializer.Serialize(result, Json));

@@ -1,3 +1,4 @@
+using DistillGuard.Gateway.Hosting;
 using DistillGuard.Gateway.OpenAI;
 using DistillGuard.LanguageModels.Tokenization;
 using DistillGuard.Watermarking.Detection;
@@ -57,23 +58,40 @@ public sealed class WatermarkDetectionService
             return Detect(text, windowed, colour);
         }
 
-        string? unmarked = null;
-        if (_engines is null || !_engines.TryGet(model, out var scheme, out unmarked))
-        {
-            throw OpenAIErrorException.InvalidRequest(
-                unmarked is null
-                    ? $"The model '{model}' is not served by this gateway."
-                    : $"The model '{model}' is served by upstream '{unmarked}', which has no engine watermark configured.",
-                "model",
-                "model_not_watermarked");
-        }
+        var scheme = Resolve(_engines, model, out var problem) ?? throw OpenAIErrorException.InvalidRequest(problem!, "model", "model_not_watermarked");
 
         if (windowed || colour)
         {
             throw OpenAIErrorException.InvalidRequest("'windowed' and 'tokens' apply to DistillGuard's own schemes, not to an engine watermark.", windowed ? "windowed" : "tokens");
         }
 
-        return scheme!.Detect(text, Options(windowed: false, colour: false));
+        return scheme.Detect(text, Options(windowed: false, colour: false));
+    }
+
+    /// <summary>
+    /// Tests <paramref name="text"/> for the engine watermark of the upstream that serves <paramref name="model"/> in
+    /// <paramref name="gateway"/>'s config (<c>distillguard watermark detect --model</c>; no data directory needed).
+    /// </summary>
+    /// <returns>The detection, or null with <paramref name="problem"/> when the model has no engine watermark.</returns>
+    public static WatermarkDetection? DetectEngine(GatewayOptions gateway, string model, string text, out string? problem)
+    {
+        var scheme = Resolve(new EngineWatermarks(gateway), model, out problem);
+        return scheme?.Detect(text, new DetectorOptions { Threshold = gateway.Watermark.DetectionThreshold, MinScoredTokens = gateway.Watermark.MinScoredTokens });
+    }
+
+    private static EngineScheme? Resolve(EngineWatermarks? engines, string model, out string? problem)
+    {
+        string? unmarked = null;
+        if (engines is not null && engines.TryGet(model, out var scheme, out unmarked))
+        {
+            problem = null;
+            return scheme;
+        }
+
+        problem = unmarked is null
+            ? $"The model '{model}' is not served by this gateway."
+            : $"The model '{model}' is served by upstream '{unmarked}', which has no engine watermark configured.";
+        return null;
     }
 
     private DetectorOptions Options(bool windowed, bool colour) => new()

@@ -78,6 +78,57 @@ public sealed class WatermarkCliTests
             Directory.Delete(directory, recursive: true);
         }
     }
+
+    [Fact]
+    public async Task Detect_WithModel_TestsTheEngineWatermark_WithoutADataDirectory()
+    {
+        const ulong Key = 4242;
+        var variable = "DG_TEST_CLI_ENGINE_KEY_" + Guid.NewGuid().ToString("N");
+        var directory = Directory.CreateTempSubdirectory("dg-cli-engine-");
+        Environment.SetEnvironmentVariable(variable, Key.ToString(System.Globalization.CultureInfo.InvariantCulture));
+        try
+        {
+            var config = Path.Combine(directory.FullName, "gateway.json");
+            await File.WriteAllTextAsync(config, JsonSerializer.Serialize(new
+            {
+                upstreams = new object[]
+                {
+                    new
+                    {
+                        name = "engine",
+                        baseUrl = "http://127.0.0.1:9/v1",
+                        models = new[] { FakeVllmEngine.Model },
+                        watermark = new { keyEnvironmentVariable = variable, tokenizer = FakeVllmEngine.Tokenizer },
+                    },
+                },
+            }));
+            var marked = Path.Combine(directory.FullName, "marked.txt");
+            await File.WriteAllTextAsync(marked, FakeVllmEngine.Qwen3.Decode(FakeVllmEngine.Generate(new DistillGuard.Watermarking.Engines.VllmPhiloxPrf(Key), 200, seed: 3)));
+            var plain = Path.Combine(directory.FullName, "plain.txt");
+            await File.WriteAllTextAsync(plain, FakeVllmEngine.Qwen3.Decode(FakeVllmEngine.Generate(null, 200, seed: 3)));
+
+            var (exit, output) = await RunAsync("watermark", "detect", marked, "--config", config, "--model", FakeVllmEngine.Model, "--json");
+            Assert.Equal(0, exit);
+            var json = output[output.IndexOf('{', StringComparison.Ordinal)..];
+            using var document = JsonDocument.Parse(json[..(json.LastIndexOf('}') + 1)]);
+            Assert.True(document.RootElement.GetProperty("watermarked").GetBoolean(), output);
+            Assert.Equal("vllm-gumbel", document.RootElement.GetProperty("scheme").GetString());
+
+            var (plainExit, plainOutput) = await RunAsync("watermark", "detect", plain, "--config", config, "--model", FakeVllmEngine.Model);
+            Assert.Equal(0, plainExit);
+            Assert.Contains("not watermarked: p = ", plainOutput, StringComparison.Ordinal);
+
+            var (unknownExit, _) = await RunAsync("watermark", "detect", plain, "--config", config, "--model", "no-such-model");
+            Assert.Equal(2, unknownExit);
+            var (noConfigExit, _) = await RunAsync("watermark", "detect", plain, "--model", FakeVllmEngine.Model);
+            Assert.Equal(2, noConfigExit);
+        }
+        finally
+        {
+            Environment.SetEnvironmentVariable(variable, null);
+            directory.Delete(recursive: true);
+        }
+    }
 }
 
 /// <summary>Tests that redirect the console run one at a time.</summary>
