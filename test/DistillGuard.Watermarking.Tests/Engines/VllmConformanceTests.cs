@@ -9,8 +9,31 @@ public sealed class VllmConformanceTests
 {
     private const string VectorFile = "vllm-philox-gumbel.tsv";
 
-    /// <summary>The conformance file, found by walking up from the test binaries to the folder that holds <c>shared/</c>.</summary>
+    /// <summary>The conformance file: the copy shipped beside the tests (Engines/Conformance), else the shared folder's.</summary>
     internal static string VectorPath()
+    {
+        var shipped = Path.Combine(AppContext.BaseDirectory, "Engines", "Conformance", VectorFile);
+        if (File.Exists(shipped))
+        {
+            return shipped;
+        }
+
+        return SharedVectorPath() ?? throw new FileNotFoundException($"{VectorFile} was found neither beside the tests nor in a parent's shared/conformance folder.");
+    }
+
+    [Fact]
+    public void ShippedCopy_IsTheSharedFile_WhenTheSharedFolderIsPresent()
+    {
+        var shipped = Path.Combine(AppContext.BaseDirectory, "Engines", "Conformance", VectorFile);
+        Assert.True(File.Exists(shipped), shipped);
+        if (SharedVectorPath() is { } shared)
+        {
+            Assert.Equal(File.ReadAllBytes(shared), File.ReadAllBytes(shipped));
+        }
+    }
+
+    /// <summary>The shared folder's copy, found by walking up from the test binaries to the folder that holds <c>shared/</c>; null when absent.</summary>
+    private static string? SharedVectorPath()
     {
         for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
         {
@@ -21,7 +44,7 @@ public sealed class VllmConformanceTests
             }
         }
 
-        throw new FileNotFoundException($"shared/conformance/{VectorFile} was not found in any parent of {AppContext.BaseDirectory}; the repository's sibling shared/ folder is needed.");
+        return null;
     }
 
     private static IEnumerable<string[]> Rows(string kind) =>
