@@ -65,7 +65,10 @@ internal sealed class PolicyRiskSource(IAccountRiskSource detection, PolicyState
             return risk;
         }
 
+        // An account the ladder holds in the review band or above (its review still open, or its campaign's band) is
+        // flagged, whatever its own current score: "flagged" is what the queue shows, not only the detector's latest look.
         var applied = decision.Applied.Where(a => a != DistillGuard.Policy.Ladder.LadderAction.Monitor).ToHashSet();
-        return (risk ?? new AccountRisk(0, "unscored", false, [], "none", decision.CampaignId)) with { Action = PolicyWorker.Names(applied) };
+        var shown = risk ?? new AccountRisk(0, "unscored", false, [], "none", decision.CampaignId);
+        return shown with { Action = PolicyWorker.Names(applied), Flagged = shown.Flagged || decision.Band >= DistillGuard.Policy.Ladder.RiskBand.Review };
     }
 }

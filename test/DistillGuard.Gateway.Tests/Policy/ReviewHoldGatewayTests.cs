@@ -33,6 +33,7 @@ public sealed class ReviewHoldGatewayTests
         var now = await gateway.GetAccountAsync("harvester");
         Assert.False(now.TryGetProperty("riskLevel", out var level) && level.GetString() is "review" or "friction", now.ToString());
         Assert.Equal(entered, await BandAsync(gateway));
+        Assert.True(now.GetProperty("flagged").GetBoolean(), now.ToString());
 
         // The analyst rejects the review: the hold ends and the account is cleared.
         var queue = await gateway.Admin.GetFromJsonAsync<JsonElement>("admin/v1/review?status=open");
@@ -45,6 +46,7 @@ public sealed class ReviewHoldGatewayTests
         time.Advance(TimeSpan.FromSeconds(1));
         await gateway.PolicyPassAsync();
         Assert.Equal("none", await BandAsync(gateway));
+        Assert.False((await gateway.GetAccountAsync("harvester")).GetProperty("flagged").GetBoolean());
     }
 
     private static async Task<string> BandAsync(TestGateway gateway) =>
