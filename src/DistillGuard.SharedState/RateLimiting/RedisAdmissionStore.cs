@@ -183,7 +183,9 @@ public sealed class RedisAdmissionStore : IAdmissionStore, IRateLimiter
             new RateLimitStatus(values[6], values[7], TimeSpan.FromMilliseconds(values[8])));
     }
 
-    private static bool IsUnreachable(Exception e) => e is RedisConnectionException or RedisTimeoutException or TimeoutException;
+    // A connection torn down while a script is in flight surfaces as ObjectDisposedException ("Connection is being
+    // finalized"): the server is gone all the same, so the policy's fail-open or fail-closed answer applies.
+    private static bool IsUnreachable(Exception e) => e is RedisConnectionException or RedisTimeoutException or TimeoutException or ObjectDisposedException;
 
     private RateLimitDecision? CachedRefusalFor(string key, DateTimeOffset now)
     {
