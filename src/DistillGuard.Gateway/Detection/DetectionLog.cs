@@ -20,8 +20,8 @@ internal static partial class DetectionLog
     [LoggerMessage(4004, LogLevel.Error, "Detection failed on a usage event; the event is skipped.")]
     public static partial void ObserveFailed(ILogger logger, Exception exception);
 
-    [LoggerMessage(4006, LogLevel.Information, "Detection state rebuilt from the usage log: {Events} events of {Accounts} accounts in {Seconds:F1} s ({Stored} events stored in all).")]
-    public static partial void WarmStarted(ILogger logger, long events, int accounts, double seconds, long stored);
+    [LoggerMessage(4006, LogLevel.Information, "Detection state rebuilt from the usage log: {Events} events of {Accounts} accounts in {Seconds:F1} s.")]
+    public static partial void WarmStarted(ILogger logger, long events, int accounts, double seconds);
 
     [LoggerMessage(4007, LogLevel.Error, "Rebuilding detection state from the usage log failed; accounts are scored from new traffic only.")]
     public static partial void WarmStartFailed(ILogger logger, Exception exception);

@@ -122,7 +122,6 @@ internal sealed class DetectionWorker(
 
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var from = _startedAt - options.WarmStartWindow;
-        var total = await usage.CountAsync(cancellationToken);
         long events = 0;
         var seen = new HashSet<string>(StringComparer.Ordinal);
         await foreach (var e in usage.ReadAsync(new UsageQuery(From: from, Limit: options.WarmStartLimit), cancellationToken))
@@ -143,7 +142,7 @@ internal sealed class DetectionWorker(
 
         if (events > 0)
         {
-            DetectionLog.WarmStarted(logger, events, seen.Count, clock.Elapsed.TotalSeconds, total);
+            DetectionLog.WarmStarted(logger, events, seen.Count, clock.Elapsed.TotalSeconds);
         }
     }
 
