@@ -197,8 +197,23 @@ internal sealed partial class PolicyWorker(
             return risk;
         }
 
-        var rule = policy.Current.Tiers.GetValueOrDefault(tier) ?? new DistillGuard.Policy.Configuration.TierRule();
-        var floor = held == RiskBand.Friction ? risk.FrictionThreshold * rule.FrictionMultiplier : risk.ReviewThreshold * rule.ReviewMultiplier;
+        var floor = ActionLadder.Threshold(policy.Current, tier, held, risk.ReviewThreshold, risk.FrictionThreshold);
+        return risk.Evidence >= floor && risk.Sufficient ? risk : risk with { Evidence = floor, Sufficient = true };
+    }
+
+    /// <summary>
+    /// A campaign's pooled risk, held like an account's (<see cref="HeldRisk"/>) while its own review entry is open: the
+    /// band's reductions reach every member, and the pooled long-answer evidence falls with them.
+    /// </summary>
+    private CampaignRisk HeldCampaignRisk(CampaignRisk risk)
+    {
+        if (!_openReviews.TryGetValue(PolicyState.CampaignPrefix + risk.Id, out var held))
+        {
+            return risk;
+        }
+
+        // Decided on the standard tier, as the campaign's own band is; each member's tier applies when it inherits it.
+        var floor = ActionLadder.Threshold(policy.Current, "standard", held, risk.ReviewThreshold, risk.FrictionThreshold);
         return risk.Evidence >= floor && risk.Sufficient ? risk : risk with { Evidence = floor, Sufficient = true };
     }
 
@@ -288,7 +303,7 @@ internal sealed partial class PolicyWorker(
         foreach (var campaign in assessed)
         {
             var id = campaign.Campaign.Id;
-            var risk = new CampaignRisk(id, campaign.Campaign.Members.Count, campaign.Evidence, campaign.ReviewThreshold, campaign.FrictionThreshold, campaign.Sufficient);
+            var risk = HeldCampaignRisk(new CampaignRisk(id, campaign.Campaign.Members.Count, campaign.Evidence, campaign.ReviewThreshold, campaign.FrictionThreshold, campaign.Sufficient));
             var band = ActionLadder.CampaignBand(policy.Current, "standard", new RiskInput(0, 1, 1, Sufficient: false, Campaign: risk));
             if (state.Override(PolicyState.CampaignPrefix + id) is { Status: OverrideStatus.Cleared } cleared
                 && now - cleared.At < TimeSpan.FromDays(policy.Current.ClearGraceDays) && band <= BandNamed(cleared.Band))
@@ -316,6 +331,7 @@ internal sealed partial class PolicyWorker(
             {
                 var item = new ReviewItem(0, key, now, ActionLadder.Name(band), campaign.Pooled?.Score ?? 0, evidence!, "open");
                 var (_, created) = await store.OpenReviewAsync(item, new AuditRecord(0, now, key, "system", "review:open", $"campaign in the {ActionLadder.Name(band)} band", evidence), cancellationToken);
+                HoldForReview(key, band);
                 if (created)
                 {
                     LogCampaignFlagged(logger, id, campaign.Campaign.Members.Count, ActionLadder.Name(band));

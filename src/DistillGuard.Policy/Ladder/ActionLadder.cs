@@ -96,15 +96,26 @@ public static class ActionLadder
         return c.Core || band == RiskBand.None ? band : band - 1;
     }
 
-    private static RiskBand Band(PolicyDocument policy, string tier, double evidence, double review, double friction)
+    /// <summary>The evidence at which <paramref name="band"/> begins for <paramref name="tier"/> (0 for <see cref="RiskBand.None"/>).</summary>
+    public static double Threshold(PolicyDocument policy, string tier, RiskBand band, double review, double friction)
     {
         var rule = policy.Tiers.GetValueOrDefault(tier) ?? new TierRule();
-        if (evidence >= friction * rule.FrictionMultiplier)
+        return band switch
+        {
+            RiskBand.Friction => friction * rule.FrictionMultiplier,
+            RiskBand.Review => review * rule.ReviewMultiplier,
+            _ => 0,
+        };
+    }
+
+    private static RiskBand Band(PolicyDocument policy, string tier, double evidence, double review, double friction)
+    {
+        if (evidence >= Threshold(policy, tier, RiskBand.Friction, review, friction))
         {
             return RiskBand.Friction;
         }
 
-        return evidence >= review * rule.ReviewMultiplier ? RiskBand.Review : RiskBand.None;
+        return evidence >= Threshold(policy, tier, RiskBand.Review, review, friction) ? RiskBand.Review : RiskBand.None;
     }
 
     public static PolicyDecision Decide(PolicyDocument policy, AccountStanding account, RiskInput risk, DateTimeOffset now)
