@@ -306,7 +306,7 @@ internal sealed class LoadGateway(GatewayApp app, string data) : IAsyncDisposabl
         // Limits high enough never to refuse, so the measured path includes the limiter's bookkeeping.
         options.RateLimits.Tiers["load-test"] = new DistillGuard.Policy.RateLimiting.RateLimits { RequestsPerMinute = 100_000_000, TokensPerMinute = 100_000_000_000 };
         configure?.Invoke(options);
-        var app = GatewayApp.Create(options, new GatewayAppSettings { ConfigureLogging = l => l.SetMinimumLevel(LogLevel.Warning).AddSimpleConsole() });
+        var app = GatewayApp.Create(options, new GatewayHostOptions { ConfigureLogging = l => l.SetMinimumLevel(LogLevel.Warning).AddSimpleConsole() });
         await app.StartAsync();
         return new LoadGateway(app, options.DataDirectory);
     }

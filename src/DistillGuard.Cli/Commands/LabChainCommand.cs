@@ -113,7 +113,7 @@ internal sealed class LoopbackGateways(string ourData, string scratchDirectory) 
             options.RateLimits.Enabled = false;
         }
 
-        var app = GatewayApp.Create(options, new GatewayAppSettings { ConfigureLogging = logging => logging.SetMinimumLevel(LogLevel.Warning).AddSimpleConsole(), BuiltInModel = model });
+        var app = GatewayApp.Create(options, new GatewayHostOptions { ConfigureLogging = logging => logging.SetMinimumLevel(LogLevel.Warning).AddSimpleConsole(), BuiltInModel = model });
         try
         {
             await app.StartAsync(cancellationToken);

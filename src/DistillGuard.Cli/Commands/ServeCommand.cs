@@ -74,7 +74,7 @@ internal static class ServeCommand
             GatewayApp app;
             try
             {
-                app = GatewayApp.Create(options, new GatewayAppSettings { Progress = line => Console.Error.WriteLine($"distillguard: {line}") });
+                app = GatewayApp.Create(options, new GatewayHostOptions { Progress = line => Console.Error.WriteLine($"distillguard: {line}") });
             }
             catch (GatewayConfigException e)
             {

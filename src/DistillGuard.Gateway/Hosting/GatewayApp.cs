@@ -37,7 +37,7 @@ using Prometheus;
 namespace DistillGuard.Gateway.Hosting;
 
 /// <summary>What a host can swap in: the clock, logging, a preloaded model (tests share one).</summary>
-public sealed class GatewayAppSettings
+public sealed class GatewayHostOptions
 {
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 
@@ -93,9 +93,9 @@ public sealed class GatewayApp : IAsyncDisposable
     public UsageLog UsageLog => _usageLog;
 
     /// <summary>Builds the gateway from validated <paramref name="options"/>: opens storage, loads or builds the model.</summary>
-    public static GatewayApp Create(GatewayOptions options, GatewayAppSettings? settings = null)
+    public static GatewayApp Create(GatewayOptions options, GatewayHostOptions? settings = null)
     {
-        settings ??= new GatewayAppSettings();
+        settings ??= new GatewayHostOptions();
         foreach (var (path, reason) in GatewayConfigFile.Validate(options))
         {
             throw new GatewayConfigException($"{path}: {reason}");

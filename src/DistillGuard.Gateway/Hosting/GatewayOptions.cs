@@ -19,15 +19,15 @@ public sealed class GatewayOptions
 
     public AccountOptions Accounts { get; set; } = new();
 
-    public UsageLogSettings UsageLog { get; set; } = new();
+    public GatewayUsageLogOptions UsageLog { get; set; } = new();
 
-    public RateLimitSettings RateLimits { get; set; } = new();
+    public RateLimitOptions RateLimits { get; set; } = new();
 
     /// <summary>State shared by a fleet of gateway replicas; none by default (one process, exact in memory).</summary>
-    public SharedStateSettings SharedState { get; set; } = new();
+    public SharedStateOptions SharedState { get; set; } = new();
 
     /// <summary>Where the usage log lives beyond the data directory; none by default (SQLite, <c>usage.db</c>).</summary>
-    public StorageSettings Storage { get; set; } = new();
+    public GatewayStorageOptions Storage { get; set; } = new();
 
     /// <summary>The response-policy file (JSON; reloaded on change); the shipped default policy when null.</summary>
     public string? PolicyFile { get; set; }
@@ -61,7 +61,7 @@ public sealed class GatewayOptions
     public bool InlineSocketCompletions { get; set; }
 
     /// <summary>Sentence-embedding detectors (on by default).</summary>
-    public DistillGuard.Gateway.Semantics.SemanticSettings Semantics { get; set; } = new();
+    public DistillGuard.Gateway.Semantics.GatewaySemanticOptions Semantics { get; set; } = new();
 
     /// <summary>Admin token; normally left out of the file (environment or data directory).</summary>
     [JsonIgnore]
@@ -92,7 +92,7 @@ public sealed class AccountOptions
 }
 
 /// <summary>Static per-key limits by account tier (requests and tokens per minute and per day).</summary>
-public sealed class RateLimitSettings
+public sealed class RateLimitOptions
 {
     public bool Enabled { get; set; } = true;
 
@@ -117,7 +117,7 @@ public sealed class RateLimitSettings
 }
 
 /// <summary>Where gateway replicas share their hard limits.</summary>
-public sealed class SharedStateSettings
+public sealed class SharedStateOptions
 {
     /// <summary>
     /// A StackExchange.Redis configuration string (<c>host:6379,password=…</c>) of a Redis-protocol server (Redis,
@@ -139,7 +139,7 @@ public sealed class SharedStateSettings
 }
 
 /// <summary>A server-side database for what replicas write: the usage log in PostgreSQL.</summary>
-public sealed class StorageSettings
+public sealed class GatewayStorageOptions
 {
     /// <summary>
     /// An Npgsql connection string (<c>Host=…;Database=…;Username=…;Password=…</c>): usage events go to PostgreSQL (binary
@@ -152,7 +152,7 @@ public sealed class StorageSettings
 }
 
 /// <summary>The usage-event pipeline.</summary>
-public sealed class UsageLogSettings
+public sealed class GatewayUsageLogOptions
 {
     public int ChannelCapacity { get; set; } = 65_536;
 

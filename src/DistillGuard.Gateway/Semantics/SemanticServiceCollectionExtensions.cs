@@ -12,9 +12,9 @@ public static class SemanticServiceCollectionExtensions
     /// the detection engine (<c>semantic_template</c>, <c>intent_nearness</c>, <c>semantic_breadth</c>, <c>cohort_mmd</c>).
     /// Needs <c>AddDistillGuardDetection</c>.
     /// </summary>
-    public static IServiceCollection AddDistillGuardSemantics(this IServiceCollection services, SemanticSettings? settings = null)
+    public static IServiceCollection AddDistillGuardSemantics(this IServiceCollection services, GatewaySemanticOptions? settings = null)
     {
-        services.TryAddSingleton(settings ?? new SemanticSettings());
+        services.TryAddSingleton(settings ?? new GatewaySemanticOptions());
         services.AddSingleton<SemanticWorker>();
         services.AddSingleton<IHostedService>(sp => sp.GetRequiredService<SemanticWorker>());
         return services;

@@ -12,7 +12,7 @@ namespace DistillGuard.Gateway.Semantics;
 /// Loads the sentence-embedding model and embeds sampled prompts, on a lower-priority thread of its own: the request
 /// path never waits for it, and the detection worker only hands it prompts through a bounded queue.
 /// </summary>
-internal sealed class SemanticWorker(DetectionEngine engine, SemanticSettings settings, ILogger<SemanticWorker> logger) : BackgroundService
+internal sealed class SemanticWorker(DetectionEngine engine, GatewaySemanticOptions settings, ILogger<SemanticWorker> logger) : BackgroundService
 {
     private volatile SemanticFeatures? _features;
 

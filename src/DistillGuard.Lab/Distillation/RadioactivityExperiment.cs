@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using System.Text;
+using DistillGuard.Lab.Evaluation;
 using DistillGuard.Lab.ModelQuality;
 using DistillGuard.Lab.Radioactivity;
 using DistillGuard.Lab.Watermarks;
@@ -344,21 +345,6 @@ public static class RadioactivityExperiment
         };
     }
 
-    /// <summary>Wilson score interval of a binomial share (95 % for z = 1.96).</summary>
-    public static (double Low, double High) Wilson(int successes, int trials, double z = 1.96)
-    {
-        if (trials == 0)
-        {
-            return (0, 1);
-        }
-
-        var p = successes / (double)trials;
-        var z2 = z * z;
-        var centre = (p + (z2 / (2 * trials))) / (1 + (z2 / trials));
-        var half = z / (1 + (z2 / trials)) * Math.Sqrt((p * (1 - p) / trials) + (z2 / (4.0 * trials * trials)));
-        return (Math.Max(0, centre - half), Math.Min(1, centre + half));
-    }
-
     /// <summary>The experiment as the generated part of <c>docs/radioactivity.md</c>.</summary>
     public static string ToMarkdown(RadioactivityResults r, string command, string plotPath)
     {
@@ -438,9 +424,9 @@ public static class RadioactivityExperiment
                 }
 
                 var above = reports.Count(x => x.Decoys.MinLog10P >= Math.Log10(DecoyFloor));
-                var (low, high) = Wilson(above, reports.Length);
-                var (d, ksP) = RadioactivityAudit.KolmogorovSmirnov([.. reports.Select(x => Math.Pow(10, x.Log10PFinal))]);
-                md.AppendLine(inv, $"| {label} | {reports.Length} | {above} | {above / (double)reports.Length:P0} ({low:P0} … {high:P0}) | {d:F3} ({ksP:F2}) | {reports.Count(x => x.Log10PFinal < Math.Log10(0.05))} | {reports.Count(x => x.Radioactive)} |");
+                var interval = BinomialInterval.Of(above, reports.Length);
+                var (d, ksP) = KolmogorovSmirnov.AgainstUniform([.. reports.Select(x => Math.Pow(10, x.Log10PFinal))]);
+                md.AppendLine(inv, $"| {label} | {reports.Length} | {above} | {above / (double)reports.Length:P0} ({interval.Lower:P0} … {interval.Upper:P0}) | {d:F3} ({ksP:F2}) | {reports.Count(x => x.Log10PFinal < Math.Log10(0.05))} | {reports.Count(x => x.Radioactive)} |");
             }
         }
 
@@ -449,10 +435,10 @@ public static class RadioactivityExperiment
             // KS over seeds under each shared decoy key: how often a KS test over these seeds rejects at 5 % when the key is
             // unrelated to every student, i.e. the test's real false-positive rate on these seeds.
             var decoyCount = r.CleanSeeds.Min(c => c.CommonDecoyPValues.Count);
-            var ks = Enumerable.Range(0, decoyCount).Select(j => RadioactivityAudit.KolmogorovSmirnov([.. r.CleanSeeds.Select(c => c.CommonDecoyPValues[j])])).ToArray();
-            var (trueD, _) = RadioactivityAudit.KolmogorovSmirnov([.. r.CleanSeeds.Select(c => Math.Pow(10, c.Answers.Log10PFinal))]);
+            var ks = Enumerable.Range(0, decoyCount).Select(j => KolmogorovSmirnov.AgainstUniform([.. r.CleanSeeds.Select(c => c.CommonDecoyPValues[j])])).ToArray();
+            var (trueD, _) = KolmogorovSmirnov.AgainstUniform([.. r.CleanSeeds.Select(c => Math.Pow(10, c.Answers.Log10PFinal))]);
             var ds = ks.Select(k => k.D).Order().ToArray();
-            md.AppendLine().AppendLine(inv, $"Calibration of the KS test over seeds (answers test): the same {decoyCount} decoy keys scored on every seed's answers; KS over the {r.CleanSeeds.Count} seeds rejects uniformity at 5 % for **{ks.Count(k => k.P < 0.05)} of {decoyCount}** decoy keys (median D {ds[ds.Length / 2]:F3}, 95th percentile {ds[Math.Min(ds.Length - 1, (int)(0.95 * ds.Length))]:F3}); our key's D {trueD:F3} is exceeded by {ds.Count(d => d >= trueD)} of them. Under one fixed key the seeds' p-values share the green bits of the tuples every student writes (common English), so a KS test over seeds is valid only if about 5 % of decoy keys fail it.");
+            md.AppendLine().AppendLine(inv, $"Calibration of the KS test over seeds (answers test): the same {decoyCount} decoy keys scored on every seed's answers; KS over the {r.CleanSeeds.Count} seeds rejects uniformity at 5 % for **{ks.Count(k => k.PValue < 0.05)} of {decoyCount}** decoy keys (median D {ds[ds.Length / 2]:F3}, 95th percentile {ds[Math.Min(ds.Length - 1, (int)(0.95 * ds.Length))]:F3}); our key's D {trueD:F3} is exceeded by {ds.Count(d => d >= trueD)} of them. Under one fixed key the seeds' p-values share the green bits of the tuples every student writes (common English), so a KS test over seeds is valid only if about 5 % of decoy keys fail it.");
         }
 
         md.AppendLine().AppendLine(inv, $"Audit time: {r.AuditTimingTuples:N0} tuples (held-out Brown, re-tokenised) scored under the true key and 100 decoys in **{r.AuditSecondsFor100k:F2} s**, beyond the suspect's response time.").AppendLine();

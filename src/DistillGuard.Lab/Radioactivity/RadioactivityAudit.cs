@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using DistillGuard.Lab.Evaluation;
 using DistillGuard.LanguageModels.Tokenization;
 using DistillGuard.Watermarking.Detection;
 using DistillGuard.Watermarking.Keys;
@@ -114,7 +115,7 @@ public static class RadioactivityAudit
         }
 
         var decoyFinals = decoyEvidence.Select(d => Math.Exp(d.FinalLog)).ToArray();
-        var (ks, ksP) = KolmogorovSmirnov(decoyFinals);
+        var (ks, ksP) = KolmogorovSmirnov.AgainstUniform(decoyFinals);
         return new RadioactivityReport
         {
             Suspect = suspect,
@@ -404,42 +405,4 @@ public static class RadioactivityAudit
     private static double LogP(long n, long s, double gamma) => n == 0 ? 0 : BinomialTail.LogUpper(n, s, gamma);
 
     private static double ToLog10(double log) => LogProbability.ToLog10(log);
-
-    /// <summary>KS distance of <paramref name="values"/> from U(0, 1) and its asymptotic p-value (Stephens' small-n correction).</summary>
-    internal static (double D, double P) KolmogorovSmirnov(IReadOnlyList<double> values)
-    {
-        if (values.Count == 0)
-        {
-            return (0, 1);
-        }
-
-        var sorted = values.Order().ToArray();
-        var n = sorted.Length;
-        double d = 0;
-        for (var i = 0; i < n; i++)
-        {
-            d = Math.Max(d, Math.Max(((i + 1.0) / n) - sorted[i], sorted[i] - (i / (double)n)));
-        }
-
-        var sqrtN = Math.Sqrt(n);
-        var lambda = (sqrtN + 0.12 + (0.11 / sqrtN)) * d;
-        if (lambda < 0.3)
-        {
-            // The alternating series converges badly here, and the tail is 1 to 1e-9.
-            return (d, 1);
-        }
-
-        double p = 0;
-        for (var k = 1; k <= 100; k++)
-        {
-            var term = 2 * (k % 2 == 1 ? 1 : -1) * Math.Exp(-2 * k * k * lambda * lambda);
-            p += term;
-            if (Math.Abs(term) < 1e-12)
-            {
-                break;
-            }
-        }
-
-        return (d, Math.Clamp(p, 0, 1));
-    }
 }

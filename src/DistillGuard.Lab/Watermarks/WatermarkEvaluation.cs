@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;
+using DistillGuard.Lab.Evaluation;
 using DistillGuard.Lab.ModelQuality;
 using DistillGuard.LanguageModels;
 using DistillGuard.LanguageModels.Corpus;
@@ -227,15 +228,15 @@ public static class WatermarkEvaluation
     private static RateRow Rate(string scheme, string condition, int tokens, WatermarkDetection[] results, string note = "")
     {
         var hits = results.LongCount(r => r.PValue < Threshold && r.ScoredTokens > 0);
-        var (low, high) = EvaluationStatistics.Wilson(hits, results.Length);
+        var interval = BinomialInterval.Of((int)hits, results.Length);
         var logs = results.Select(r => r.Log10PValue).Order().ToArray();
-        return new RateRow(scheme, condition, tokens, hits, results.Length, low, high, logs.Length == 0 ? 0 : logs[logs.Length / 2], note);
+        return new RateRow(scheme, condition, tokens, hits, results.Length, interval.Lower, interval.Upper, logs.Length == 0 ? 0 : logs[logs.Length / 2], note);
     }
 
     private static NullRow Null(string scheme, string set, double[] pValues)
     {
         Array.Sort(pValues);
-        var (d, p) = EvaluationStatistics.KolmogorovSmirnovUniform(pValues);
+        var (d, p) = KolmogorovSmirnov.AgainstUniform(pValues);
         var rates = Alphas.Select(alpha =>
         {
             var k = pValues.LongCount(v => v < alpha);

@@ -61,7 +61,7 @@ internal sealed class TestGateway : IAsyncDisposable
         };
         configure?.Invoke(options);
         var logs = new CapturingLoggerProvider();
-        var app = GatewayApp.Create(options, new GatewayAppSettings
+        var app = GatewayApp.Create(options, new GatewayHostOptions
         {
             BuiltInModel = TestModel.Instance,
             TimeProvider = time ?? TimeProvider.System,

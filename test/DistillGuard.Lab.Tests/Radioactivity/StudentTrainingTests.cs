@@ -1,4 +1,5 @@
 using DistillGuard.Lab.Distillation;
+using DistillGuard.Lab.Evaluation;
 using DistillGuard.Lab.Radioactivity;
 
 namespace DistillGuard.Lab.Tests.Radioactivity;
@@ -33,7 +34,7 @@ public sealed class StudentTrainingTests
         var uniform = Enumerable.Range(0, 100).Select(i => (i + 0.5) / 100).ToArray();
         var piled = Enumerable.Range(0, 100).Select(i => (i + 0.5) / 1000).ToArray();
 
-        Assert.True(RadioactivityAudit.KolmogorovSmirnov(uniform).P > 0.9);
-        Assert.True(RadioactivityAudit.KolmogorovSmirnov(piled).P < 1e-6);
+        Assert.True(KolmogorovSmirnov.AgainstUniform(uniform).PValue > 0.9);
+        Assert.True(KolmogorovSmirnov.AgainstUniform(piled).PValue < 1e-6);
     }
 }

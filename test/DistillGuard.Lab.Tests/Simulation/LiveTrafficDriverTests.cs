@@ -32,7 +32,7 @@ public sealed class LiveTrafficDriverTests
         LiveTrafficResult viaSelfRegistration;
         try
         {
-            await using (var app = GatewayApp.Create(options, new GatewayAppSettings
+            await using (var app = GatewayApp.Create(options, new GatewayHostOptions
             {
                 BuiltInModel = s_model.Value,
                 ConfigureLogging = logging => logging.SetMinimumLevel(LogLevel.Warning),

@@ -50,7 +50,7 @@ public sealed class LiveTruthTests
         try
         {
             LiveTrafficResult result;
-            await using (var app = GatewayApp.Create(options, new GatewayAppSettings
+            await using (var app = GatewayApp.Create(options, new GatewayHostOptions
             {
                 BuiltInModel = s_model.Value,
                 ConfigureLogging = logging => logging.SetMinimumLevel(LogLevel.Warning),

@@ -199,7 +199,7 @@ public sealed class TrafficSimulatorTests
     public void Accounts_UseTheProductsTierNames()
     {
         var policyTiers = new DistillGuard.Policy.Configuration.PolicyDocument().Tiers.Keys;
-        var gatewayTiers = new DistillGuard.Gateway.Hosting.RateLimitSettings().Tiers.Keys;
+        var gatewayTiers = new DistillGuard.Gateway.Hosting.RateLimitOptions().Tiers.Keys;
         Assert.All(AccessTiers.All, tier => Assert.Contains(tier, policyTiers));
         Assert.All(AccessTiers.All, tier => Assert.Contains(tier, gatewayTiers));
         var tiers = TrafficSimulator.Accounts(new ScenarioOptions { Seed = 7, Scale = 0.5 }).Select(a => a.Tier).ToHashSet();

@@ -36,8 +36,8 @@ public sealed class EvaluationSmokeTests(SmallModelFixture fixture) : IClassFixt
         var (low, high) = EvaluationStatistics.ClopperPearson(10, 100_000);
         Assert.InRange(low, 4.7e-5, 4.9e-5);
         Assert.InRange(high, 1.83e-4, 1.85e-4);
-        var (wl, wh) = EvaluationStatistics.Wilson(90, 100);
-        Assert.InRange(wl, 0.823, 0.826);
-        Assert.InRange(wh, 0.944, 0.946);
+        var wilson = DistillGuard.Lab.Evaluation.BinomialInterval.Of(90, 100);
+        Assert.InRange(wilson.Lower, 0.823, 0.826);
+        Assert.InRange(wilson.Upper, 0.944, 0.946);
     }
 }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Security.Cryptography;
+using DistillGuard.Lab.Evaluation;
 using DistillGuard.Lab.Watermarks;
 using DistillGuard.Watermarking.Detection;
 using DistillGuard.Watermarking.Keys;
@@ -46,7 +47,7 @@ public sealed class NullCheckTests(ITestOutputHelper output)
         });
 
         Array.Sort(pValues);
-        var (d, ks) = EvaluationStatistics.KolmogorovSmirnovUniform(pValues);
+        var (d, ks) = KolmogorovSmirnov.AgainstUniform(pValues);
         output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{scheme}, {texts:N0} texts from offset {offset}: KS D {d:F5}, p {ks:F3}"));
         foreach (var alpha in new[] { 1e-2, 1e-3, 1e-4 })
         {

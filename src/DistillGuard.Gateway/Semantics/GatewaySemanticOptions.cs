@@ -1,7 +1,7 @@
 namespace DistillGuard.Gateway.Semantics;
 
 /// <summary>The sentence-embedding detectors in the gateway (the <c>semantics</c> section of the configuration file).</summary>
-public sealed class SemanticSettings
+public sealed class GatewaySemanticOptions
 {
     /// <summary>Embed sampled prompts off the request path and score the semantic detectors. The model (90 MB) loads in the background after start.</summary>
     public bool Enabled { get; set; } = true;
