@@ -60,9 +60,13 @@ public sealed class DetectionEngine
     /// <summary>True when a profile has been recorded for the account.</summary>
     public bool HasProfile(string accountId) => _profiles.ContainsKey(accountId);
 
-    /// <summary>True for the events <see cref="Observe"/> folds in: an account's completions; model listings and the like are ignored.</summary>
+    /// <summary>
+    /// True for the events <see cref="Observe"/> folds in: an account's completions. Model listings and the like are
+    /// ignored, and so are requests the policy ladder refused (<see cref="UsageEvent.RefusedByPolicy"/>): a harvester asked to
+    /// verify keeps its evidence instead of diluting its answer shares with the refusals.
+    /// </summary>
     public static bool Counts(UsageEvent usageEvent) =>
-        !string.IsNullOrEmpty(usageEvent?.AccountId) && usageEvent.Endpoint is "chat.completions" or "completions";
+        !string.IsNullOrEmpty(usageEvent?.AccountId) && usageEvent.Endpoint is "chat.completions" or "completions" && !usageEvent.RefusedByPolicy;
 
     /// <summary>Folds one usage event into its account's window; events without an account or for model listings are ignored.</summary>
     public void Observe(UsageEvent usageEvent)

@@ -4,6 +4,7 @@ using DistillGuard.Gateway.OpenAI;
 using DistillGuard.Gateway.Usage;
 using DistillGuard.Policy.Ladder;
 using DistillGuard.Policy.RateLimiting;
+using DistillGuard.Usage;
 using Microsoft.AspNetCore.Http;
 
 namespace DistillGuard.Gateway.Policy;
@@ -37,7 +38,7 @@ internal sealed class PolicyEnforcement(PolicyState state, PolicyProvider policy
         {
             await OpenAIError.WriteAsync(context, StatusCodes.Status403Forbidden,
                 $"This account is suspended after a review of its usage. To appeal, contact support and quote account '{caller.Account.Id}'.",
-                "permission_error", "account_suspended");
+                "permission_error", PolicyRefusals.AccountSuspended);
             return false;
         }
 
@@ -45,7 +46,7 @@ internal sealed class PolicyEnforcement(PolicyState state, PolicyProvider policy
         {
             await OpenAIError.WriteAsync(context, StatusCodes.Status403Forbidden,
                 $"This account's usage requires identity verification before more requests are served. Verify at {document.VerificationUrl} and retry; nothing else needs to change.",
-                "permission_error", "verification_required");
+                "permission_error", PolicyRefusals.VerificationRequired);
             return false;
         }
 

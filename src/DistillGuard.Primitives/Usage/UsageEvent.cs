@@ -42,4 +42,20 @@ public sealed record UsageEvent
     public string? FinishReason { get; init; }
     /// <summary>The prompt text; kept only for the configured retention, then purged.</summary>
     public string? PromptText { get; init; }
+
+    /// <summary>
+    /// True when the gateway's own policy refused the request before the model saw it (verification asked, account
+    /// suspended): the defence's answer, not the client's behaviour, so detection does not read it as a short answer.
+    /// </summary>
+    public bool RefusedByPolicy => Status == 403 && ErrorCode is PolicyRefusals.VerificationRequired or PolicyRefusals.AccountSuspended;
+}
+
+/// <summary>The error codes of the responses the policy ladder refuses with.</summary>
+public static class PolicyRefusals
+{
+    /// <summary>Friction band: identity verification asked before more requests are served.</summary>
+    public const string VerificationRequired = "verification_required";
+
+    /// <summary>Suspended after review.</summary>
+    public const string AccountSuspended = "account_suspended";
 }

@@ -122,6 +122,41 @@ public sealed class DetectionEngineTests
     }
 
     [Fact]
+    public void Detect_RequestsThePolicyRefused_DoNotDiluteTheEvidence_ButOtherErrorsCount()
+    {
+        // A harvester asked to verify keeps sending: 800 refusals (403, no answer) on top of its 800 answered requests.
+        var harvest = SyntheticTraffic.Harvester("harvester", 1, 800, TimeSpan.FromDays(2)).ToList();
+        var id = 0;
+        var refused = harvest.Select(e => SyntheticTraffic.Event("harvester", ref id, e.Timestamp.AddMilliseconds(500), e.PromptText, 0, e.MaxTokens) with
+        {
+            Status = 403,
+            ErrorCode = PolicyRefusals.VerificationRequired,
+        }).ToList();
+        var now = SyntheticTraffic.Start.AddDays(2);
+        var alone = new DetectionEngine(CasualCalibration.Value);
+        var withRefusals = new DetectionEngine(CasualCalibration.Value);
+        var withBadRequests = new DetectionEngine(CasualCalibration.Value);
+        foreach (var e in harvest)
+        {
+            alone.Observe(e);
+            withRefusals.Observe(e);
+            withBadRequests.Observe(e);
+        }
+
+        foreach (var e in refused)
+        {
+            withRefusals.Observe(e);
+            withBadRequests.Observe(e with { Status = 400, ErrorCode = "invalid_request_error" });
+        }
+
+        Assert.False(DetectionEngine.Counts(refused[0]));
+        Assert.True(refused[0].RefusedByPolicy);
+        Assert.Equal(alone.Assess("harvester", now)!.Evidence, withRefusals.Assess("harvester", now)!.Evidence);
+        Assert.Equal(alone.RequestCount("harvester"), withRefusals.RequestCount("harvester"));
+        Assert.Equal(2 * alone.RequestCount("harvester"), withBadRequests.RequestCount("harvester"));
+    }
+
+    [Fact]
     public void Features_GradedShortAnswers_AreNotLongOutputs_AndTokensCountPerChoice()
     {
         // A benchmark harness: 1-token multiple-choice answers (cut at max_tokens 1) and n = 8 samples of short answers.
